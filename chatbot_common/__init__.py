@@ -1,0 +1,1 @@
+"""Code shared by the chat and upload Lambdas: settings, identity, key scheme, errors, HTTP glue."""

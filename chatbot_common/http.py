@@ -1,0 +1,108 @@
+"""HTTP glue shared by both FastAPI apps: error mapping (the one place), correlation ids, identity.
+
+Every error leaves as ``{"error": {"code": ..., "message": ...}}`` with a 4xx/5xx status.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chatbot_common.errors import DomainError
+from chatbot_common.identity import REQUEST_CONTEXT_HEADER, Identity, identity_from_headers
+from chatbot_common.settings import Settings
+
+CORRELATION_HEADER = "x-correlation-id"
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content=error_body(code, message))
+
+
+def _describe_validation_error(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",))
+        if err.get("type") == "json_invalid":
+            return "Request body is not valid JSON"
+        parts.append(f"{loc or 'body'}: {err.get('msg')}")
+    return "; ".join(parts) or "Invalid request"
+
+
+def install_error_handlers(app: FastAPI, logger: Logger) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        if exc.status >= 500:
+            logger.error("request failed", extra={"error_code": exc.code, "detail": exc.message})
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(400, "invalid_request", _describe_validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "Internal server error")
+
+
+def install_request_logging(app: FastAPI, logger: Logger) -> None:
+    """One structured log line per request, with a correlation id echoed to the client."""
+
+    @app.middleware("http")
+    async def _log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        correlation_id = request.headers.get(CORRELATION_HEADER) or _api_gateway_request_id(request)
+        logger.set_correlation_id(correlation_id)
+        started = time.perf_counter()
+        response = await call_next(request)
+        if correlation_id:
+            response.headers[CORRELATION_HEADER] = correlation_id
+        logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response
+
+
+def _api_gateway_request_id(request: Request) -> str | None:
+    raw = request.headers.get(REQUEST_CONTEXT_HEADER)
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw).get("requestId")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def identity_dependency(settings: Settings) -> Callable[[Request], Identity]:
+    """A FastAPI dependency resolving the caller from the authenticated context only."""
+
+    def _identity(request: Request) -> Identity:
+        return identity_from_headers(
+            request.headers, local_mode=settings.local_mode, dev_user_id=settings.dev_user_id
+        )
+
+    return _identity

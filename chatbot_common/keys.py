@@ -1,0 +1,75 @@
+"""The DynamoDB key scheme. Every key that holds user data starts with the owner's user id.
+
+Item kinds (pk / sk):
+- conversation:  USER#<user>            / CONV#<conversation id>
+                 gsi1: USER#<user>#CONVS / <updatedAt ISO>#<conversation id>  (newest first)
+- message:       CONV#<user>#<conv id>  / MSG#<message id>   (ids sort by time)
+- upload record: USER#<user>            / UPLOAD#<upload id>
+- call log:      USER#<user>            / CALL#<ISO time>#<call id>
+                 gsi1: CALLS#<YYYY-MM-DD> / <ISO time>#<call id>     (all users, by day)
+S3 object keys: uploads/<user>/<upload id>/<sanitised name>
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+_ID = re.compile(r"^[0-9a-z]{26}$")
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def new_id() -> str:
+    """A 26-char lowercase ULID: sortable by creation time, unique without coordination."""
+    millis = int(time.time() * 1000)
+    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(_ID.match(value))
+
+
+def user_pk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def conversation_sk(conversation_id: str) -> str:
+    return f"CONV#{conversation_id}"
+
+
+def conversations_gsi_pk(user_id: str) -> str:
+    return f"USER#{user_id}#CONVS"
+
+
+def messages_pk(user_id: str, conversation_id: str) -> str:
+    return f"CONV#{user_id}#{conversation_id}"
+
+
+def message_sk(message_id: str) -> str:
+    return f"MSG#{message_id}"
+
+
+def upload_sk(upload_id: str) -> str:
+    return f"UPLOAD#{upload_id}"
+
+
+def call_sk(timestamp_iso: str, call_id: str) -> str:
+    return f"CALL#{timestamp_iso}#{call_id}"
+
+
+def calls_gsi_pk(day: str) -> str:
+    return f"CALLS#{day}"
+
+
+def upload_prefix(user_id: str) -> str:
+    return f"uploads/{user_id}/"
+
+
+def upload_object_key(user_id: str, upload_id: str, safe_name: str) -> str:
+    return f"uploads/{user_id}/{upload_id}/{safe_name}"

@@ -1,0 +1,57 @@
+"""Service settings, validated once at start-up (a missing table name fails at boot).
+
+Read from environment variables prefixed ``CHATBOT_``. Only the HTTP/entry layer constructs
+this; domain code receives plain values.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from typing import Annotated
+
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from chatbot_common.resources import DEFAULT_DOCUMENT_MAX_BYTES, DEFAULT_IMAGE_MAX_BYTES
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHATBOT_", extra="ignore")
+
+    table_name: str = Field(min_length=3)
+    uploads_bucket: str = Field(min_length=3)
+    region: str = "us-east-1"
+
+    # Local mode enables the fixed development identity. Never set in AWS.
+    local_mode: bool = False
+    dev_user_id: str = "local-dev-user"
+
+    default_model_id: str = "us.amazon.nova-lite-v1:0"
+    # Comma-separated list; empty means "whatever Bedrock lists that supports Converse".
+    allowed_model_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    max_message_chars: int = Field(default=32_000, gt=0)
+    max_system_chars: int = Field(default=8_000, gt=0)
+    history_token_budget: int = Field(default=6_000, gt=0)
+    history_max_messages: int = Field(default=100, gt=1)
+    max_output_tokens: int = Field(default=1_024, gt=0)
+    retention_days: int = Field(default=90, gt=0)
+    model_max_attempts: int = Field(default=4, ge=1)
+
+    image_max_bytes: int = Field(default=DEFAULT_IMAGE_MAX_BYTES, gt=0)
+    document_max_bytes: int = Field(default=DEFAULT_DOCUMENT_MAX_BYTES, gt=0)
+    upload_url_expiry_seconds: int = Field(default=300, gt=0, le=3600)
+    web_origin: str = "*"
+
+    @field_validator("allowed_model_ids", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]
