@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install lock run test test-fast lint format bench synth web clean
+.PHONY: install lock run test test-fast lint format bench synth web e2e-deps clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,10 @@ install: $(STAMP)
 lock: | $(UV)
 	$(UV) pip compile pyproject.toml --all-extras --python-version 3.11 --quiet -o requirements-dev.lock
 
-run: install
+run: install web
 	$(PY) -m local_stack --port $(PORT)
 
-test: install
+test: install web e2e-deps
 	$(PY) -m pytest -q
 
 lint: install
@@ -46,6 +46,22 @@ bench: install
 
 synth: install
 	npx --yes aws-cdk@2 synth
+
+# The web client: npm ci only when the lock file changes, esbuild only when a source changes.
+WEB := web_client
+WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)/build.mjs
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+$(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+
+web: $(WEB)/dist/index.html
+
+# The e2e tests drive Debian's chromium (Playwright's own browser downloads are not used).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+e2e-deps:
+	@test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
 
 clean:
 	rm -rf $(VENV) cdk.out
