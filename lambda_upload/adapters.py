@@ -1,0 +1,130 @@
+"""AWS adapters for the upload service: S3 (the uploads bucket) and DynamoDB (upload records).
+
+botocore ``ClientError`` never leaves this module: codes are translated into domain errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chatbot_common.errors import DomainError, NotFound, Throttled, UpstreamError
+from chatbot_common.keys import upload_sk, user_pk
+from chatbot_common.uploads import UploadRecord
+from lambda_upload.domain import ObjectInfo, PresignedPost
+
+_THROTTLING = {
+    "Throttling",
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "SlowDown",
+}
+_MISSING = {"404", "NoSuchKey", "NotFound", "ResourceNotFoundException"}
+
+
+def translate_client_error(exc: ClientError | BotoCoreError, what: str) -> DomainError:
+    if isinstance(exc, BotoCoreError):
+        return UpstreamError(f"{what} failed: {type(exc).__name__}")
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    if code in _THROTTLING:
+        return Throttled(f"{what} was throttled; retry shortly")
+    if code in _MISSING:
+        return NotFound(f"{what}: not found")
+    return UpstreamError(f"{what} failed ({code or 'unknown error'})")
+
+
+class S3UploadObjects:
+    def __init__(self, s3_client: Any, bucket: str) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
+        try:
+            # Key pins the exact object key (boto3 adds the {"key": ...} condition itself).
+            post = self._s3.generate_presigned_post(
+                Bucket=self._bucket,
+                Key=key,
+                Fields={"Content-Type": content_type},
+                Conditions=[
+                    {"Content-Type": content_type},
+                    ["content-length-range", 1, max_bytes],
+                ],
+                ExpiresIn=expires_in,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_client_error(exc, "Signing the upload") from exc
+        return PresignedPost(url=post["url"], fields=dict(post["fields"]))
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            resp = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING:
+                return None
+            raise translate_client_error(exc, "Reading the upload") from exc
+        except BotoCoreError as exc:
+            raise translate_client_error(exc, "Reading the upload") from exc
+        return ObjectInfo(size=int(resp["ContentLength"]), content_type=resp.get("ContentType"))
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        try:
+            resp = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes={start}-{end}")
+            # Never trust the server to honour the range: read at most what was asked for.
+            return bytes(resp["Body"].read(end - start + 1))
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_client_error(exc, "Reading the upload") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_client_error(exc, "Deleting the upload") from exc
+
+
+class DynamoUploadRecords:
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self._db = dynamodb_client
+        self._table = table_name
+        self._ser = TypeSerializer()
+        self._de = TypeDeserializer()
+
+    def _to_ddb(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {k: self._ser.serialize(v) for k, v in item.items()}
+
+    def put(self, record: UploadRecord) -> None:
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=self._to_ddb(record.to_item()),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_client_error(exc, "Saving the upload record") from exc
+
+    def get(self, user_id: str, upload_id: str) -> UploadRecord | None:
+        try:
+            resp = self._db.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": user_pk(user_id)}, "sk": {"S": upload_sk(upload_id)}},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_client_error(exc, "Reading the upload record") from exc
+        raw = resp.get("Item")
+        if not raw:
+            return None
+        return UploadRecord.from_item({k: self._de.deserialize(v) for k, v in raw.items()})
+
+    def update(self, record: UploadRecord) -> None:
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=self._to_ddb(record.to_item()),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_client_error(exc, "Updating the upload record") from exc
