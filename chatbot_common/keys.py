@@ -14,16 +14,30 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 
 _ID = re.compile(r"^[0-9a-z]{26}$")
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
+_id_lock = threading.Lock()
+_last_id_value = 0
+
+
 def new_id() -> str:
-    """A 26-char lowercase ULID: sortable by creation time, unique without coordination."""
+    """A 26-char lowercase ULID: sortable by creation time, unique without coordination.
+
+    Monotonic within a process (ULID spec): ids made in the same millisecond still sort in
+    creation order, so a turn's user message always sorts before its answer.
+    """
+    global _last_id_value
     millis = int(time.time() * 1000)
     value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    with _id_lock:
+        if value >> 80 <= _last_id_value >> 80:
+            value = _last_id_value + 1
+        _last_id_value = value
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])
