@@ -1,0 +1,355 @@
+"""The whole product on 127.0.0.1: moto (S3 + DynamoDB), the local Bedrock runtime, both apps, web client.
+
+    with LocalStack(port=0, state_dir=tmp_path, engines=[ScriptedEngine()]) as stack:
+        httpx.post(stack.url + "/chat", json={"message": "hi"})
+
+`python -m local_stack` (what `make run` runs) is a thin command line over this class.
+
+The apps are the very objects that run in Lambda; only environment differs. Locally the runner
+sets the endpoint overrides boto3 honours (`AWS_ENDPOINT_URL_DYNAMODB`, `_S3`, `_BEDROCK_RUNTIME`,
+`_BEDROCK`), dummy credentials, and `CHATBOT_LOCAL_MODE=true` (the fixed development identity).
+With `use_aws=True` none of that is set: the apps use the AWS credentials, region, table and
+bucket of the environment, and real Bedrock.
+
+Environment variables are process-wide, so one LocalStack runs per process at a time; the
+previous values are restored on stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from chatbot_common.resources import LOCAL_TABLE_NAME, LOCAL_UPLOADS_BUCKET
+from local_stack.dispatcher import Dispatcher, web_config
+from local_stack.moto_service import DUMMY_CREDENTIALS, LOCAL_REGION, MotoServer
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from chatbot_common.settings import Settings
+    from local_stack.bedrock_runtime import RunningRuntime
+    from local_stack.bedrock_runtime.engine import Engine
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STATE_DIR = Path(".state")
+ENDPOINTS_FILE = "endpoints.json"
+ModelChoice = Literal["embedded", "scripted"]
+
+_active_lock = threading.Lock()
+_active: LocalStack | None = None
+
+
+class StackError(RuntimeError):
+    """The local stack could not start (port taken, model failed to load, AWS not configured...)."""
+
+
+class LocalStack:
+    """Start with `start()` or a `with` block; `url`, `bedrock_url`, `moto_url`, `runtime` once started."""
+
+    def __init__(
+        self,
+        *,
+        port: int = 8000,
+        host: str = "127.0.0.1",
+        state_dir: str | Path = DEFAULT_STATE_DIR,
+        engines: Sequence[Engine] | None = None,
+        model: ModelChoice = "embedded",
+        model_path: str | Path | None = None,
+        persist: bool = True,
+        use_aws: bool = False,
+        table_name: str | None = None,
+        uploads_bucket: str | None = None,
+        web_dirs: Sequence[Path] | None = None,
+        model_load_timeout: float = 300.0,
+        log_level: str = "warning",
+    ) -> None:
+        self.port = port
+        self.host = host
+        self.state_dir = Path(state_dir)
+        self.persist = persist
+        self.use_aws = use_aws
+        self.model = model
+        self.model_path = model_path
+        self.model_load_timeout = model_load_timeout
+        self.log_level = log_level
+        if use_aws:
+            # Real AWS: the deployed stack's names, from flags or the environment.
+            table_name = table_name or os.environ.get("CHATBOT_TABLE_NAME")
+            uploads_bucket = uploads_bucket or os.environ.get("CHATBOT_UPLOADS_BUCKET")
+            if not table_name or not uploads_bucket:
+                raise StackError(
+                    "--aws needs --table and --bucket (or CHATBOT_TABLE_NAME, CHATBOT_UPLOADS_BUCKET)"
+                )
+        self.table_name = table_name or LOCAL_TABLE_NAME
+        self.uploads_bucket = uploads_bucket or LOCAL_UPLOADS_BUCKET
+        # The built web client if there is one, else its sources as they are.
+        default_web = [REPO_ROOT / "web_client" / "dist", REPO_ROOT / "web_client"]
+        self.web_dirs = list(web_dirs) if web_dirs else default_web
+        self._engines = list(engines) if engines is not None else None
+        self.moto: MotoServer | None = None
+        self.runtime: RunningRuntime | None = None
+        self.settings: Settings | None = None
+        self.default_model_id: str | None = None
+        self._server: uvicorn.Server | None = None
+        self._server_thread: threading.Thread | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._started = False
+
+    # -- public surface ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL of the app, without a trailing slash: `http://127.0.0.1:PORT`."""
+        return f"http://{self._display_host}:{self.port}"
+
+    @property
+    def bedrock_url(self) -> str | None:
+        return self.runtime.endpoint_url if self.runtime is not None else None
+
+    @property
+    def moto_url(self) -> str | None:
+        return self.moto.endpoint_url if self.moto is not None else None
+
+    @property
+    def replayed_requests(self) -> int:
+        return self.moto.replayed_requests if self.moto is not None else 0
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        global _active
+        with _active_lock:
+            if _active is not None:
+                raise StackError("A LocalStack is already running in this process; stop it first")
+            _active = self
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        """Stop the apps first (no request is cut mid-write), then the runtime, then moto."""
+        global _active
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._server_thread is not None:
+                self._server_thread.join(timeout=15)
+            self._server = None
+            self._server_thread = None
+        if self.runtime is not None:
+            self.runtime.stop()
+        if self.moto is not None:
+            self.moto.stop()
+        (self.state_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
+        self._restore_env()
+        with _active_lock:
+            if _active is self:
+                _active = None
+        self._started = False
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    @property
+    def _display_host(self) -> str:
+        return "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+
+    def _start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        # Bind first: the port is known before the bucket CORS and web origin are configured, and a
+        # taken port fails fast, before the model loads.
+        sock = self._bind()
+        self.port = sock.getsockname()[1]
+        origins = sorted({self.url, f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"})
+        if self.use_aws:
+            self._configure_aws_env()
+        else:
+            self.moto = MotoServer(self.state_dir, persist=self.persist)
+            self.moto.start()
+            self.moto.ensure_resources(self.table_name, self.uploads_bucket, origins)
+            self._start_runtime()
+            self._configure_local_env()
+        self._start_apps(sock)
+        self._write_endpoints()
+
+    def _bind(self) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise StackError(f"Cannot listen on {self.host}:{self.port}: {exc.strerror}") from exc
+        sock.set_inheritable(True)
+        return sock
+
+    def _start_runtime(self) -> None:
+        from local_stack.bedrock_runtime import EmbeddedEngine, ScriptedEngine, serve_in_thread
+
+        engines = self._engines
+        if engines is None:
+            if self.model == "scripted":
+                engines = [ScriptedEngine()]
+            else:
+                engines = [EmbeddedEngine(model_path=self.model_path, load_timeout=self.model_load_timeout)]
+        self.runtime = serve_in_thread(engines, host="127.0.0.1", port=0)
+        # The stack reports ready only once the model answers: the first chat must not time out.
+        for engine in engines:
+            if not engine.wait_ready(self.model_load_timeout) or engine.load_error:
+                detail = engine.load_error or f"not ready after {self.model_load_timeout:.0f}s"
+                raise StackError(f"Model {engine.description.model_id} failed to load: {detail}")
+        self.default_model_id = engines[0].description.model_id
+
+    def _configure_local_env(self) -> None:
+        assert self.moto is not None and self.runtime is not None
+        moto_url = self.moto.endpoint_url
+        self._set_env(
+            {
+                "CHATBOT_TABLE_NAME": self.table_name,
+                "CHATBOT_UPLOADS_BUCKET": self.uploads_bucket,
+                "CHATBOT_LOCAL_MODE": "true",
+                "CHATBOT_REGION": LOCAL_REGION,
+                "CHATBOT_DEFAULT_MODEL_ID": self.default_model_id,
+                "CHATBOT_ALLOWED_MODEL_IDS": None,
+                "CHATBOT_WEB_ORIGIN": self.url,
+                "AWS_ENDPOINT_URL_DYNAMODB": moto_url,
+                "AWS_ENDPOINT_URL_S3": moto_url,
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.runtime.endpoint_url,
+                "AWS_ENDPOINT_URL_BEDROCK": self.runtime.endpoint_url,
+                "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
+                "AWS_SESSION_TOKEN": None,
+                "AWS_PROFILE": None,
+                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                "AWS_REGION": LOCAL_REGION,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+        )
+
+    def _configure_aws_env(self) -> None:
+        import boto3
+
+        region = boto3.Session().region_name
+        if not region:
+            raise StackError("--aws needs a region: set AWS_REGION or AWS_DEFAULT_REGION, or a profile's")
+        if boto3.Session().get_credentials() is None:
+            raise StackError("--aws needs AWS credentials (environment, profile or SSO login)")
+        overrides = [
+            name
+            for name in (
+                "AWS_ENDPOINT_URL",
+                "AWS_ENDPOINT_URL_DYNAMODB",
+                "AWS_ENDPOINT_URL_S3",
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+                "AWS_ENDPOINT_URL_BEDROCK",
+            )
+            if os.environ.get(name)
+        ]
+        if overrides:
+            raise StackError(f"--aws runs against real AWS; unset {', '.join(overrides)}")
+        # The runner has no authorizer in front of it, so it serves the fixed development identity.
+        self._set_env(
+            {
+                "CHATBOT_TABLE_NAME": self.table_name,
+                "CHATBOT_UPLOADS_BUCKET": self.uploads_bucket,
+                "CHATBOT_LOCAL_MODE": "true",
+                "CHATBOT_REGION": region,
+                "CHATBOT_WEB_ORIGIN": self.url,
+            }
+        )
+
+    def _start_apps(self, sock: socket.socket) -> None:
+        import uvicorn
+        from lambda_chat.app import create_app as create_chat_app
+
+        from chatbot_common.settings import Settings, get_settings
+        from lambda_upload.app import create_app as create_upload_app
+
+        get_settings.cache_clear()
+        self.settings = Settings()  # type: ignore[call-arg]
+        if self.default_model_id is None:
+            self.default_model_id = self.settings.default_model_id
+        dispatcher = Dispatcher(
+            chat_app=create_chat_app(self.settings),
+            upload_app=create_upload_app(self.settings),
+            static_dirs=self.web_dirs,
+            config=web_config(local_mode=True),
+        )
+        config = uvicorn.Config(
+            dispatcher,
+            lifespan="on",
+            log_level=self.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=3,
+        )
+        self._server = uvicorn.Server(config)
+        self._server_thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="local-stack-http", daemon=True
+        )
+        self._server_thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._server_thread.is_alive() or time.monotonic() > deadline:
+                raise StackError("The app server did not start (see the log above)")
+            time.sleep(0.02)
+        response = httpx.get(self.url + "/health", timeout=10)
+        if response.status_code != 200:
+            detail = f"HTTP {response.status_code} {response.text[:200]}"
+            raise StackError(f"The chat app is not healthy: {detail}")
+
+    def _write_endpoints(self) -> None:
+        """Where things listen, for tools such as `chatbot logs` (removed on stop)."""
+        endpoints: dict[str, Any] = {
+            "app": self.url,
+            "bedrock": self.bedrock_url,
+            "moto": self.moto_url,
+            "table": self.table_name,
+            "bucket": self.uploads_bucket,
+            "region": LOCAL_REGION if not self.use_aws else os.environ.get("CHATBOT_REGION"),
+            "aws": self.use_aws,
+            "pid": os.getpid(),
+        }
+        (self.state_dir / ENDPOINTS_FILE).write_text(json.dumps(endpoints, indent=2) + "\n")
+
+    # -- environment ---------------------------------------------------------------------------
+
+    def _set_env(self, values: dict[str, str | None]) -> None:
+        for name, value in values.items():
+            if name not in self._saved_env:
+                self._saved_env[name] = os.environ.get(name)
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def _restore_env(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}
+        try:
+            from chatbot_common.settings import get_settings
+
+            get_settings.cache_clear()
+        except ImportError:  # pragma: no cover
+            pass
