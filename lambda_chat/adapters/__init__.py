@@ -1,0 +1,1 @@
+"""Adapters for AWS: DynamoDB (conversations, messages, call log), Bedrock (model, model list)."""

@@ -1,0 +1,89 @@
+"""Small DynamoDB helpers shared by the store and the call log: (de)serialising, error mapping,
+opaque cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Collection, Mapping
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chatbot_common.errors import Conflict, DomainError, InvalidInput, Throttled, UpstreamError
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+_THROTTLING_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def translate_error(exc: Exception, *, what: str = "storage") -> DomainError:
+    """A botocore failure as a domain error (never matched on message text)."""
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _THROTTLING_CODES:
+            return Throttled(f"The {what} is busy; retry shortly")
+        if code in ("ConditionalCheckFailedException", "TransactionConflictException"):
+            return Conflict(f"The {what} changed concurrently; retry")
+        if code == "ValidationException":
+            return InvalidInput(f"The {what} rejected the request")
+        return UpstreamError(f"The {what} failed ({code or 'unknown error'})")
+    if isinstance(exc, BotoCoreError):
+        return UpstreamError(f"The {what} could not be reached")
+    return UpstreamError(f"The {what} failed")
+
+
+def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    plain = from_item(last_key)
+    raw = json.dumps(plain, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(
+    cursor: str | None, *, expected: Mapping[str, str], keys: Collection[str]
+) -> dict[str, Any] | None:
+    """The ExclusiveStartKey in a cursor, checked: right key names, and pinned to the caller's
+    partition (`expected`), so a crafted cursor cannot move a query elsewhere."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        plain = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput("cursor is not valid") from exc
+    if (
+        not isinstance(plain, dict)
+        or set(plain) != set(keys)
+        or not all(isinstance(value, str) and value for value in plain.values())
+        or any(plain.get(name) != value for name, value in expected.items())
+    ):
+        raise InvalidInput("cursor is not valid")
+    return to_item(plain)

@@ -1,0 +1,55 @@
+"""Which models a user may pick, cached: Bedrock's list changes rarely and costs a call."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from chatbot_common.errors import InvalidInput
+from lambda_chat.domain.entities import ModelInfo
+from lambda_chat.domain.ports import ModelDirectory
+
+
+class ModelCatalog:
+    def __init__(
+        self,
+        directory: ModelDirectory,
+        *,
+        default_model_id: str,
+        allowed_model_ids: Sequence[str] = (),
+        ttl_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._directory = directory
+        self._default = default_model_id
+        self._allowed = list(allowed_model_ids)
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: list[ModelInfo] | None = None
+        self._fetched_at = 0.0
+
+    def models(self) -> list[ModelInfo]:
+        with self._lock:
+            if self._cached is None or self._clock() - self._fetched_at > self._ttl:
+                listed = self._directory.list_models()
+                if self._allowed:
+                    allowed = set(self._allowed)
+                    listed = [model for model in listed if model.id in allowed]
+                self._cached = listed
+                self._fetched_at = self._clock()
+            return list(self._cached)
+
+    def default_model_id(self) -> str:
+        models = self.models()
+        if not models or any(model.id == self._default for model in models):
+            return self._default
+        return models[0].id
+
+    def require(self, model_id: str) -> ModelInfo:
+        """The model's description, or InvalidInput when it is not on the list."""
+        for model in self.models():
+            if model.id == model_id:
+                return model
+        raise InvalidInput(f"Unknown or unavailable model '{model_id}'. See GET /models.")

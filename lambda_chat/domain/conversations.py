@@ -1,0 +1,90 @@
+"""Reading and managing a user's conversations (everything but the chat turn itself)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chatbot_common.errors import InvalidInput
+from lambda_chat.domain.catalog import ModelCatalog
+from lambda_chat.domain.chat import validate_id, validate_system
+from lambda_chat.domain.entities import Conversation, Message, Page, iso_now
+from lambda_chat.domain.ports import ConversationRepository
+
+MAX_TITLE_CHARS = 200
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ConversationWithMessages:
+    conversation: Conversation
+    messages: Page[Message]
+
+
+def _page_size(limit: int) -> int:
+    if limit < 1 or limit > MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+    return limit
+
+
+class ConversationService:
+    def __init__(
+        self,
+        store: ConversationRepository,
+        catalog: ModelCatalog,
+        *,
+        max_system_chars: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._max_system_chars = max_system_chars
+        self._clock = clock
+
+    def list(self, user_id: str, *, limit: int = 20, cursor: str | None = None) -> Page[Conversation]:
+        return self._store.list_conversations(user_id, _page_size(limit), cursor or None)
+
+    def get(
+        self, user_id: str, conversation_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> ConversationWithMessages:
+        validate_id(conversation_id, "conversation id")
+        size = _page_size(limit)
+        conversation = self._store.get_conversation(user_id, conversation_id)
+        messages = self._store.list_messages(user_id, conversation_id, size, cursor or None)
+        return ConversationWithMessages(conversation, messages)
+
+    def update(
+        self,
+        user_id: str,
+        conversation_id: str,
+        *,
+        title: str | None = None,
+        system: str | None = None,
+        model: str | None = None,
+    ) -> Conversation:
+        """Change title, system prompt (empty string clears it) or model."""
+        validate_id(conversation_id, "conversation id")
+        if title is not None:
+            title = " ".join(title.split())
+            if not title:
+                raise InvalidInput("title must not be empty")
+            if len(title) > MAX_TITLE_CHARS:
+                raise InvalidInput(f"title is longer than {MAX_TITLE_CHARS} characters")
+        validate_system(system, self._max_system_chars)
+        if model is not None:
+            self._catalog.require(model)
+        self._store.get_conversation(user_id, conversation_id)
+        return self._store.update_conversation(
+            user_id,
+            conversation_id,
+            updated_at=iso_now(self._clock()),
+            title=title,
+            system=system or None,
+            clear_system=system == "",
+            model=model,
+        )
+
+    def delete(self, user_id: str, conversation_id: str) -> None:
+        validate_id(conversation_id, "conversation id")
+        self._store.delete_conversation(user_id, conversation_id)

@@ -1,0 +1,93 @@
+"""What part of a conversation's history is sent to the model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lambda_chat.domain.entities import Message
+from lambda_chat.domain.ports import ChatMessage
+
+# Images cost a roughly fixed number of tokens whatever their text; Bedrock's guidance is ~1.6k.
+IMAGE_TOKEN_ESTIMATE = 1_600
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap, model-agnostic estimate (~4 characters per token). The one place it is defined."""
+    return (len(text) + 3) // 4
+
+
+def estimate_block_tokens(blocks: Sequence[dict[str, Any]]) -> int:
+    total = 0
+    for block in blocks:
+        if "text" in block:
+            total += estimate_tokens(str(block["text"]))
+        elif "image" in block or "document" in block:
+            total += IMAGE_TOKEN_ESTIMATE
+    return total
+
+
+def paired_turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
+    """(user, assistant) pairs in order, so that what is sent alternates strictly.
+
+    A user message with no answer (a failed call, or a concurrent turn still running) and an
+    assistant message with no question or no text are left out.
+    """
+    pairs: list[tuple[Message, Message]] = []
+    pending_user: Message | None = None
+    for message in messages:
+        if message.role == "user":
+            pending_user = message if message.content.strip() else None
+        elif pending_user is not None and message.content.strip():
+            pairs.append((pending_user, message))
+            pending_user = None
+        else:
+            pending_user = None
+    return pairs
+
+
+def trim_history(
+    messages: Sequence[Message], *, token_budget: int, reserved_tokens: int = 0
+) -> list[ChatMessage]:
+    """The newest whole turns that fit in `token_budget - reserved_tokens`, oldest first.
+
+    `reserved_tokens` covers what is always sent (system prompt, new message, attachments).
+    Turns are kept or dropped as pairs, newest kept first, so user/assistant alternation holds.
+    """
+    remaining = token_budget - reserved_tokens
+    kept: list[tuple[Message, Message]] = []
+    for user, assistant in reversed(paired_turns(messages)):
+        cost = estimate_tokens(user.content) + estimate_tokens(assistant.content)
+        if cost > remaining:
+            break
+        remaining -= cost
+        kept.append((user, assistant))
+    result: list[ChatMessage] = []
+    for user, assistant in reversed(kept):
+        result.append(ChatMessage.text("user", user.content))
+        result.append(ChatMessage.text("assistant", assistant.content))
+    return result
+
+
+def document_references(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Document references on earlier user messages, newest first, each upload once."""
+    seen: set[str] = set()
+    refs: list[dict[str, Any]] = []
+    for message in reversed(messages):
+        for ref in message.attachments:
+            upload_id = ref.get("uploadId")
+            if ref.get("kind") == "document" and isinstance(upload_id, str) and upload_id not in seen:
+                seen.add(upload_id)
+                refs.append(ref)
+    return refs
+
+
+def conversation_title(first_message: str, max_chars: int = 60) -> str:
+    """A title from the first message: one line, whitespace collapsed, cut at a word boundary."""
+    text = " ".join(first_message.split())
+    if len(text) <= max_chars:
+        return text or "New conversation"
+    cut = text[: max_chars - 1]
+    if " " in cut[max_chars // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,.;:") + "…"

@@ -1,0 +1,118 @@
+"""The domain's view of the outside world: storage, model, model list, attachments.
+
+Adapters in `lambda_chat.adapters` implement these; unit tests use in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from lambda_chat.domain.entities import CallRecord, Conversation, Message, ModelInfo, Page
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One turn sent to the model. `content` holds Converse content blocks ({"text": ...}, {"image": ...})."""
+
+    role: str
+    content: list[dict[str, Any]]
+
+    @classmethod
+    def text(cls, role: str, text: str) -> ChatMessage:
+        return cls(role=role, content=[{"text": text}])
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    model_id: str
+    messages: list[ChatMessage]
+    system: str | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelChunk:
+    """A piece of a streamed answer: text, and/or usage, and/or the stop reason."""
+
+    text: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    stop_reason: str | None = None
+
+
+class ChatModel(Protocol):
+    def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
+        """Stream an answer. Raises chatbot_common.errors.DomainError subclasses on failure.
+
+        Closing the iterator early must stop generation upstream.
+        """
+        ...
+
+
+class ModelDirectory(Protocol):
+    def list_models(self) -> list[ModelInfo]:
+        """Text-output, streaming-capable models the caller may use."""
+        ...
+
+
+class ConversationRepository(Protocol):
+    def create_conversation(self, conversation: Conversation) -> None: ...
+
+    def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
+        """Raises NotFound when absent or not the caller's."""
+        ...
+
+    def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]: ...
+
+    def update_conversation(
+        self,
+        user_id: str,
+        conversation_id: str,
+        *,
+        updated_at: str,
+        title: str | None = None,
+        system: str | None = None,
+        model: str | None = None,
+        clear_system: bool = False,
+    ) -> Conversation: ...
+
+    def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
+
+    def append_message(self, user_id: str, message: Message) -> None: ...
+
+    def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:
+        """The newest `limit` messages, oldest first, read with one bounded query."""
+        ...
+
+    def list_messages(
+        self, user_id: str, conversation_id: str, limit: int, cursor: str | None
+    ) -> Page[Message]: ...
+
+    def put_call_record(self, record: CallRecord) -> None: ...
+
+
+@dataclass(frozen=True)
+class ResolvedAttachments:
+    # Converse content blocks added to the new user message (image blocks with bytes, text blocks
+    # with document excerpts).
+    content_blocks: list[dict[str, Any]] = field(default_factory=list)
+    # Stored on the user message: {"uploadId", "kind": "document"|"image", "filename", "key"}; never bytes.
+    references: list[dict[str, Any]] = field(default_factory=list)
+
+
+class AttachmentResolver(Protocol):
+    def resolve(
+        self,
+        user_id: str,
+        upload_ids: list[str],
+        earlier_refs: list[dict[str, Any]],
+        question: str,
+        token_budget: int,
+    ) -> ResolvedAttachments:
+        """Turn upload ids (and earlier document references) into content blocks for this turn.
+
+        Raises DomainError subclasses (NotFound, UnsupportedMediaType, ...) for unusable uploads.
+        """
+        ...
