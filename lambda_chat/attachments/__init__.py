@@ -1,0 +1,1 @@
+"""Attachments for the chat service: documents (extraction, summaries, excerpts) and images."""

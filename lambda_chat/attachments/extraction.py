@@ -1,0 +1,318 @@
+"""Turn an uploaded document into text the model can read, refusing hostile files with clear errors.
+
+Every refusal is a typed domain error (4xx): empty file, content that is not the declared type,
+too many pages, encrypted or corrupt PDF, PDF without a text layer, DOCX zip bomb, text too long.
+Large CSV files are profiled (structure, row count, per-column statistics) rather than fed raw.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import logging
+import math
+import re
+import statistics
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import charset_normalizer
+
+from chatbot_common.errors import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
+from chatbot_common.uploads import HEAD_BYTES, detect_type, file_type_by_kind, looks_like_text, type_matches
+
+# pypdf logs every malformed object it tolerates; a hostile PDF would flood the logs.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class ExtractionLimits:
+    pdf_max_pages: int = 500
+    max_chars: int = 3_000_000
+    docx_max_uncompressed_bytes: int = 200 * 1024 * 1024
+    docx_max_compression_ratio: float = 200.0
+    docx_max_entries: int = 5_000
+    csv_sample_rows: int = 1_000
+    csv_full_rows: int = 200
+
+
+@dataclass(frozen=True)
+class ExtractedDocument:
+    kind: str
+    text: str
+    pages: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def extract_document(data: bytes, kind: str, limits: ExtractionLimits | None = None) -> ExtractedDocument:
+    """Check that ``data`` really is a ``kind`` document (txt, md, csv, pdf, docx, html); extract its text."""
+    limits = limits or ExtractionLimits()
+    if not data:
+        raise UnprocessableContent("The file is empty")
+    ftype = file_type_by_kind(kind)
+    detected = detect_type(data[:HEAD_BYTES], data[-65536:])
+    if ftype.is_text and detected == "text/plain" and not looks_like_text(data):
+        detected = None  # binary further in than the first bytes
+    if not type_matches(ftype, detected):
+        raise UnsupportedMediaType(
+            f"The file content is {detected or 'unrecognised binary data'}, not the declared {kind}"
+        )
+    if kind == "pdf":
+        doc = extract_pdf(data, limits)
+    elif kind == "docx":
+        doc = extract_docx(data, limits)
+    elif kind == "csv":
+        doc = profile_csv(decode_text(data), limits)
+    elif kind == "html":
+        doc = ExtractedDocument("html", html_to_text(decode_text(data)))
+    else:
+        doc = ExtractedDocument(kind, normalise_whitespace(decode_text(data)))
+    if not doc.text.strip():
+        raise UnprocessableContent("The document contains no text")
+    if len(doc.text) > limits.max_chars:
+        raise PayloadTooLarge(
+            f"The document has {len(doc.text):,} characters of text; the limit is {limits.max_chars:,}"
+        )
+    return doc
+
+
+def decode_text(data: bytes) -> str:
+    """Decode text of unknown encoding (UTF-8 first, then charset detection)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        raise UnsupportedMediaType("The file is not text in any encoding that could be detected")
+    return str(best)
+
+
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+
+
+def normalise_whitespace(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _TRAILING_SPACE.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+# --- PDF -----------------------------------------------------------------------------------------
+
+
+def extract_pdf(data: bytes, limits: ExtractionLimits) -> ExtractedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            # Owner-password-only PDFs (printing/copy restrictions) open with an empty user password.
+            try:
+                opened = bool(reader.decrypt(""))
+            except (NotImplementedError, FileNotDecryptedError, PdfReadError):
+                opened = False
+            if not opened:
+                raise UnprocessableContent(
+                    "The PDF is encrypted (password-protected); upload an unprotected copy"
+                )
+        pages = len(reader.pages)
+    except UnprocessableContent:
+        raise
+    except Exception as exc:  # pypdf raises many types on malformed input
+        raise UnprocessableContent("The PDF could not be read (corrupt or not a PDF)") from exc
+    if pages == 0:
+        raise UnprocessableContent("The PDF has no pages")
+    if pages > limits.pdf_max_pages:
+        raise PayloadTooLarge(f"The PDF has {pages:,} pages; the limit is {limits.pdf_max_pages:,}")
+    parts: list[str] = []
+    chars = 0
+    try:
+        for number, page in enumerate(reader.pages, start=1):
+            text = normalise_whitespace(page.extract_text() or "")
+            if text:
+                parts.append(f"[Page {number}]\n{text}")
+                chars += len(text)
+                if chars > limits.max_chars:
+                    break
+    except Exception as exc:
+        raise UnprocessableContent("The PDF could not be read (corrupt page content)") from exc
+    if not parts:
+        raise UnprocessableContent(
+            "The PDF has no extractable text (scanned PDF?); upload a PDF with a text layer"
+        )
+    return ExtractedDocument("pdf", "\n\n".join(parts), pages=pages)
+
+
+# --- DOCX ----------------------------------------------------------------------------------------
+
+
+def check_zip_bomb(data: bytes, limits: ExtractionLimits) -> None:
+    """Refuse archives whose directory promises too much before anything is decompressed.
+
+    Python's zipfile stops each member at its declared size (and fails its CRC if the data runs
+    longer), so the declared sizes checked here bound what parsing can inflate.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise UnprocessableContent("The DOCX file is corrupt (not a readable zip archive)") from exc
+    if len(infos) > limits.docx_max_entries:
+        raise UnprocessableContent(f"The DOCX archive has {len(infos):,} entries; refusing it")
+    total = sum(info.file_size for info in infos)
+    if total > limits.docx_max_uncompressed_bytes:
+        raise UnprocessableContent(
+            f"The DOCX archive would expand to {total:,} bytes (zip bomb?); "
+            f"the limit is {limits.docx_max_uncompressed_bytes:,}"
+        )
+    packed = sum(info.compress_size for info in infos)
+    if total > 1_000_000 and total / max(packed, 1) > limits.docx_max_compression_ratio:
+        raise UnprocessableContent(
+            f"The DOCX archive expands {total / max(packed, 1):,.0f}x (zip bomb?); refusing it"
+        )
+    if "word/document.xml" not in {info.filename for info in infos}:
+        raise UnsupportedMediaType("The zip archive is not a Word document (no word/document.xml)")
+
+
+def extract_docx(data: bytes, limits: ExtractionLimits) -> ExtractedDocument:
+    check_zip_bomb(data, limits)
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        parts = [p.text for p in document.paragraphs if p.text.strip()]
+        for table in document.tables:
+            for row in table.rows:
+                cells = [cell.text.strip() for cell in row.cells]
+                if any(cells):
+                    parts.append(" | ".join(cells))
+    except Exception as exc:  # python-docx / lxml raise many types on malformed input
+        raise UnprocessableContent("The DOCX file is corrupt or not a Word document") from exc
+    return ExtractedDocument("docx", normalise_whitespace("\n".join(parts)))
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+_DROPPED_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head")
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML page; scripts, styles and other non-text elements are dropped."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(markup, "html.parser")
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    for tag in soup(_DROPPED_TAGS):
+        tag.decompose()
+    text = normalise_whitespace(soup.get_text("\n"))
+    text = re.sub(r"\n{2,}", "\n\n", re.sub(r"[ \t]*\n[ \t]*", "\n", text))
+    return f"{title}\n\n{text}".strip() if title and not text.startswith(title) else text
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+
+def _cell_type(value: str) -> str:
+    if value == "":
+        return "empty"
+    lowered = value.lower()
+    if lowered in {"true", "false", "yes", "no"}:
+        return "boolean"
+    try:
+        int(value.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3})+", value) else value)
+        return "integer"
+    except ValueError:
+        pass
+    try:
+        number = float(value)
+        return "number" if math.isfinite(number) else "text"
+    except ValueError:
+        pass
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][\d:.]+Z?)?", value):
+        return "date"
+    return "text"
+
+
+def _column_summary(name: str, values: list[str]) -> str:
+    types = Counter(_cell_type(v.strip()) for v in values)
+    empty = types.pop("empty", 0)
+    if not types:
+        return f"- {name}: empty"
+    dominant = types.most_common(1)[0][0]
+    if {"integer", "number"} >= set(types):
+        dominant = "number" if "number" in types else "integer"
+    line = f"- {name}: {dominant}"
+    if dominant in {"integer", "number"}:
+        numbers = []
+        for v in values:
+            try:
+                numbers.append(float(v.strip().replace(",", "")))
+            except ValueError:
+                continue
+        if numbers:
+            line += f", min {min(numbers):g}, max {max(numbers):g}, mean {statistics.fmean(numbers):.4g}"
+    else:
+        distinct = Counter(v.strip() for v in values if v.strip())
+        top = ", ".join(f"{v[:40]!r} ({c})" for v, c in distinct.most_common(5))
+        line += f", {len(distinct)} distinct; most common: {top}"
+    if empty:
+        line += f"; {empty} empty"
+    return line
+
+
+def profile_csv(text: str, limits: ExtractionLimits) -> ExtractedDocument:
+    """Describe a CSV by its structure: dialect, header, row count, column types and statistics.
+
+    Rows are streamed; statistics come from the first ``csv_sample_rows`` rows while the rest are
+    only counted, so a million-row file costs one pass and bounded memory. Small files are also
+    included in full.
+    """
+    sample = text[:65536]
+    sniffer = csv.Sniffer()
+    try:
+        dialect: Any = sniffer.sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        has_header = sniffer.has_header(sample)
+    except csv.Error:
+        has_header = True
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        first = next(reader, None)
+        if first is None:
+            raise UnprocessableContent("The CSV file has no rows")
+        header = first if has_header else [f"column {i + 1}" for i in range(len(first))]
+        sampled: list[list[str]] = [] if has_header else [first]
+        sampled.extend(itertools.islice(reader, max(0, limits.csv_sample_rows - len(sampled))))
+        remaining = sum(1 for _ in reader)
+    except csv.Error as exc:
+        raise UnprocessableContent(f"The CSV file is malformed: {exc}") from exc
+    total_rows = len(sampled) + remaining
+    columns = [h.strip() or f"column {i + 1}" for i, h in enumerate(header)]
+    width = max([len(columns), *(len(r) for r in sampled[:50])])
+    columns += [f"column {i + 1}" for i in range(len(columns), width)]
+    delimiter = {"\t": "tab"}.get(dialect.delimiter, repr(dialect.delimiter))
+    sampled_note = f" (statistics from the first {len(sampled):,} rows)" if total_rows > len(sampled) else ""
+    lines = [
+        f"CSV table: {total_rows:,} data rows, {len(columns)} columns, delimiter {delimiter}, "
+        f"{'with' if has_header else 'without'} a header row{sampled_note}.",
+        "Columns:",
+    ]
+    for i, name in enumerate(columns):
+        lines.append(_column_summary(name, [r[i] if i < len(r) else "" for r in sampled]))
+    full = total_rows <= limits.csv_full_rows
+    shown = sampled if full else sampled[:20]
+    lines.append("All rows:" if full else f"First {len(shown)} rows:")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(shown)
+    lines.append(out.getvalue().rstrip("\n"))
+    meta = {"rows": total_rows, "columns": columns, "sampledRows": len(sampled), "complete": full}
+    return ExtractedDocument("csv", "\n".join(lines), meta=meta)
