@@ -1,0 +1,117 @@
+"""AWS adapters for attachments: the uploads bucket (S3) and upload records (DynamoDB).
+
+Reads are bounded: a HEAD first (refuse anything over the limit before downloading), then a
+ranged GET that never reads more than the limit plus one byte, whatever S3 says. botocore
+``ClientError`` never leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chatbot_common.errors import DomainError, NotFound, PayloadTooLarge, Throttled, UpstreamError
+from chatbot_common.keys import upload_sk, user_pk
+from chatbot_common.uploads import UploadRecord
+from lambda_chat.attachments.documents import StoredObject
+
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+_THROTTLING = {"SlowDown", "Throttling", "ThrottlingException", "ProvisionedThroughputExceededException"}
+_READ_BLOCK = 1024 * 1024
+
+
+def _translate(exc: Exception, what: str) -> DomainError:
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _MISSING:
+            return NotFound(f"{what}: not found (it may have expired)")
+        if code in _THROTTLING:
+            return Throttled(f"{what} was throttled; retry shortly")
+        return UpstreamError(f"{what} failed ({code or 'unknown error'})")
+    return UpstreamError(f"{what} failed: {type(exc).__name__}")
+
+
+class S3UploadFiles:
+    def __init__(self, s3_client: Any, bucket: str) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+
+    def read(self, key: str, max_bytes: int) -> StoredObject:
+        try:
+            head = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "The uploaded file") from exc
+        size = int(head["ContentLength"])
+        etag = str(head.get("ETag", ""))
+        if size > max_bytes:
+            raise PayloadTooLarge(f"The file is {size:,} bytes; the limit is {max_bytes:,}")
+        if size == 0:
+            return StoredObject(b"", etag)
+        try:
+            # One byte more than allowed: if it arrives, the object grew after the HEAD.
+            resp = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+            body = resp["Body"]
+            parts: list[bytes] = []
+            received = 0
+            while received <= max_bytes:
+                block = body.read(min(_READ_BLOCK, max_bytes + 1 - received))
+                if not block:
+                    break
+                parts.append(block)
+                received += len(block)
+            body.close()
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "The uploaded file") from exc
+        if received > max_bytes:
+            raise PayloadTooLarge(f"The file is over the limit of {max_bytes:,} bytes")
+        return StoredObject(b"".join(parts), str(resp.get("ETag", etag)))
+
+    def get_json(self, key: str) -> dict[str, Any] | None:
+        try:
+            resp = self._s3.get_object(Bucket=self._bucket, Key=key)
+            return dict(json.loads(resp["Body"].read()))
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING:
+                return None
+            raise _translate(exc, "The document cache") from exc
+        except BotoCoreError as exc:
+            raise _translate(exc, "The document cache") from exc
+        except ValueError:
+            return None  # a damaged cache entry is simply rebuilt
+
+    def put_json(self, key: str, value: dict[str, Any]) -> None:
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=json.dumps(value, ensure_ascii=False).encode(),
+                ContentType="application/json",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "Saving the document cache") from exc
+
+
+class DynamoUploadRecords:
+    """Reads upload records written by the upload Lambda (same table, same item shape)."""
+
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        self._db = dynamodb_client
+        self._table = table_name
+        self._de = TypeDeserializer()
+
+    def get(self, user_id: str, upload_id: str) -> UploadRecord | None:
+        try:
+            resp = self._db.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": user_pk(user_id)}, "sk": {"S": upload_sk(upload_id)}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "The upload record") from exc
+        raw = resp.get("Item")
+        if not raw:
+            return None
+        return UploadRecord.from_item({k: self._de.deserialize(v) for k, v in raw.items()})
