@@ -1,0 +1,124 @@
+"""The chat Lambda's ASGI app. Same app under the AWS Lambda Web Adapter and under uvicorn:
+
+    uvicorn --factory lambda_chat.app:create_app
+
+Everything heavy (settings validation, AWS clients, langchain-aws) happens here, once, at
+start-up; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from aws_lambda_powertools import Logger
+from fastapi import FastAPI
+
+from chatbot_common.http import identity_dependency, install_error_handlers, install_request_logging
+from chatbot_common.settings import Settings, get_settings
+from lambda_chat import routes_chat, routes_conversations, routes_documents, routes_meta
+from lambda_chat.adapters.aws_clients import AwsClients, create_clients
+
+# langchain-aws is the slowest import (~1.6 s); importing it with the app module puts it in the
+# start-up phase (where SnapStart can capture it), never in a request.
+from lambda_chat.adapters.bedrock_models import BedrockChatModel, BedrockModelDirectory
+from lambda_chat.adapters.conversation_store import ConversationStore
+from lambda_chat.domain.catalog import ModelCatalog
+from lambda_chat.domain.chat import ChatConfig, ChatService
+from lambda_chat.domain.conversations import ConversationService
+from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository, ModelDirectory
+from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
+from lambda_chat.services import ChatServices
+
+SERVICE_NAME = "chat"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: ConversationRepository | None = None,
+    model: ChatModel | None = None,
+    attachments: AttachmentResolver | None = None,
+    model_directory: ModelDirectory | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> FastAPI:
+    """Build the chat app. Anything not passed in is built from `settings` (default: environment)."""
+    settings = settings or get_settings()
+    logger = Logger(service=SERVICE_NAME)
+
+    clients: AwsClients | None = None
+    if store is None or model is None or model_directory is None:
+        clients = create_clients(settings.region)
+        if store is None:
+            store = ConversationStore(
+                clients.dynamodb, settings.table_name, retention_days=settings.retention_days
+            )
+        if model is None:
+            bedrock = BedrockChatModel(
+                clients.bedrock_runtime,
+                clients.bedrock,
+                region=settings.region,
+                max_tokens=settings.max_output_tokens,
+            )
+            bedrock.warm_up(settings.default_model_id)
+            model = bedrock
+        if model_directory is None:
+            model_directory = BedrockModelDirectory(clients.bedrock)
+        if attachments is None:
+            attachments = _default_attachment_resolver(settings, clients)
+
+    retrying = RetryingChatModel(model, retry_policy or RetryPolicy(max_attempts=settings.model_max_attempts))
+    catalog = ModelCatalog(
+        model_directory,
+        default_model_id=settings.default_model_id,
+        allowed_model_ids=settings.allowed_model_ids,
+    )
+    config = ChatConfig(
+        max_message_chars=settings.max_message_chars,
+        max_system_chars=settings.max_system_chars,
+        history_token_budget=settings.history_token_budget,
+        history_max_messages=settings.history_max_messages,
+        max_output_tokens=settings.max_output_tokens,
+        retention_days=settings.retention_days,
+    )
+    services = ChatServices(
+        settings=settings,
+        logger=logger,
+        store=store,
+        model=retrying,
+        catalog=catalog,
+        chat=ChatService(store, retrying, catalog, config, attachments=attachments),
+        conversations=ConversationService(store, catalog, max_system_chars=settings.max_system_chars),
+        attachments=attachments,
+        identity=identity_dependency(settings),
+        clients=clients,
+    )
+
+    app = FastAPI(
+        title="Bedrock chatbot: chat service",
+        version="0.1.0",
+        description="Conversations with Amazon Bedrock models. See docs/api.md.",
+    )
+    app.state.services = services
+    install_error_handlers(app, logger)
+    install_request_logging(app, logger)
+    app.include_router(routes_meta.router)
+    app.include_router(routes_chat.router)
+    app.include_router(routes_conversations.router)
+    app.include_router(routes_documents.router)
+    return app
+
+
+def _default_attachment_resolver(settings: Settings, clients: AwsClients) -> AttachmentResolver | None:
+    """The documents/images resolver, when that package provides one.
+
+    Contract: `lambda_chat.attachments.resolver.create_attachment_resolver(settings, clients)`
+    returning an `AttachmentResolver` (clients: lambda_chat.adapters.aws_clients.AwsClients).
+    """
+    try:
+        module = importlib.import_module("lambda_chat.attachments.resolver")
+    except ModuleNotFoundError as exc:
+        if exc.name != "lambda_chat.attachments.resolver":
+            raise
+        return None
+    factory = getattr(module, "create_attachment_resolver", None)
+    return factory(settings, clients) if callable(factory) else None

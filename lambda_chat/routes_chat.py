@@ -1,0 +1,61 @@
+"""POST /chat: one turn, as JSON or Server-Sent Events from the same event stream."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from chatbot_common.identity import Identity
+from lambda_chat.domain.chat import TurnInput, TurnResult, aggregate_turn
+from lambda_chat.schemas import ChatRequest, ChatResponse, UsageOut, error_responses
+from lambda_chat.services import ChatServices, current_identity, get_services, request_id_for
+from lambda_chat.sse import SSE_OPENAPI, respond
+
+router = APIRouter(tags=["chat"])
+
+
+def _json(result: TurnResult) -> ChatResponse:
+    return ChatResponse(
+        conversation_id=result.conversation_id,
+        message_id=result.message_id,
+        answer=result.answer,
+        stop_reason=result.stop_reason,
+        usage=UsageOut(input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens),
+        model=result.model,
+        latency_ms=result.latency_ms,
+    )
+
+
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 413, 429, 502)},
+    summary="Send a message and get the answer",
+    description=(
+        "Without `conversationId` a new conversation is created (titled from the message). "
+        "With `Accept: text/event-stream` the answer streams as SSE events: `meta` "
+        "{conversationId, messageId, userMessageId, model}, `delta` {text}, `usage` "
+        "{inputTokens, outputTokens}, `done` {stopReason, latencyMs}, or `error` {code, message} "
+        "if the stream fails after it started (the partial answer is stored as incomplete)."
+    ),
+)
+async def post_chat(
+    body: ChatRequest,
+    request: Request,
+    identity: Identity = Depends(current_identity),  # noqa: B008
+    services: ChatServices = Depends(get_services),  # noqa: B008
+) -> ChatResponse | Response:
+    turn = TurnInput(
+        message=body.message,
+        conversation_id=body.conversation_id,
+        model=body.model,
+        system=body.system,
+        attachments=tuple(body.attachments),
+        preset=body.preset,
+    )
+    request_id = request_id_for(request, identity)
+    return await respond(
+        request,
+        lambda: services.chat.start_turn(identity.user_id, turn, request_id=request_id),
+        lambda events: _json(aggregate_turn(events)),
+    )
