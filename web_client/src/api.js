@@ -1,0 +1,167 @@
+// The REST client (docs/api.md). Every failure becomes an ApiError with a status and the
+// server's machine code, and `describeError` turns it into words a person understands.
+import { readEvents } from "./sse.js";
+import { DOCUMENT_NAMES, IMAGE_NAMES, formatBytes } from "./filetypes.js";
+
+export class ApiError extends Error {
+  constructor(status, code, message, detail = {}) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+export class Api {
+  /**
+   * @param {string} base e.g. "/api"
+   * @param {import("./auth.js").Auth} auth
+   */
+  constructor(base, auth) {
+    this.base = base;
+    this.auth = auth;
+  }
+
+  async headers(extra = {}, forceRefresh = false) {
+    const headers = { ...extra };
+    const token = await this.auth.bearer({ forceRefresh });
+    if (token) headers.Authorization = `Bearer ${token}`;
+    else if (this.auth.enabled) throw new ApiError(401, "unauthenticated", "Signed out");
+    return headers;
+  }
+
+  /** fetch with auth; one retry with refreshed tokens after a 401. Resolves only for 2xx. */
+  async send(method, path, { body, accept = "application/json", signal } = {}) {
+    const init = { method, signal, credentials: "same-origin" };
+    const base = { Accept: accept };
+    if (body !== undefined) {
+      base["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        response = await fetch(this.base + path, { ...init, headers: await this.headers(base, attempt > 0) });
+      } catch (err) {
+        if (err.name === "AbortError" || err instanceof ApiError) throw err;
+        throw new ApiError(0, "network", "Network error");
+      }
+      if (response.status !== 401 || !this.auth.enabled) break;
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response;
+  }
+
+  async json(method, path, body) {
+    const response = await this.send(method, path, { body });
+    return response.status === 204 ? null : response.json();
+  }
+
+  /**
+   * POSTs and yields the SSE events of the answer. A server that answers JSON instead (no
+   * streaming on the path) is turned into the same events so callers have one code path.
+   */
+  async *stream(path, body, signal) {
+    const response = await this.send("POST", path, { body, accept: "text/event-stream", signal });
+    const type = response.headers.get("Content-Type") || "";
+    if (!type.includes("text/event-stream")) {
+      const data = await response.json();
+      yield { event: "meta", data };
+      yield { event: "delta", data: { text: data.answer ?? data.summary ?? "" } };
+      if (data.usage) yield { event: "usage", data: data.usage };
+      yield { event: "done", data: { stopReason: data.stopReason, latencyMs: data.latencyMs } };
+      return;
+    }
+    yield* readEvents(response);
+  }
+
+  listConversations(cursor) {
+    const q = new URLSearchParams({ limit: "30" });
+    if (cursor) q.set("cursor", cursor);
+    return this.json("GET", `/conversations?${q}`);
+  }
+
+  /** The conversation with all its messages (follows nextCursor, bounded). */
+  async getConversation(id) {
+    const path = `/conversations/${encodeURIComponent(id)}`;
+    const first = await this.json("GET", `${path}?limit=50`);
+    const messages = [...(first.messages || [])];
+    let cursor = first.nextCursor;
+    for (let page = 0; cursor && page < 20; page++) {
+      const more = await this.json("GET", `${path}?${new URLSearchParams({ limit: "50", cursor })}`);
+      messages.push(...(more.messages || []));
+      cursor = more.nextCursor;
+    }
+    return { ...first, messages };
+  }
+
+  updateConversation(id, patch) {
+    return this.json("PATCH", `/conversations/${encodeURIComponent(id)}`, patch);
+  }
+
+  deleteConversation(id) {
+    return this.json("DELETE", `/conversations/${encodeURIComponent(id)}`);
+  }
+}
+
+async function errorFrom(response) {
+  let code = `http_${response.status}`;
+  let message = "";
+  try {
+    const body = await response.json();
+    if (body && body.error) {
+      code = body.error.code || code;
+      message = body.error.message || "";
+    }
+  } catch {
+    /* not JSON: keep the status */
+  }
+  return new ApiError(response.status, code, message);
+}
+
+/** A sentence for the person in front of the screen. */
+export function describeError(err) {
+  if (!err) return "Something went wrong.";
+  if (err.name === "AbortError") return "Stopped.";
+  if (!(err instanceof ApiError)) {
+    return err.message ? `Something went wrong: ${err.message}` : "Something went wrong. Please try again.";
+  }
+  const limit = err.detail.maxBytes ? ` The limit is ${formatBytes(err.detail.maxBytes)}.` : "";
+  switch (err.status || err.code) {
+    case 0:
+    case "network":
+      return "Can't reach the server. Check your connection and try again.";
+    case 401:
+    case "unauthenticated":
+      return "You have been signed out. Sign in again to continue.";
+    case 403:
+      return err.message || "You are not allowed to do that.";
+    case 404:
+    case "not_found":
+      return "That item no longer exists. It may have been deleted.";
+    case 413:
+    case "payload_too_large":
+      return `That is too large.${limit || " Try a smaller file or a shorter message."}`;
+    case 415:
+    case "unsupported_media_type":
+      return `${err.message ? `That file can't be used: ${err.message.replace(/\.?$/, ".")} ` : "That file type is not supported. "}Documents: ${DOCUMENT_NAMES}. Images: ${IMAGE_NAMES}.`;
+    case 422:
+    case "unprocessable_content":
+      return err.message || "That file could not be read.";
+    case 429:
+    case "throttled":
+      return "The service is busy right now. Wait a few seconds and try again.";
+    case 502:
+    case "upstream_error":
+      return "The model service had a problem answering. Please try again.";
+    case 400:
+    case "invalid_request":
+      return err.message || "The request was not valid.";
+    default:
+      return err.message || "Something went wrong on the server. Please try again.";
+  }
+}
+
+export function isSignedOut(err) {
+  return err instanceof ApiError && (err.status === 401 || err.code === "unauthenticated");
+}
