@@ -1,7 +1,97 @@
-"""Document routes (POST /documents/{uploadId}/summary): filled in by the documents work."""
+"""POST /documents/{uploadId}/summary: a whole-document summary, as JSON or Server-Sent Events."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import Field
 
-router = APIRouter()
+from chatbot_common.identity import Identity
+from lambda_chat.attachments.documents import DocumentLibrary
+from lambda_chat.attachments.resolver import UploadAttachmentResolver
+from lambda_chat.attachments.summaries import DocumentSummaryService, SummaryOutcome, aggregate_summary
+from lambda_chat.attachments.wiring import build_document_library, build_summary_service
+from lambda_chat.schemas import ApiModel, UsageOut, error_responses
+from lambda_chat.services import ChatServices, current_identity, get_services, request_id_for
+from lambda_chat.sse import SSE_OPENAPI, respond
+
+router = APIRouter(tags=["documents"])
+
+
+class SummaryRequest(ApiModel):
+    conversation_id: str | None = Field(
+        default=None, description="Add the summary to this conversation; omit to start one"
+    )
+    model: str | None = Field(default=None, description="A model id from GET /models")
+
+
+class SummaryResponse(ApiModel):
+    conversation_id: str
+    message_id: str
+    summary: str
+    chunks: int = Field(description="How many parts of the document were summarized (all of them)")
+    usage: UsageOut
+    model: str
+    latency_ms: int
+
+
+def get_summaries(request: Request, services: ChatServices = Depends(get_services)) -> DocumentSummaryService:  # noqa: B008
+    """One summary service per app, sharing the resolver's document library (and its clients)."""
+    existing: DocumentSummaryService | None = getattr(request.app.state, "document_summaries", None)
+    if existing is not None:
+        return existing
+    library: DocumentLibrary
+    if isinstance(services.attachments, UploadAttachmentResolver):
+        library = services.attachments.library
+    else:
+        library = build_document_library(services.settings, services.clients)
+    summaries = build_summary_service(library, services.store, services.model, services.catalog)
+    request.app.state.document_summaries = summaries
+    return summaries
+
+
+def _json(outcome: SummaryOutcome) -> SummaryResponse:
+    return SummaryResponse(
+        conversation_id=outcome.conversation_id,
+        message_id=outcome.message_id,
+        summary=outcome.summary,
+        chunks=outcome.chunks,
+        usage=UsageOut(input_tokens=outcome.usage.input_tokens, output_tokens=outcome.usage.output_tokens),
+        model=outcome.model,
+        latency_ms=outcome.latency_ms,
+    )
+
+
+@router.post(
+    "/documents/{upload_id}/summary",
+    response_model=SummaryResponse,
+    responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 413, 429, 502)},
+    summary="Summarize a whole uploaded document",
+    description=(
+        "Extracts the document's text (refusing hostile files with a 4xx), summarizes every part "
+        "(map calls run concurrently, then a recursive reduce), and stores a 'Summarize <file>' "
+        "message carrying the document reference plus the summary in the conversation (a new one "
+        "when `conversationId` is absent). With `Accept: text/event-stream`: `meta`, `progress` "
+        "{done, total}, `delta` {text} of the final summary, `usage`, `done`, or `error`."
+    ),
+)
+async def post_summary(
+    upload_id: str,
+    request: Request,
+    body: SummaryRequest | None = None,
+    identity: Identity = Depends(current_identity),  # noqa: B008
+    summaries: DocumentSummaryService = Depends(get_summaries),  # noqa: B008
+) -> SummaryResponse | Response:
+    body = body or SummaryRequest()
+    request_id = request_id_for(request, identity)
+    return await respond(
+        request,
+        lambda: summaries.start_summary(
+            identity.user_id,
+            upload_id,
+            conversation_id=body.conversation_id,
+            model=body.model,
+            request_id=request_id,
+        ),
+        lambda events: _json(aggregate_summary(events)),
+    )

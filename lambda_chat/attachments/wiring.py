@@ -1,0 +1,83 @@
+"""Building the attachment services from settings and AWS clients (entry-layer code)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatbot_common.settings import Settings
+from lambda_chat.attachments.documents import DocumentLibrary, LibraryLimits
+from lambda_chat.attachments.extraction import ExtractionLimits
+from lambda_chat.attachments.images import ImageLimits
+from lambda_chat.attachments.resolver import UploadAttachmentResolver
+from lambda_chat.attachments.settings import AttachmentSettings
+from lambda_chat.attachments.storage import DynamoUploadRecords, S3UploadFiles
+from lambda_chat.attachments.summaries import DocumentSummaryService
+from lambda_chat.attachments.summarizer import SummaryOptions
+from lambda_chat.domain.catalog import ModelCatalog
+from lambda_chat.domain.ports import ChatModel, ConversationRepository
+
+
+def library_limits(settings: Settings, extra: AttachmentSettings) -> LibraryLimits:
+    return LibraryLimits(
+        document_max_bytes=settings.document_max_bytes,
+        extraction=ExtractionLimits(
+            pdf_max_pages=extra.pdf_max_pages,
+            max_chars=extra.document_max_chars,
+            docx_max_uncompressed_bytes=extra.docx_max_uncompressed_bytes,
+            docx_max_compression_ratio=extra.docx_max_compression_ratio,
+            docx_max_entries=extra.docx_max_entries,
+            csv_sample_rows=extra.csv_sample_rows,
+            csv_full_rows=extra.csv_full_rows,
+        ),
+        image=ImageLimits(
+            max_bytes=settings.image_max_bytes,
+            max_pixels=extra.image_max_pixels,
+            max_side=extra.image_max_side,
+        ),
+    )
+
+
+def build_document_library(
+    settings: Settings, clients: Any, extra: AttachmentSettings | None = None
+) -> DocumentLibrary:
+    extra = extra or AttachmentSettings()
+    return DocumentLibrary(
+        S3UploadFiles(clients.s3, settings.uploads_bucket),
+        DynamoUploadRecords(clients.dynamodb, settings.table_name),
+        library_limits(settings, extra),
+    )
+
+
+def build_attachment_resolver(
+    settings: Settings, clients: Any, extra: AttachmentSettings | None = None
+) -> UploadAttachmentResolver:
+    extra = extra or AttachmentSettings()
+    return UploadAttachmentResolver(
+        build_document_library(settings, clients, extra),
+        excerpt_chunk_tokens=extra.excerpt_chunk_tokens,
+        max_images=extra.max_images_per_message,
+        max_documents=extra.max_documents_per_message,
+    )
+
+
+def build_summary_service(
+    library: DocumentLibrary,
+    store: ConversationRepository,
+    model: ChatModel,
+    catalog: ModelCatalog,
+    extra: AttachmentSettings | None = None,
+) -> DocumentSummaryService:
+    extra = extra or AttachmentSettings()
+    return DocumentSummaryService(
+        library,
+        store,
+        model,
+        catalog,
+        options=SummaryOptions(
+            chunk_tokens=extra.summary_chunk_tokens,
+            overlap_tokens=extra.summary_chunk_overlap_tokens,
+            context_tokens=extra.summary_context_tokens,
+            max_concurrency=extra.summary_max_concurrency,
+        ),
+        max_output_tokens=extra.summary_max_output_tokens,
+    )
