@@ -1,0 +1,125 @@
+"""Turning API answers and call-log records into terminal text; parsing time options."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_time(value: str, *, now: datetime | None = None) -> datetime:
+    """`30m`, `1h`, `2d`, `1w` (that long before now), `now`, or an ISO-8601 date/time (UTC if naive)."""
+    now = now or datetime.now(UTC)
+    text = value.strip().lower()
+    if text == "now":
+        return now
+    match = _RELATIVE.match(text)
+    if match:
+        return now - timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a time: {value!r} (use 30m, 1h, 2d, 1w, now, or ISO-8601)") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """The call log's time format: `2026-01-02T03:04:05.678Z` (sorts lexically)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], *, max_width: int = 60) -> str:
+    """A plain left-aligned table; cells longer than `max_width` are cut with an ellipsis."""
+    cells = [[_cell(value, max_width) for value in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any, max_width: int) -> str:
+    text = "" if value is None else str(value)
+    text = " ".join(text.split())  # one line per row
+    return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+
+def short_time(iso: str | None) -> str:
+    """`2026-01-02T03:04:05.678Z` -> `2026-01-02 03:04:05`."""
+    if not iso:
+        return ""
+    return iso.replace("T", " ")[:19]
+
+
+def conversations_table(items: list[dict[str, Any]]) -> str:
+    rows = [
+        (c.get("id"), short_time(c.get("updatedAt")), c.get("model") or "", c.get("title") or "")
+        for c in items
+    ]
+    return format_table(rows, ["ID", "UPDATED (UTC)", "MODEL", "TITLE"])
+
+
+def conversation_text(conversation: dict[str, Any]) -> str:
+    """A conversation as a transcript: header, then each message with its role and status."""
+    lines = [f"# {conversation.get('title') or '(untitled)'}", f"id: {conversation.get('id')}"]
+    if conversation.get("model"):
+        lines.append(f"model: {conversation['model']}")
+    if conversation.get("system"):
+        lines.append(f"system: {conversation['system']}")
+    created, updated = short_time(conversation.get("createdAt")), short_time(conversation.get("updatedAt"))
+    lines.append(f"created: {created}  updated: {updated}")
+    for message in conversation.get("messages") or []:
+        status = message.get("status") or "complete"
+        marker = "" if status == "complete" else f" [{status}]"
+        names = [a.get("filename") or a.get("uploadId") for a in message.get("attachments") or []]
+        attached = f" (attached: {', '.join(str(n) for n in names)})" if names else ""
+        lines.append("")
+        lines.append(f"{message.get('role', '?')} · {short_time(message.get('createdAt'))}{marker}{attached}")
+        lines.append(str(message.get("content", "")))
+    if conversation.get("nextCursor"):
+        lines.append("")
+        lines.append(f"(more messages: --cursor {conversation['nextCursor']})")
+    return "\n".join(lines)
+
+
+CALL_COLUMNS = ["TIME (UTC)", "USER", "CONVERSATION", "MODEL", "STATUS", "IN", "OUT", "MS", "REQUEST ID"]
+
+
+def calls_table(calls: list[dict[str, Any]]) -> str:
+    rows = [
+        (
+            short_time(c.get("createdAt")),
+            c.get("userId"),
+            c.get("conversationId") or "",
+            c.get("model"),
+            str(c.get("status")) + (f" ({c['errorCode']})" if c.get("errorCode") else ""),
+            c.get("inputTokens"),
+            c.get("outputTokens"),
+            c.get("latencyMs"),
+            c.get("requestId") or "",
+        )
+        for c in calls
+    ]
+    return format_table(rows, CALL_COLUMNS, max_width=40)
+
+
+def usage_line(meta: dict[str, Any], usage: dict[str, Any], done: dict[str, Any]) -> str:
+    """The dim footer printed after a streamed answer (to stderr)."""
+    parts = [f"conversation {meta.get('conversationId')}"]
+    if meta.get("model"):
+        parts.append(str(meta["model"]))
+    if usage:
+        parts.append(f"{usage.get('inputTokens', '?')} in / {usage.get('outputTokens', '?')} out tokens")
+    if done.get("latencyMs") is not None:
+        parts.append(f"{done['latencyMs']} ms")
+    if done.get("stopReason") and done["stopReason"] != "end_turn":
+        parts.append(f"stop: {done['stopReason']}")
+    return "[" + " · ".join(parts) + "]"

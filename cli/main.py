@@ -1,0 +1,349 @@
+"""`chatbot`: a terminal client for the chatbot, local (`make run`) or deployed.
+
+    chatbot chat "Hello"                      # streams the answer
+    chatbot chat                              # interactive session (/new, /quit)
+    chatbot conversations | chatbot show ID
+    chatbot logs --since 1h --status error    # the call log in DynamoDB
+    chatbot logs --tail --function chat       # the Lambda's CloudWatch logs (AWS)
+
+Against a deployed stack: `--api-url https://<distribution>/api --token <Cognito ID token>`
+(or CHATBOT_API_URL / CHATBOT_TOKEN).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from cli.api_client import ApiError, ChatbotApi
+from cli.formatting import calls_table, conversation_text, conversations_table, parse_time, usage_line
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+REPL_HELP = "Commands: /new (start a new conversation), /quit (or Ctrl-D). Ctrl-C stops an answer."
+
+
+def _time_arg(value: str) -> datetime:
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatbot", description="Terminal client for the Bedrock chatbot.")
+    parser.add_argument(
+        "--api-url",
+        default=os.environ.get("CHATBOT_API_URL", DEFAULT_API_URL),
+        help=f"API base URL (env CHATBOT_API_URL, default {DEFAULT_API_URL})",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("CHATBOT_TOKEN"),
+        help="bearer token (Cognito ID token) for a deployed API (env CHATBOT_TOKEN)",
+    )
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for an answer")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = commands.add_parser("chat", help="send a message (streamed); no message: interactive session")
+    chat.add_argument("message", nargs="?", help="the message; '-' reads it from stdin")
+    chat.add_argument("-c", "--conversation", help="continue this conversation id")
+    chat.add_argument("-m", "--model", help="model id (see `chatbot models`)")
+    chat.add_argument("-s", "--system", help="system prompt for a new conversation")
+    chat.add_argument("--no-stream", action="store_true", help="wait for the whole answer (JSON API)")
+    chat.add_argument("--json", action="store_true", help="print the JSON answer (implies --no-stream)")
+
+    convs = commands.add_parser("conversations", help="list your conversations, newest first")
+    convs.add_argument("--limit", type=_positive_int, default=20)
+    convs.add_argument("--cursor", help="next page (from a previous listing)")
+    convs.add_argument("--json", action="store_true")
+
+    show = commands.add_parser("show", help="print one conversation with its messages")
+    show.add_argument("conversation_id", metavar="ID")
+    show.add_argument("--limit", type=_positive_int, default=50)
+    show.add_argument("--cursor", help="next page of messages")
+    show.add_argument("--json", action="store_true")
+
+    models = commands.add_parser("models", help="list the models you can chat with")
+    models.add_argument("--json", action="store_true")
+
+    logs = commands.add_parser(
+        "logs",
+        help="query the call log (DynamoDB), or --tail the Lambdas' CloudWatch logs",
+        description="Without --tail: model calls from the call log, newest first. The table is "
+        "--table (with --endpoint-url for moto), --stack-name's output, CHATBOT_TABLE_NAME, or the "
+        "running local stack (<state dir>/endpoints.json). With --tail: CloudWatch logs of a Lambda.",
+    )
+    logs.add_argument("--user", help="only this user id (reads one partition)")
+    logs.add_argument("--conversation", help="only this conversation id")
+    logs.add_argument(
+        "--status",
+        choices=["complete", "incomplete", "stopped", "throttled", "error"],
+        help="only this status",
+    )
+    logs.add_argument(
+        "--since", type=_time_arg, help="30m, 1h, 2d, or ISO time (default: 24h before --until)"
+    )
+    logs.add_argument("--until", type=_time_arg, help="end of the window (default now)")
+    logs.add_argument("--limit", type=_positive_int, default=50)
+    logs.add_argument("--json", action="store_true", help="one JSON array instead of a table")
+    logs.add_argument("--table", help="DynamoDB table name")
+    logs.add_argument("--endpoint-url", help="DynamoDB endpoint (the local stack's moto)")
+    logs.add_argument("--region", help="AWS region (default from the environment)")
+    logs.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("CHATBOT_STATE_DIR", ".state")),
+        help="the local stack's state dir, to find it when it runs (default .state)",
+    )
+    logs.add_argument(
+        "--stack-name",
+        default=os.environ.get("CHATBOT_STACK_NAME"),
+        help="deployed CloudFormation stack (env CHATBOT_STACK_NAME; --tail default Chatbot-dev)",
+    )
+    logs.add_argument("--tail", action="store_true", help="print and follow CloudWatch logs (AWS only)")
+    logs.add_argument("--function", choices=["chat", "upload"], default="chat", help="with --tail")
+    logs.add_argument("--log-group", help="with --tail: this log group instead of the stack's output")
+    logs.add_argument("--filter", dest="filter_pattern", help="with --tail: CloudWatch filter pattern")
+    logs.add_argument("--no-follow", action="store_true", help="with --tail: print and exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "logs":
+            return run_logs(args, sys.stdout)
+        with ChatbotApi(args.api_url, token=args.token, timeout=args.timeout) as api:
+            if args.command == "chat":
+                return run_chat(api, args, sys.stdin, sys.stdout, sys.stderr)
+            if args.command == "conversations":
+                page = api.list_conversations(args.limit, args.cursor)
+                _print_json_or(page, args.json, lambda: _conversations_text(page))
+            elif args.command == "show":
+                conversation = api.get_conversation(args.conversation_id, args.limit, args.cursor)
+                _print_json_or(conversation, args.json, lambda: conversation_text(conversation))
+            elif args.command == "models":
+                listing = api.list_models()
+                _print_json_or(listing, args.json, lambda: _models_text(listing))
+        return EXIT_OK
+    except ApiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _print_json_or(value: Any, as_json: bool, render: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False) if as_json else render())
+
+
+def _conversations_text(page: dict[str, Any]) -> str:
+    items = page.get("items") or []
+    if not items:
+        return 'No conversations yet. Start one with: chatbot chat "Hello"'
+    text = conversations_table(items)
+    if page.get("nextCursor"):
+        text += f"\n(more: --cursor {page['nextCursor']})"
+    return text
+
+
+def _models_text(listing: dict[str, Any]) -> str:
+    from cli.formatting import format_table
+
+    default = listing.get("defaultModel")
+    rows = [
+        ("*" if m.get("id") == default else "", m.get("id"), m.get("name"), m.get("provider"))
+        for m in listing.get("models") or []
+    ]
+    return format_table(rows, ["", "ID", "NAME", "PROVIDER"])
+
+
+# -- chat -----------------------------------------------------------------------------------------
+
+
+def chat_body(
+    message: str, conversation: str | None, model: str | None, system: str | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": message}
+    if conversation:
+        body["conversationId"] = conversation
+    if model:
+        body["model"] = model
+    if system:
+        body["system"] = system
+    return body
+
+
+def stream_answer(api: ChatbotApi, body: dict[str, Any], out: TextIO, err: TextIO) -> str | None:
+    """Print an answer as it streams; returns the conversation id. Raises ApiError on an `error` event."""
+    meta: dict[str, Any] = {}
+    usage: dict[str, Any] = {}
+    wrote_text = False
+    for event in api.chat_stream(body):
+        data = event.json()
+        if event.event == "meta":
+            meta = data
+        elif event.event == "delta":
+            text = str(data.get("text", ""))
+            out.write(text)
+            out.flush()
+            wrote_text = wrote_text or bool(text)
+        elif event.event == "usage":
+            usage = data
+        elif event.event == "error":
+            if wrote_text:
+                out.write("\n")
+                out.flush()
+            raise ApiError(str(data.get("message", "the answer failed")), code=str(data.get("code", "error")))
+        elif event.event == "done":
+            out.write("\n")
+            out.flush()
+            err.write(usage_line(meta, usage, data) + "\n")
+            err.flush()
+    conversation_id = meta.get("conversationId")
+    return str(conversation_id) if conversation_id else None
+
+
+def run_chat(api: ChatbotApi, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    if args.message is None:
+        return run_repl(api, args, stdin, out, err)
+    message = stdin.read() if args.message == "-" else args.message
+    body = chat_body(message, args.conversation, args.model, args.system)
+    if args.json or args.no_stream:
+        answer = api.chat(body)
+        if args.json:
+            out.write(json.dumps(answer, indent=2, ensure_ascii=False) + "\n")
+        else:
+            out.write(str(answer.get("answer", "")) + "\n")
+            err.write(f"[conversation {answer.get('conversationId')}]\n")
+        return EXIT_OK
+    stream_answer(api, body, out, err)
+    return EXIT_OK
+
+
+def run_repl(api: ChatbotApi, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    conversation = args.conversation
+    interactive = stdin.isatty()
+    if interactive:
+        err.write(f"Chatting with {api.base_url}. {REPL_HELP}\n")
+    while True:
+        if interactive:
+            out.write("you> ")
+            out.flush()
+        line = stdin.readline()
+        if not line:
+            if interactive:
+                out.write("\n")
+            return EXIT_OK
+        message = line.strip()
+        if not message:
+            continue
+        if message in ("/quit", "/exit"):
+            return EXIT_OK
+        if message == "/new":
+            conversation = None
+            err.write("(new conversation)\n")
+            continue
+        if message == "/help":
+            err.write(REPL_HELP + "\n")
+            continue
+        # The system prompt applies when a conversation starts; later turns keep the stored one.
+        system = args.system if conversation is None else None
+        try:
+            body = chat_body(message, conversation, args.model, system)
+            conversation = stream_answer(api, body, out, err) or conversation
+        except ApiError as exc:
+            err.write(f"error: {exc}\n")
+        except KeyboardInterrupt:
+            # Hanging up makes the server stop generating and keep the partial answer as "stopped".
+            out.write("\n")
+            err.write("(stopped)\n")
+
+
+# -- logs -----------------------------------------------------------------------------------------
+
+
+def run_logs(args: argparse.Namespace, out: TextIO) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chatbot_common.errors import DomainError
+    from cli.logs import (
+        DEFAULT_STACK_NAME,
+        LogsError,
+        query_calls,
+        resolve_log_group,
+        resolve_table,
+        tail_log_group,
+    )
+
+    try:
+        if args.tail:
+            import boto3
+
+            log_group = args.log_group or resolve_log_group(
+                args.function, args.stack_name or DEFAULT_STACK_NAME, region=args.region
+            )
+            since = args.since or datetime.now(UTC) - timedelta(minutes=10)
+            logs_client = (
+                boto3.client("logs", region_name=args.region) if args.region else boto3.client("logs")
+            )
+            print(f"# {log_group} (Ctrl-C to stop)", file=sys.stderr)
+            tail_log_group(
+                logs_client,
+                log_group,
+                since=since,
+                out=out,
+                follow=not args.no_follow,
+                filter_pattern=args.filter_pattern,
+            )
+            return EXIT_OK
+        target = resolve_table(
+            table=args.table,
+            endpoint_url=args.endpoint_url,
+            region=args.region,
+            stack_name=args.stack_name,
+            state_dir=args.state_dir,
+        )
+        calls = query_calls(
+            target.dynamodb_client(),
+            target.table,
+            user=args.user,
+            conversation=args.conversation,
+            status=args.status,
+            since=args.since,
+            until=args.until,
+            limit=args.limit,
+        )
+    except LogsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except DomainError as exc:
+        print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
+        return EXIT_ERROR
+    except (ClientError, BotoCoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.json:
+        out.write(json.dumps(calls, indent=2) + "\n")
+    elif calls:
+        out.write(calls_table(calls) + "\n")
+    else:
+        out.write("No model calls in that window.\n")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
