@@ -521,6 +521,8 @@ def serve_in_thread(
 ) -> RunningRuntime:
     """Start the runtime on a daemon thread and return at once; port 0 picks a free port."""
     server = create_server(engines, host, port, max_in_flight=max_in_flight, aliases=aliases, region=region)
-    thread = threading.Thread(target=server.serve_forever, name="bedrock-runtime", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="bedrock-runtime", daemon=True
+    )
     thread.start()
     return RunningRuntime(server, thread)

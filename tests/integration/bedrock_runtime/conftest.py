@@ -25,7 +25,7 @@ def make_client(runtime: RunningRuntime, service: str = "bedrock-runtime", **con
     """A real boto3 client pointed at the runtime. `retries=0` disables botocore's own retries."""
     retries = config.pop("retries", None)
     if retries is not None:
-        config["retries"] = {"max_attempts": retries + 1, "mode": "standard"}
+        config["retries"] = {"total_max_attempts": retries + 1, "mode": "standard"}
     return boto3.client(
         service,
         endpoint_url=runtime.endpoint_url,
