@@ -361,6 +361,12 @@ async function refreshConversations({ append = false } = {}) {
     const items = page.items || [];
     state.conversations = append ? [...state.conversations, ...items] : items;
     state.nextCursor = page.nextCursor || null;
+    // The server names a new conversation after its first turn.
+    const current = state.conversations.find((c) => c.id === state.current.id);
+    if (current && current.title !== state.current.title) {
+      state.current.title = current.title;
+      setTitle(current.title);
+    }
   } catch (err) {
     if (!append && isSignedOut(err)) showError(err);
     else if (append) showError(err);
@@ -611,9 +617,11 @@ async function sendMessage() {
     toast("The images are still uploading. Send again when they are ready.");
     return;
   }
-  const preset = ui.preset.value || undefined;
+  const preset = (images.length && ui.preset.value) || undefined;
+  // The API accepts an empty message with a preset; with neither, ask for a description.
   const fallback = state.presets.find((p) => p.name === "description")?.prompt || "Describe this image.";
-  const message = text || (images.length ? fallback : "");
+  const message = text || (images.length && !preset ? fallback : "");
+  const shown = message || state.presets.find((p) => p.name === preset)?.label || "";
   const conv = state.current;
   const body = { message, model: conv.model || state.defaultModel || undefined };
   if (conv.id) body.conversationId = conv.id;
@@ -623,7 +631,7 @@ async function sendMessage() {
     if (preset) body.preset = preset;
   }
 
-  const userView = userMessage(message, images.map((img) => ({ url: img.url, name: img.name })));
+  const userView = userMessage(shown, images.map((img) => ({ url: img.url, name: img.name })));
   appendView(userView);
   ui.input.value = "";
   autoGrow();
