@@ -1,0 +1,90 @@
+"""Names shared by the stack, its tests and the docs: construct IDs, output keys, fixed values.
+
+Tests import these instead of repeating strings, so renaming a construct cannot silently
+make an assertion vacuous.
+"""
+
+from __future__ import annotations
+
+# Stack id is "<STACK_ID_PREFIX>-<stage>" so several stages deploy side by side.
+STACK_ID_PREFIX = "Chatbot"
+
+# Construct IDs, one per concern (the stack reads like the architecture diagram).
+STORAGE_ID = "Storage"
+AUTH_ID = "Auth"
+FUNCTIONS_ID = "Functions"
+API_ID = "Api"
+WEB_HOSTING_ID = "WebHosting"
+MONITORING_ID = "Monitoring"
+
+CHAT_FUNCTION_ID = "ChatFunction"
+UPLOAD_FUNCTION_ID = "UploadFunction"
+TABLE_ID = "Table"
+UPLOADS_BUCKET_ID = "UploadsBucket"
+ACCESS_LOGS_BUCKET_ID = "AccessLogsBucket"
+WEB_BUCKET_ID = "WebBucket"
+DISTRIBUTION_ID = "Distribution"
+REST_API_ID = "RestApi"
+USER_POOL_ID = "UserPool"
+USER_POOL_CLIENT_ID = "WebClient"
+
+# CloudFormation output keys (the deploy guide reads these with `aws cloudformation describe-stacks`).
+OUTPUT_WEB_URL = "WebUrl"
+OUTPUT_API_URL = "ApiUrl"
+OUTPUT_USER_POOL_ID = "UserPoolId"
+OUTPUT_USER_POOL_CLIENT_ID = "UserPoolClientId"
+OUTPUT_AUTH_DOMAIN = "AuthDomain"
+OUTPUT_TABLE_NAME = "TableName"
+OUTPUT_UPLOADS_BUCKET = "UploadsBucketName"
+OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
+OUTPUT_DASHBOARD = "DashboardName"
+OUTPUT_CHAT_LOG_GROUP = "ChatLogGroup"
+OUTPUT_UPLOAD_LOG_GROUP = "UploadLogGroup"
+
+# API Gateway stage; CloudFront maps /api/* onto it and strips the /api prefix.
+API_STAGE_NAME = "v1"
+WEB_API_PREFIX = "/api"
+
+# Routes that skip the Cognito authorizer. Everything else must carry it (tested).
+PUBLIC_ROUTES = frozenset({("GET", "/health")})
+
+# Route table: (method, path, function). Chat routes stream (ResponseTransferMode.STREAM).
+CHAT = "chat"
+UPLOAD = "upload"
+ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("GET", "/health", CHAT),
+    ("GET", "/models", CHAT),
+    ("GET", "/presets", CHAT),
+    ("POST", "/chat", CHAT),
+    ("GET", "/conversations", CHAT),
+    ("GET", "/conversations/{id}", CHAT),
+    ("PATCH", "/conversations/{id}", CHAT),
+    ("DELETE", "/conversations/{id}", CHAT),
+    ("POST", "/documents/{uploadId}/summary", CHAT),
+    ("POST", "/uploads", UPLOAD),
+    ("GET", "/uploads/{id}", UPLOAD),
+)
+
+# AWS Lambda Web Adapter, published by AWS in every commercial region under this account.
+# v1.1.0 (layer 30) is the first release with SnapStart hooks; see docs/deploy.md.
+WEB_ADAPTER_ACCOUNT = "753240598075"
+WEB_ADAPTER_LAYER_NAME = "LambdaAdapterLayerArm64"
+WEB_ADAPTER_LAYER_VERSION = 30
+WEB_ADAPTER_PORT = 8080
+HEALTH_PATH = "/health"
+
+# The Lambda runtime; bundles are built for exactly this interpreter and architecture.
+LAMBDA_PYTHON_VERSION = "3.13"
+LAMBDA_PLATFORM = "manylinux2014_aarch64"
+
+# Custom metrics the chat Lambda emits (Powertools, EMF).
+METRICS_NAMESPACE = "Chatbot"
+CHAT_SERVICE_NAME = "chat"
+UPLOAD_SERVICE_NAME = "upload"
+METRIC_INPUT_TOKENS = "InputTokens"
+METRIC_OUTPUT_TOKENS = "OutputTokens"
+METRIC_MODEL_LATENCY = "ModelLatency"
+METRIC_MODEL_THROTTLES = "ModelThrottles"
+
+# Context flag that swaps real bundling for the bare source folders (template tests).
+CONTEXT_SKIP_BUNDLING = "chatbot:skipBundling"

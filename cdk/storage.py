@@ -1,0 +1,108 @@
+"""Storage: the one DynamoDB table and the uploads bucket (plus the bucket their access logs go to)."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk.config import ChatbotConfig
+from cdk.constants import ACCESS_LOGS_BUCKET_ID, TABLE_ID, UPLOADS_BUCKET_ID
+from chatbot_common import resources
+
+UPLOADS_PREFIX = "uploads/"
+# Presigned POSTs expire within minutes; a day is ample for a file to be used, then it goes.
+UPLOADS_EXPIRY_DAYS = 1
+
+
+def table_name_for(stage: str) -> str:
+    """The table name per stage; stage "local" gives the local stack's name."""
+    return f"chatbot-{stage}"
+
+
+def uploads_bucket_name(stage: str) -> str:
+    """Known before deploy, so the web client's CSP can name it without a dependency cycle."""
+    return f"chatbot-{stage}-uploads-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+
+
+def _attribute(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+def removal_policy(config: ChatbotConfig) -> RemovalPolicy:
+    return RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+
+
+class Storage(Construct):
+    """The table (exactly ``chatbot_common.resources``) and the private, TLS-only uploads bucket."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: ChatbotConfig) -> None:
+        super().__init__(scope, construct_id)
+        removal = removal_policy(config)
+        disposable = not config.retain_data
+
+        self.table = dynamodb.Table(
+            self,
+            TABLE_ID,
+            table_name=table_name_for(config.stage),
+            partition_key=_attribute(resources.PARTITION_KEY),
+            sort_key=_attribute(resources.SORT_KEY),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=resources.TTL_ATTRIBUTE,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=removal,
+        )
+        self.table.add_global_secondary_index(
+            index_name=resources.GSI1_NAME,
+            partition_key=_attribute(resources.GSI1_PARTITION_KEY),
+            sort_key=_attribute(resources.GSI1_SORT_KEY),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+
+        # Server access logs of the uploads and web buckets. Logs of logs would recurse.
+        self.access_logs_bucket = s3.Bucket(
+            self,
+            ACCESS_LOGS_BUCKET_ID,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(config.log_retention_days))],
+            removal_policy=removal,
+            auto_delete_objects=disposable,
+        )
+        self.uploads_bucket = s3.Bucket(
+            self,
+            UPLOADS_BUCKET_ID,
+            bucket_name=uploads_bucket_name(config.stage),
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="uploads-bucket/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireUploads",
+                    prefix=UPLOADS_PREFIX,
+                    expiration=Duration.days(UPLOADS_EXPIRY_DAYS),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=removal,
+            auto_delete_objects=disposable,
+        )
+
+    def allow_browser_uploads(self, web_origin: str) -> None:
+        """CORS for the presigned POST: only the web origin, only POST."""
+        self.uploads_bucket.add_cors_rule(
+            allowed_methods=[s3.HttpMethods.POST],
+            allowed_origins=[web_origin],
+            allowed_headers=["*"],
+            exposed_headers=["ETag", "Location"],
+            max_age=3000,
+        )

@@ -1,0 +1,197 @@
+"""WebHosting: the static web client on private S3 behind CloudFront, with /api/* to API Gateway."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Annotations, Aws, Duration, Fn
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
+from constructs import Construct
+
+from cdk.bundling import REPO_ROOT
+from cdk.config import ChatbotConfig
+from cdk.constants import API_STAGE_NAME, DISTRIBUTION_ID, WEB_API_PREFIX, WEB_BUCKET_ID
+from cdk.storage import removal_policy
+
+WEB_DIST = REPO_ROOT / "web_client" / "dist"
+
+# Viewer-request function: "/api/chat" reaches the API stage as "/chat".
+STRIP_API_PREFIX_JS = f"""function handler(event) {{
+  var request = event.request;
+  var prefix = "{WEB_API_PREFIX}";
+  if (request.uri === prefix) {{
+    request.uri = "/";
+  }} else if (request.uri.indexOf(prefix + "/") === 0) {{
+    request.uri = request.uri.substring(prefix.length);
+  }}
+  return request;
+}}
+"""
+
+PLACEHOLDER_INDEX = """<!doctype html><html><head><meta charset="utf-8"><title>Chatbot</title></head>
+<body><p>The web client was not built when this stack was synthesized. Run <code>make web</code>
+(or <code>make deploy</code>, which builds it) and deploy again.</p></body></html>
+"""
+
+
+class WebHosting(Construct):
+    """CloudFront in front of the web bucket (origin access control) and of the API."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ChatbotConfig,
+        access_logs_bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        disposable = not config.retain_data
+        self.bucket = s3.Bucket(
+            self,
+            WEB_BUCKET_ID,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=access_logs_bucket,
+            server_access_logs_prefix="web-bucket/",
+            removal_policy=removal_policy(config),
+            auto_delete_objects=disposable,
+        )
+        self.strip_api_prefix = cloudfront.Function(
+            self,
+            "StripApiPrefix",
+            code=cloudfront.FunctionCode.from_inline(STRIP_API_PREFIX_JS),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+            comment="Maps /api/* onto the API stage root",
+        )
+        self._config = config
+        self.distribution: cloudfront.Distribution | None = None
+
+    def add_distribution(
+        self, *, rest_api: apigateway.RestApi, auth_domain: str, uploads_bucket_name: str
+    ) -> cloudfront.Distribution:
+        """The distribution; separate from __init__ so the web origin exists before the API needs it."""
+        csp = "; ".join(
+            [
+                "default-src 'self'",
+                "script-src 'self'",
+                # highlight.js and marked emit inline style attributes.
+                "style-src 'self' 'unsafe-inline'",
+                "img-src 'self' data: blob:",
+                # The browser posts uploads straight to S3 (global or regional endpoint form).
+                f"connect-src 'self' https://{auth_domain} https://{uploads_bucket_name}.s3.amazonaws.com "
+                f"https://{uploads_bucket_name}.s3.{Aws.REGION}.amazonaws.com",
+                f"form-action 'self' https://{auth_domain}",
+                "frame-ancestors 'none'",
+                "base-uri 'self'",
+                "object-src 'none'",
+            ]
+        )
+        headers = cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            comment="chatbot security headers",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=csp, override=True
+                ),
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=Duration.days(365), include_subdomains=True, override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
+                    override=True,
+                ),
+            ),
+        )
+        # Only the API id: referencing the stage would make the functions (which need the web
+        # origin) depend on the deployment that depends on them.
+        api_domain = Fn.join("", [rest_api.rest_api_id, ".execute-api.", Aws.REGION, ".", Aws.URL_SUFFIX])
+        api_origin = origins.HttpOrigin(
+            api_domain,
+            origin_path=f"/{API_STAGE_NAME}",
+            protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            # Time to the first byte (and between chunks); SSE keeps bytes flowing after that.
+            read_timeout=Duration.seconds(60),
+            keepalive_timeout=Duration.seconds(60),
+        )
+        self.distribution = cloudfront.Distribution(
+            self,
+            DISTRIBUTION_ID,
+            comment=f"chatbot {self._config.stage}",
+            default_root_object="index.html",
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                response_headers_policy=headers,
+                compress=True,
+            ),
+            additional_behaviors={
+                f"{WEB_API_PREFIX}/*": cloudfront.BehaviorOptions(
+                    origin=api_origin,
+                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                    allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                    cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+                    # With caching disabled, this managed policy forwards Authorization and Accept
+                    # (and everything else but Host, which must be the API's own host name).
+                    origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    response_headers_policy=headers,
+                    # Compressing would buffer the event stream; the API answers are small anyway.
+                    compress=False,
+                    function_associations=[
+                        cloudfront.FunctionAssociation(
+                            function=self.strip_api_prefix,
+                            event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                        )
+                    ],
+                )
+            },
+        )
+        return self.distribution
+
+    def deploy_site(self, *, runtime_config: dict[str, object]) -> s3deploy.BucketDeployment:
+        """Upload the built web client plus the deploy-time ``config.json``."""
+        assert self.distribution is not None, "add_distribution first"
+        sources = [s3deploy.Source.json_data("config.json", runtime_config)]
+        if (WEB_DIST / "index.html").is_file():
+            sources.insert(0, s3deploy.Source.asset(str(WEB_DIST)))
+        else:
+            Annotations.of(self).add_warning_v2(
+                "chatbot:webClientMissing",
+                f"{_relative(WEB_DIST)} has no index.html: deploying a placeholder page. Run `make web`.",
+            )
+            sources.insert(0, s3deploy.Source.data("index.html", PLACEHOLDER_INDEX))
+        return s3deploy.BucketDeployment(
+            self,
+            "Deployment",
+            destination_bucket=self.bucket,
+            sources=sources,
+            distribution=self.distribution,
+            distribution_paths=["/*"],
+            # Revalidate on every load: config.json and index.html change with each deploy.
+            cache_control=[s3deploy.CacheControl.no_cache()],
+            memory_limit=256,
+            prune=True,
+        )
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
