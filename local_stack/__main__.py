@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             table_name=args.table,
             uploads_bucket=args.bucket,
             log_level=args.log_level,
+            keep_env=True,
         )
         print("Starting the local stack...", flush=True)
         stack.start()

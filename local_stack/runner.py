@@ -11,12 +11,17 @@ sets the endpoint overrides boto3 honours (`AWS_ENDPOINT_URL_DYNAMODB`, `_S3`, `
 With `use_aws=True` none of that is set: the apps use the AWS credentials, region, table and
 bucket of the environment, and real Bedrock.
 
-Environment variables are process-wide, so one LocalStack runs per process at a time; the
-previous values are restored on stop.
+Environment: boto3 reads endpoint overrides and credentials when a client is created, and both
+apps create their clients in `create_app`. So the per-stack variables (`CHATBOT_*`,
+`AWS_ENDPOINT_URL_*`, listed in `stack.env`) are set only while the apps are built, under a lock,
+and several stacks can run in one process (tests, benchmarks). Dummy credentials and the region
+stay set while any local stack runs, so a client created later can never reach a real account.
+`keep_env=True` (what `python -m local_stack` uses) leaves the stack's variables set until stop.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -45,8 +50,37 @@ DEFAULT_STATE_DIR = Path(".state")
 ENDPOINTS_FILE = "endpoints.json"
 ModelChoice = Literal["embedded", "scripted"]
 
-_active_lock = threading.Lock()
-_active: LocalStack | None = None
+LOCK_FILE = ".lock"
+
+# Process-wide environment shared by every running local stack (see the module docstring).
+_env_lock = threading.RLock()
+_local_stacks = 0
+_saved_base_env: dict[str, str | None] = {}
+BASE_LOCAL_ENV: dict[str, str | None] = {
+    "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
+    "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
+    "AWS_SESSION_TOKEN": None,
+    "AWS_SECURITY_TOKEN": None,
+    "AWS_PROFILE": None,
+    "AWS_DEFAULT_REGION": LOCAL_REGION,
+    "AWS_REGION": LOCAL_REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def _apply_env(values: dict[str, str | None]) -> dict[str, str | None]:
+    """Set (or unset, for None) variables; returns the previous values for `_restore_env`."""
+    saved = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    return saved
+
+
+def _restore_env(saved: dict[str, str | None]) -> None:
+    _apply_env(saved)
 
 
 class StackError(RuntimeError):
@@ -72,6 +106,8 @@ class LocalStack:
         web_dirs: Sequence[Path] | None = None,
         model_load_timeout: float = 300.0,
         log_level: str = "warning",
+        extra_env: dict[str, str] | None = None,
+        keep_env: bool = False,
     ) -> None:
         self.port = port
         self.host = host
@@ -82,6 +118,10 @@ class LocalStack:
         self.model_path = model_path
         self.model_load_timeout = model_load_timeout
         self.log_level = log_level
+        self.extra_env = dict(extra_env or {})
+        self.keep_env = keep_env
+        # The variables the apps were created with (endpoints, table, bucket...), once started.
+        self.env: dict[str, str | None] = {}
         if use_aws:
             # Real AWS: the deployed stack's names, from flags or the environment.
             table_name = table_name or os.environ.get("CHATBOT_TABLE_NAME")
@@ -103,7 +143,8 @@ class LocalStack:
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
-        self._started = False
+        self._holds_base_env = False
+        self._lock_file: Any = None
 
     # -- public surface ------------------------------------------------------------------------
 
@@ -133,22 +174,15 @@ class LocalStack:
         self.stop()
 
     def start(self) -> LocalStack:
-        global _active
-        with _active_lock:
-            if _active is not None:
-                raise StackError("A LocalStack is already running in this process; stop it first")
-            _active = self
         try:
             self._start()
         except BaseException:
             self.stop()
             raise
-        self._started = True
         return self
 
     def stop(self) -> None:
         """Stop the apps first (no request is cut mid-write), then the runtime, then moto."""
-        global _active
         if self._server is not None:
             self._server.should_exit = True
             if self._server_thread is not None:
@@ -159,12 +193,13 @@ class LocalStack:
             self.runtime.stop()
         if self.moto is not None:
             self.moto.stop()
-        (self.state_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
-        self._restore_env()
-        with _active_lock:
-            if _active is self:
-                _active = None
-        self._started = False
+        self.runtime = None
+        self.moto = None
+        if self._lock_file is not None:
+            (self.state_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
+        self._release_env()
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -174,21 +209,34 @@ class LocalStack:
 
     def _start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_state_dir()
         # Bind first: the port is known before the bucket CORS and web origin are configured, and a
         # taken port fails fast, before the model loads.
         sock = self._bind()
         self.port = sock.getsockname()[1]
         origins = sorted({self.url, f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"})
         if self.use_aws:
-            self._configure_aws_env()
+            self.env = self._aws_env()
         else:
+            self._hold_base_env()
             self.moto = MotoServer(self.state_dir, persist=self.persist)
             self.moto.start()
             self.moto.ensure_resources(self.table_name, self.uploads_bucket, origins)
             self._start_runtime()
-            self._configure_local_env()
+            self.env = self._local_env()
+        self.env.update(self.extra_env)
         self._start_apps(sock)
         self._write_endpoints()
+
+    def _lock_state_dir(self) -> None:
+        """One stack per state dir: two moto servers appending to one recording would corrupt it."""
+        lock_file = (self.state_dir / LOCK_FILE).open("w")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock_file.close()
+            raise StackError(f"Another local stack is running with state dir {self.state_dir}") from None
+        self._lock_file = lock_file
 
     def _bind(self) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -218,33 +266,25 @@ class LocalStack:
                 raise StackError(f"Model {engine.description.model_id} failed to load: {detail}")
         self.default_model_id = engines[0].description.model_id
 
-    def _configure_local_env(self) -> None:
+    def _local_env(self) -> dict[str, str | None]:
         assert self.moto is not None and self.runtime is not None
         moto_url = self.moto.endpoint_url
-        self._set_env(
-            {
-                "CHATBOT_TABLE_NAME": self.table_name,
-                "CHATBOT_UPLOADS_BUCKET": self.uploads_bucket,
-                "CHATBOT_LOCAL_MODE": "true",
-                "CHATBOT_REGION": LOCAL_REGION,
-                "CHATBOT_DEFAULT_MODEL_ID": self.default_model_id,
-                "CHATBOT_ALLOWED_MODEL_IDS": None,
-                "CHATBOT_WEB_ORIGIN": self.url,
-                "AWS_ENDPOINT_URL_DYNAMODB": moto_url,
-                "AWS_ENDPOINT_URL_S3": moto_url,
-                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.runtime.endpoint_url,
-                "AWS_ENDPOINT_URL_BEDROCK": self.runtime.endpoint_url,
-                "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
-                "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
-                "AWS_SESSION_TOKEN": None,
-                "AWS_PROFILE": None,
-                "AWS_DEFAULT_REGION": LOCAL_REGION,
-                "AWS_REGION": LOCAL_REGION,
-                "AWS_EC2_METADATA_DISABLED": "true",
-            }
-        )
+        return {
+            "CHATBOT_TABLE_NAME": self.table_name,
+            "CHATBOT_UPLOADS_BUCKET": self.uploads_bucket,
+            "CHATBOT_LOCAL_MODE": "true",
+            "CHATBOT_REGION": LOCAL_REGION,
+            "CHATBOT_DEFAULT_MODEL_ID": self.default_model_id,
+            "CHATBOT_ALLOWED_MODEL_IDS": None,
+            "CHATBOT_WEB_ORIGIN": self.url,
+            "AWS_ENDPOINT_URL_DYNAMODB": moto_url,
+            "AWS_ENDPOINT_URL_S3": moto_url,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.runtime.endpoint_url,
+            "AWS_ENDPOINT_URL_BEDROCK": self.runtime.endpoint_url,
+            "AWS_ENDPOINT_URL": None,
+        }
 
-    def _configure_aws_env(self) -> None:
+    def _aws_env(self) -> dict[str, str | None]:
         import boto3
 
         region = boto3.Session().region_name
@@ -266,30 +306,39 @@ class LocalStack:
         if overrides:
             raise StackError(f"--aws runs against real AWS; unset {', '.join(overrides)}")
         # The runner has no authorizer in front of it, so it serves the fixed development identity.
-        self._set_env(
-            {
-                "CHATBOT_TABLE_NAME": self.table_name,
-                "CHATBOT_UPLOADS_BUCKET": self.uploads_bucket,
-                "CHATBOT_LOCAL_MODE": "true",
-                "CHATBOT_REGION": region,
-                "CHATBOT_WEB_ORIGIN": self.url,
-            }
-        )
+        return {
+            "CHATBOT_TABLE_NAME": self.table_name,
+            "CHATBOT_UPLOADS_BUCKET": self.uploads_bucket,
+            "CHATBOT_LOCAL_MODE": "true",
+            "CHATBOT_REGION": region,
+            "CHATBOT_WEB_ORIGIN": self.url,
+        }
 
     def _start_apps(self, sock: socket.socket) -> None:
         import uvicorn
-        from lambda_chat.app import create_app as create_chat_app
 
         from chatbot_common.settings import Settings, get_settings
+        from lambda_chat.app import create_app as create_chat_app
         from lambda_upload.app import create_app as create_upload_app
 
-        get_settings.cache_clear()
-        self.settings = Settings()  # type: ignore[call-arg]
+        with _env_lock:
+            saved = _apply_env(self.env)
+            try:
+                get_settings.cache_clear()
+                self.settings = Settings()  # type: ignore[call-arg]
+                chat_app = create_chat_app(self.settings)
+                upload_app = create_upload_app(self.settings)
+            finally:
+                get_settings.cache_clear()
+                if self.keep_env:
+                    self._saved_env = saved
+                else:
+                    _restore_env(saved)
         if self.default_model_id is None:
             self.default_model_id = self.settings.default_model_id
         dispatcher = Dispatcher(
-            chat_app=create_chat_app(self.settings),
-            upload_app=create_upload_app(self.settings),
+            chat_app=chat_app,
+            upload_app=upload_app,
             static_dirs=self.web_dirs,
             config=web_config(local_mode=True),
         )
@@ -331,25 +380,22 @@ class LocalStack:
 
     # -- environment ---------------------------------------------------------------------------
 
-    def _set_env(self, values: dict[str, str | None]) -> None:
-        for name, value in values.items():
-            if name not in self._saved_env:
-                self._saved_env[name] = os.environ.get(name)
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    def _hold_base_env(self) -> None:
+        global _local_stacks, _saved_base_env
+        with _env_lock:
+            if _local_stacks == 0:
+                _saved_base_env = _apply_env(BASE_LOCAL_ENV)
+            _local_stacks += 1
+            self._holds_base_env = True
 
-    def _restore_env(self) -> None:
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env = {}
-        try:
-            from chatbot_common.settings import get_settings
-
-            get_settings.cache_clear()
-        except ImportError:  # pragma: no cover
-            pass
+    def _release_env(self) -> None:
+        global _local_stacks
+        with _env_lock:
+            if self._saved_env:
+                _restore_env(self._saved_env)
+                self._saved_env = {}
+            if self._holds_base_env:
+                self._holds_base_env = False
+                _local_stacks -= 1
+                if _local_stacks == 0:
+                    _restore_env(_saved_base_env)
