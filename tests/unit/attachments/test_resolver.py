@@ -134,7 +134,7 @@ def test_chat_turn_sends_images_to_the_model_and_stores_only_references(uploads:
         "alice", TurnInput(message="", preset="caption", attachments=(a.upload_id, b.upload_id))
     )
     sent = model.requests[-1].messages[-1].content
-    assert [list(block)[0] for block in sent] == ["image", "image", "text"]
+    assert [next(iter(block)) for block in sent] == ["image", "image", "text"]
     assert "caption" in sent[-1]["text"]
     user_message = store.all_messages("alice", result.conversation_id)[0]
     assert [ref["uploadId"] for ref in user_message.attachments] == [a.upload_id, b.upload_id]
