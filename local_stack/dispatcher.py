@@ -18,6 +18,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
 from chatbot_common.identity import REQUEST_CONTEXT_HEADER
@@ -97,7 +98,11 @@ class Dispatcher:
             body = json.dumps({"error": {"code": "not_found", "message": "No such API route"}}).encode()
             await self._send_bytes(send, 404, body, b"application/json")
         else:
-            await self._static_app()(scope, receive, send)
+            try:
+                await self._static_app()(scope, receive, send)
+            except HTTPException as exc:  # raised before any response starts (missing file, bad method)
+                detail = str(exc.detail).encode()
+                await self._send_bytes(send, exc.status_code, detail, b"text/plain; charset=utf-8")
 
     @staticmethod
     def _backend_scope(scope: Scope, path: str) -> Scope:

@@ -375,6 +375,7 @@ class LocalStack:
             "region": LOCAL_REGION if not self.use_aws else os.environ.get("CHATBOT_REGION"),
             "aws": self.use_aws,
             "pid": os.getpid(),
+            "motoPid": self.moto.pid if self.moto is not None else None,
         }
         (self.state_dir / ENDPOINTS_FILE).write_text(json.dumps(endpoints, indent=2) + "\n")
 
