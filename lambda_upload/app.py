@@ -6,12 +6,13 @@ thin: validate input, call one domain function, shape the answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot_common.http import identity_dependency, install_error_handlers, install_request_logging
@@ -84,6 +85,56 @@ def build_upload_service(
     )
 
 
+def current_identity(request: Request) -> Identity:
+    """The caller, from the authenticated request context only (chatbot_common.identity)."""
+    resolve: Callable[[Request], Identity] = request.app.state.identity
+    return resolve(request)
+
+
+def upload_service(request: Request) -> UploadService:
+    service: UploadService = request.app.state.uploads
+    return service
+
+
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
+Uploads = Annotated[UploadService, Depends(upload_service)]
+
+router = APIRouter(tags=["uploads"])
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.post("/uploads", response_model=CreateUploadResponse)
+def create_upload(
+    body: CreateUploadRequest, identity: CurrentIdentity, uploads: Uploads
+) -> CreateUploadResponse:
+    """Reserve an upload and return a presigned POST pinned to its key, type and size range."""
+    ticket = uploads.presign_upload(
+        identity.user_id,
+        filename=body.filename,
+        content_type=body.contentType,
+        size=body.size,
+        purpose=body.purpose,
+    )
+    return CreateUploadResponse(
+        uploadId=ticket.record.upload_id,
+        url=ticket.post.url,
+        fields=ticket.post.fields,
+        key=ticket.record.key,
+        expiresIn=ticket.expires_in,
+        maxBytes=ticket.max_bytes,
+    )
+
+
+@router.get("/uploads/{upload_id}", response_model=UploadStatusResponse)
+def get_upload(upload_id: str, identity: CurrentIdentity, uploads: Uploads) -> UploadStatusResponse:
+    """Status of an upload: pending until the object arrives, then ready or rejected (with reason)."""
+    return _status_response(uploads.upload_status(identity.user_id, upload_id))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -93,40 +144,14 @@ def create_app(
 ) -> FastAPI:
     """Build the upload app; settings are validated and AWS clients created here, at start-up."""
     settings = settings or get_settings()
-    uploads = service or build_upload_service(settings, s3_client=s3_client, dynamodb_client=dynamodb_client)
     app = FastAPI(title="Bedrock chatbot uploads", version="0.1.0")
+    app.state.uploads = service or build_upload_service(
+        settings, s3_client=s3_client, dynamodb_client=dynamodb_client
+    )
+    app.state.identity = identity_dependency(settings)
     install_error_handlers(app, logger)
     install_request_logging(app, logger)
-    CurrentIdentity = Annotated[Identity, Depends(identity_dependency(settings))]
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.post("/uploads", response_model=CreateUploadResponse)
-    def create_upload(body: CreateUploadRequest, identity: CurrentIdentity) -> CreateUploadResponse:
-        """Reserve an upload and return a presigned POST pinned to its key, type and size range."""
-        ticket = uploads.presign_upload(
-            identity.user_id,
-            filename=body.filename,
-            content_type=body.contentType,
-            size=body.size,
-            purpose=body.purpose,
-        )
-        return CreateUploadResponse(
-            uploadId=ticket.record.upload_id,
-            url=ticket.post.url,
-            fields=ticket.post.fields,
-            key=ticket.record.key,
-            expiresIn=ticket.expires_in,
-            maxBytes=ticket.max_bytes,
-        )
-
-    @app.get("/uploads/{upload_id}", response_model=UploadStatusResponse)
-    def get_upload(upload_id: str, identity: CurrentIdentity) -> UploadStatusResponse:
-        """Status of an upload: pending until the object arrives, then ready or rejected (with reason)."""
-        return _status_response(uploads.upload_status(identity.user_id, upload_id))
-
+    app.include_router(router)
     return app
 
 
