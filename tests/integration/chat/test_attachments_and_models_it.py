@@ -1,0 +1,116 @@
+"""Content blocks reaching the Bedrock wire, local-mode identity, and the real embedded model."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from chatbot_common.keys import new_id
+from lambda_chat.app import create_app
+from lambda_chat.domain.ports import ResolvedAttachments
+from lambda_chat.domain.presets import preset_prompt
+from local_stack.bedrock_runtime import RunningRuntime
+from tests.integration.chat.conftest import ChatStack, chat_settings, serve, sse_events
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class ImageResolver:
+    """Stands in for the uploads-backed resolver: one PNG per upload id."""
+
+    def __init__(self) -> None:
+        self.data = png_bytes()
+
+    def resolve(
+        self,
+        user_id: str,
+        upload_ids: list[str],
+        earlier_refs: list[dict[str, Any]],
+        question: str,
+        token_budget: int,
+    ) -> ResolvedAttachments:
+        blocks = [{"image": {"format": "png", "source": {"bytes": self.data}}} for _ in upload_ids]
+        refs = [
+            {"uploadId": u, "kind": "image", "filename": "red.png", "key": f"uploads/{user_id}/{u}/red.png"}
+            for u in upload_ids
+        ]
+        return ResolvedAttachments(content_blocks=blocks, references=refs)
+
+
+def test_image_blocks_reach_bedrock_as_converse_image_blocks(chat_stack: ChatStack) -> None:
+    resolver = ImageResolver()
+    app = create_app(chat_settings(local_mode=True), attachments=resolver)
+    upload = new_id()
+    with TestClient(app) as client:  # local mode: the dev identity, no header needed
+        response = client.post("/chat", json={"message": "", "preset": "caption", "attachments": [upload]})
+        assert response.status_code == 200, response.text
+        conversation = client.get(f"/conversations/{response.json()['conversationId']}").json()
+
+    request = next(
+        r for r in reversed(chat_stack.runtime.requests) if "image" in r["messages"][-1]["content"][0]
+    )
+    image_block, text_block = request["messages"][-1]["content"]
+    assert image_block["image"]["format"] == "png"
+    assert base64.b64decode(image_block["image"]["source"]["bytes"]) == resolver.data
+    assert text_block == {"text": preset_prompt("caption")}
+
+    user_message = conversation["messages"][0]
+    assert user_message["attachments"] == [
+        {
+            "uploadId": upload,
+            "kind": "image",
+            "filename": "red.png",
+            "key": f"uploads/local-dev-user/{upload}/red.png",
+        }
+    ]
+    assert user_message["content"] == preset_prompt("caption")
+
+
+@pytest.mark.model
+def test_embedded_model_answers_over_sse_and_remembers_the_conversation(
+    embedded_runtime: RunningRuntime, stack_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", embedded_runtime.endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", embedded_runtime.endpoint_url)
+    model_id = embedded_runtime.engines[0].description.model_id
+    app = create_app(chat_settings(local_mode=True, default_model_id=model_id, max_output_tokens=48))
+    base_url, server, thread = serve(app)
+    try:
+        with httpx.Client(base_url=base_url, timeout=120) as client:
+            assert client.get("/models").json()["defaultModel"] == model_id
+            with client.stream(
+                "POST",
+                "/chat",
+                json={"message": "My name is Ada. Say hello to me."},
+                headers={"Accept": "text/event-stream"},
+            ) as response:
+                assert response.status_code == 200
+                events = list(sse_events(response))
+            names = [n for n, _ in events]
+            assert names[0] == "meta" and names[-1] == "done"
+            assert names.count("delta") >= 2
+            answer = "".join(d["text"] for n, d in events if n == "delta")
+            assert answer.strip()
+            conversation_id = events[0][1]["conversationId"]
+
+            second = client.post(
+                "/chat", json={"message": "What is my name?", "conversationId": conversation_id}
+            )
+            assert second.status_code == 200
+            assert second.json()["answer"].strip()
+            last = embedded_runtime.requests[-1]
+            assert last["messages"][0]["content"][0]["text"] == "My name is Ada. Say hello to me."
+            assert [m["role"] for m in last["messages"]] == ["user", "assistant", "user"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
