@@ -1,4 +1,4 @@
-"""Documents and images end to end: upload to moto, summarize and chat through the scripted Bedrock runtime."""
+"""Documents and images end to end: upload to moto, summarize and chat via the scripted Bedrock runtime."""
 
 from __future__ import annotations
 
