@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install lock run test test-fast lint format bench synth web e2e-deps clean
+.PHONY: install lock run test test-fast lint format bench synth deploy web e2e-deps clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,18 @@ format: install
 bench: install
 	$(PY) -m bench
 
-synth: install
-	npx --yes aws-cdk@2 synth
+# Infrastructure: synth is offline (python app.py, no Docker, no AWS); deploy uses the pinned CDK
+# CLI from the root package.json (npm ci only when its lock file changes).
+CDK := node_modules/.bin/cdk
+$(CDK): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(CDK)
+
+synth: install web
+	$(PY) app.py
+
+deploy: install web $(CDK)
+	$(CDK) deploy --require-approval broadening $(CDK_ARGS)
 
 # The web client: npm ci only when the lock file changes, esbuild only when a source changes.
 WEB := web_client

@@ -23,13 +23,13 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-from cdk.constants import LAMBDA_PLATFORM, LAMBDA_PYTHON_VERSION
+from cdk.constants import LAMBDA_PLATFORM, LAMBDA_PYTHON_VERSION, LAMBDA_UV_PLATFORM
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_PACKAGE = "chatbot_common"
 CACHE_DIR = REPO_ROOT / ".state" / "bundles"
 # Bump when the bundle layout changes, so stale cached bundles are not reused.
-BUNDLE_FORMAT = "1"
+BUNDLE_FORMAT = "2"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".mypy_cache", "requirements*.txt")
 
 
@@ -72,7 +72,7 @@ def install_command(requirements: Path, target: Path) -> list[str]:
             "install",
             "--quiet",
             "--python-platform",
-            "aarch64-manylinux2014",
+            LAMBDA_UV_PLATFORM,
             "--no-compile",
             *platform_args,
         ]
@@ -122,9 +122,10 @@ def build_bundle(package: FunctionPackage, output_dir: Path) -> Path:
         try:
             if package.requirements.is_file():
                 subprocess.run(install_command(package.requirements, staging), check=True)
-            # Dependencies' own tests and caches are dead weight in a Lambda bundle.
-            for junk in list(staging.rglob("__pycache__")):
-                shutil.rmtree(junk, ignore_errors=True)
+            # Dependencies' own test suites and caches are dead weight in a Lambda bundle.
+            for junk in [*staging.rglob("__pycache__"), *staging.glob("*/**/tests")]:
+                if junk.is_dir():
+                    shutil.rmtree(junk, ignore_errors=True)
             shutil.copytree(REPO_ROOT / SHARED_PACKAGE, staging / SHARED_PACKAGE, ignore=_IGNORED)
             shutil.copytree(package.source_dir, staging / package.name, ignore=_IGNORED)
             run_script = staging / "run.sh"

@@ -75,7 +75,10 @@ HEALTH_PATH = "/health"
 
 # The Lambda runtime; bundles are built for exactly this interpreter and architecture.
 LAMBDA_PYTHON_VERSION = "3.13"
-LAMBDA_PLATFORM = "manylinux2014_aarch64"
+# Lambda's Python 3.13 runtime is Amazon Linux 2023 (glibc 2.34): wheels tagged up to
+# manylinux_2_34 run there (numpy 2.4 has no manylinux2014 aarch64 wheel any more).
+LAMBDA_PLATFORM = "manylinux_2_34_aarch64"
+LAMBDA_UV_PLATFORM = "aarch64-manylinux_2_34"
 
 # Custom metrics the chat Lambda emits (Powertools, EMF).
 METRICS_NAMESPACE = "Chatbot"

@@ -8,6 +8,7 @@ from aws_cdk import Annotations, Aws, Duration, Fn
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
@@ -15,6 +16,7 @@ from constructs import Construct
 from cdk.bundling import REPO_ROOT
 from cdk.config import ChatbotConfig
 from cdk.constants import API_STAGE_NAME, DISTRIBUTION_ID, WEB_API_PREFIX, WEB_BUCKET_ID
+from cdk.functions import log_retention
 from cdk.storage import removal_policy
 
 WEB_DIST = REPO_ROOT / "web_client" / "dist"
@@ -133,7 +135,6 @@ class WebHosting(Construct):
             default_root_object="index.html",
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -179,6 +180,10 @@ class WebHosting(Construct):
         return s3deploy.BucketDeployment(
             self,
             "Deployment",
+            # Explicit, so its logs expire like every other log group of the stack.
+            log_group=logs.LogGroup(
+                self, "DeploymentLogs", retention=log_retention(self._config.log_retention_days)
+            ),
             destination_bucket=self.bucket,
             sources=sources,
             distribution=self.distribution,
