@@ -25,6 +25,11 @@ install: $(STAMP)
 
 lock: | $(UV)
 	$(UV) pip compile pyproject.toml --all-extras --python-version 3.11 --quiet -o requirements-dev.lock
+	for fn in chat upload; do \
+		$(UV) pip compile cdk/lambda_requirements/$$fn.in -c requirements-dev.lock --quiet \
+			--python-platform aarch64-manylinux_2_34 --python-version 3.13 --no-header --no-annotate \
+			-o lambda_$$fn/requirements.txt; \
+	done
 
 run: install web
 	$(PY) -m local_stack --port $(PORT)
