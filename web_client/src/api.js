@@ -144,7 +144,9 @@ export function describeError(err) {
       return `That is too large.${limit || " Try a smaller file or a shorter message."}`;
     case 415:
     case "unsupported_media_type":
-      return `${err.message ? `That file can't be used: ${err.message.replace(/\.?$/, ".")} ` : "That file type is not supported. "}Documents: ${DOCUMENT_NAMES}. Images: ${IMAGE_NAMES}.`;
+      return err.message
+        ? `That file can't be used: ${err.message.replace(/\.?$/, ".")}`
+        : `That file type is not supported. Documents: ${DOCUMENT_NAMES}. Images: ${IMAGE_NAMES}.`;
     case 422:
     case "unprocessable_content":
       return err.message || "That file could not be read.";

@@ -558,6 +558,7 @@ function adoptConversation(id) {
   if (!id || state.current.id === id) return;
   state.current.id = id;
   setHash(id);
+  refreshConversations();
 }
 
 // ---------------------------------------------------------------- sending and streaming
@@ -794,7 +795,7 @@ function trayItem(img) {
   img.el = h(
     "li",
     { class: "tray-item", dataset: { status: img.status } },
-    h("img", { src: img.url, alt: "" }),
+    h("img", { src: img.url, alt: "", onerror: (e) => e.target.replaceWith(h("span", { class: "tray-noimg", "aria-hidden": "true" }, icon("doc"))) }),
     h("div", { class: "tray-info" }, h("span", { class: "tray-name" }, img.name), img.bar, img.state),
     h("button", { type: "button", class: "icon-btn small tray-remove", "aria-label": `Remove ${img.name}`, onclick: () => removeImage(img) }, icon("close")),
   );

@@ -155,6 +155,7 @@ export class DocumentCard {
       done: "Summary ready. Ask a follow-up question below.",
     };
     this.stage.textContent = labels[stage] || stage;
+    if (stage === "done" && this.summaryBar.hasAttribute("value")) this.summaryBar.value = this.summaryBar.max;
     this.el.dataset.stage = stage;
     if (stage === "summarising") this.summaryRow.hidden = false;
   }
