@@ -38,7 +38,7 @@ def event_frame(event_type: str, body: dict[str, Any]) -> bytes:
     """A normal event (`messageStart`, `contentBlockDelta`, ...) with a JSON payload."""
     return encode_frame(
         {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"},
-        json.dumps(body, separators=(",", ":")).encode("utf-8"),
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
     )
 
 
@@ -53,5 +53,5 @@ def exception_frame(exception_type: str, body: dict[str, Any]) -> bytes:
             ":content-type": "application/json",
             ":message-type": "exception",
         },
-        json.dumps(body, separators=(",", ":")).encode("utf-8"),
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
     )
