@@ -342,6 +342,7 @@ def test_phone_width_collapses_the_sidebar_and_keyboard_basics_work(page: Any, m
     menu.click()
     expect(sidebar).to_be_visible()
     expect(menu).to_have_attribute("aria-expanded", "true")
+    page.wait_for_timeout(300)  # the drawer slides in
     shot(page, "phone-sidebar-open")
     page.keyboard.press("Escape")
     expect(sidebar).to_be_hidden()
