@@ -121,23 +121,15 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._log = (self.state_dir / LOG_FILE).open("wb")
-        for _attempt in range(3):
-            self.port = free_port(self.host)
-            if self._spawn(timeout):
-                break
-        else:
-            raise MotoStartError(f"moto server did not start; see {self.state_dir / LOG_FILE}")
-        if self.persist:
-            self.replayed_requests, _ = compact_recording(self.recording_path)
-            if self.replayed_requests:
-                self._call_recorder("replay-recording", timeout=max(60.0, self.replayed_requests / 20))
-            # Recording starts after the replay (the replay itself is never recorded) and after the
-            # readiness probes, so only the stack's own traffic lands in the file.
-            self._call_recorder("start-recording")
+        self.launch()
+        self.wait_ready(timeout)
 
-    def _spawn(self, timeout: float) -> bool:
+    def launch(self) -> None:
+        """Spawn the server without waiting (it imports for a second or two; do other work meanwhile)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self._log is None:
+            self._log = (self.state_dir / LOG_FILE).open("wb")
+        self.port = free_port(self.host)
         env = dict(os.environ)
         env["MOTO_RECORDER_FILEPATH"] = str(self.recording_path)
         env.pop("MOTO_ENABLE_RECORDING", None)
@@ -148,6 +140,25 @@ class MotoServer:
         self._process = subprocess.Popen(
             command, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until it listens (relaunching on a lost port race), then replay the recording."""
+        for _attempt in range(3):
+            if self._wait_listening(timeout):
+                break
+            self.launch()  # the free port was taken between choosing and binding it
+        else:
+            raise MotoStartError(f"moto server did not start; see {self.state_dir / LOG_FILE}")
+        if self.persist:
+            self.replayed_requests, _ = compact_recording(self.recording_path)
+            if self.replayed_requests:
+                self._call_recorder("replay-recording", timeout=max(60.0, self.replayed_requests / 20))
+            # Recording starts after the replay (the replay itself is never recorded) and after the
+            # readiness probes, so only the stack's own traffic lands in the file.
+            self._call_recorder("start-recording")
+
+    def _wait_listening(self, timeout: float) -> bool:
+        assert self._process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

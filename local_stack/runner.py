@@ -22,6 +22,7 @@ stay set while any local stack runs, so a client created later can never reach a
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import os
 import socket
@@ -81,6 +82,12 @@ def _apply_env(values: dict[str, str | None]) -> dict[str, str | None]:
 
 def _restore_env(saved: dict[str, str | None]) -> None:
     _apply_env(saved)
+
+
+def _import_apps() -> None:
+    """Import both apps' modules (langchain-aws and friends: the slow part of start-up)."""
+    for module in ("lambda_chat.app", "lambda_upload.app"):
+        importlib.import_module(module)
 
 
 class StackError(RuntimeError):
@@ -219,10 +226,14 @@ class LocalStack:
             self.env = self._aws_env()
         else:
             self._hold_base_env()
+            # moto and the model load in the background while this thread imports the apps.
             self.moto = MotoServer(self.state_dir, persist=self.persist)
-            self.moto.start()
+            self.moto.launch()
+            engines = self._start_runtime()
+            _import_apps()
+            self.moto.wait_ready()
             self.moto.ensure_resources(self.table_name, self.uploads_bucket, origins)
-            self._start_runtime()
+            self._wait_for_models(engines)
             self.env = self._local_env()
         self.env.update(self.extra_env)
         self._start_apps(sock)
@@ -249,7 +260,7 @@ class LocalStack:
         sock.set_inheritable(True)
         return sock
 
-    def _start_runtime(self) -> None:
+    def _start_runtime(self) -> list[Engine]:
         from local_stack.bedrock_runtime import EmbeddedEngine, ScriptedEngine, serve_in_thread
 
         engines = self._engines
@@ -259,12 +270,15 @@ class LocalStack:
             else:
                 engines = [EmbeddedEngine(model_path=self.model_path, load_timeout=self.model_load_timeout)]
         self.runtime = serve_in_thread(engines, host="127.0.0.1", port=0)
+        self.default_model_id = engines[0].description.model_id
+        return list(engines)
+
+    def _wait_for_models(self, engines: list[Engine]) -> None:
         # The stack reports ready only once the model answers: the first chat must not time out.
         for engine in engines:
             if not engine.wait_ready(self.model_load_timeout) or engine.load_error:
                 detail = engine.load_error or f"not ready after {self.model_load_timeout:.0f}s"
                 raise StackError(f"Model {engine.description.model_id} failed to load: {detail}")
-        self.default_model_id = engines[0].description.model_id
 
     def _local_env(self) -> dict[str, str | None]:
         assert self.moto is not None and self.runtime is not None

@@ -1,0 +1,97 @@
+"""State across restarts of the local stack (moto's recorder, replayed at start)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from local_stack.bedrock_runtime import ScriptedEngine
+from local_stack.moto_service import RECORDING_FILE, compact_recording, is_read_only
+from local_stack.runner import LocalStack, StackError
+
+
+def scripted_stack(state_dir: Path, **kwargs: object) -> LocalStack:
+    return LocalStack(port=0, state_dir=state_dir, engines=[ScriptedEngine()], **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_conversation_survives_a_restart(tmp_path: Path) -> None:
+    # Given a conversation of two turns (JSON, then streamed)
+    with scripted_stack(tmp_path) as stack:
+        first = httpx.post(stack.url + "/api/chat", json={"message": "remember the word teal"}).json()
+        conversation_id = first["conversationId"]
+        body = {"message": "what word?", "conversationId": conversation_id}
+        streamed = httpx.post(stack.url + "/api/chat", json=body, headers={"Accept": "text/event-stream"})
+        assert streamed.status_code == 200
+    # When the stack is stopped and started again on the same state dir
+    with scripted_stack(tmp_path) as stack:
+        assert stack.replayed_requests > 0
+        listed = httpx.get(stack.url + "/api/conversations").json()
+        shown = httpx.get(f"{stack.url}/api/conversations/{conversation_id}").json()
+        # ... and the conversation continues
+        third = httpx.post(
+            stack.url + "/api/chat", json={"message": "and now?", "conversationId": conversation_id}
+        )
+        assert stack.runtime is not None
+        sent = stack.runtime.requests[-1]["messages"]
+    # Then it is listed, with its messages, and the model receives the earlier turns
+    assert [c["id"] for c in listed["items"]] == [conversation_id]
+    assert [m["content"] for m in shown["messages"]] == [
+        "remember the word teal",
+        "echo: remember the word teal",
+        "what word?",
+        "echo: what word?",
+    ]
+    assert third.status_code == 200
+    assert len(sent) == 5
+    assert sent[0]["content"][0]["text"] == "remember the word teal"
+
+
+def test_recording_keeps_writes_only_after_a_restart(tmp_path: Path) -> None:
+    with scripted_stack(tmp_path) as stack:
+        httpx.post(stack.url + "/chat", json={"message": "hi"})
+        httpx.get(stack.url + "/conversations")
+    entries = [json.loads(line) for line in (tmp_path / RECORDING_FILE).read_text().splitlines()]
+    assert any(is_read_only(e) for e in entries)  # reads are recorded while running...
+    with scripted_stack(tmp_path) as stack:
+        replayed = stack.replayed_requests
+    kept = [json.loads(line) for line in (tmp_path / RECORDING_FILE).read_text().splitlines()]
+    # ... and dropped before the next replay, so the file grows with writes only
+    writes = [e for e in entries if not is_read_only(e)]
+    assert replayed == len(writes)
+    assert kept[:replayed] == writes
+
+
+def test_without_persistence_nothing_is_recorded(tmp_path: Path) -> None:
+    with scripted_stack(tmp_path, persist=False) as stack:
+        httpx.post(stack.url + "/chat", json={"message": "hi"})
+    with scripted_stack(tmp_path, persist=False) as stack:
+        assert httpx.get(stack.url + "/conversations").json()["items"] == []
+    assert not (tmp_path / RECORDING_FILE).exists()
+
+
+def test_one_stack_per_state_dir(tmp_path: Path) -> None:
+    with scripted_stack(tmp_path), pytest.raises(StackError, match="Another local stack"):
+        scripted_stack(tmp_path).start()
+
+
+def test_a_torn_last_line_is_dropped_before_replay(tmp_path: Path) -> None:
+    recording = tmp_path / RECORDING_FILE
+    write = {
+        "method": "POST",
+        "url": "http://127.0.0.1:1/",
+        "headers": {"X-Amz-Target": "DynamoDB_20120810.PutItem"},
+    }
+    read = {
+        "method": "POST",
+        "url": "http://127.0.0.1:1/",
+        "headers": {"x-amz-target": "DynamoDB_20120810.Query"},
+    }
+    s3_get = {"method": "GET", "url": "http://127.0.0.1:1/bucket/key", "headers": {}}
+    recording.write_text(
+        "\n".join([json.dumps(write), json.dumps(read), json.dumps(s3_get), '{"method": "PO']) + "\n"
+    )
+    assert compact_recording(recording) == (1, 3)
+    assert [json.loads(line) for line in recording.read_text().splitlines()] == [write]
