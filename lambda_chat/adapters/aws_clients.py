@@ -10,8 +10,11 @@ import boto3
 from botocore.config import Config
 
 # Our own retry with jitter handles Bedrock throttling (lambda_chat.domain.retry); botocore's
-# would retry underneath it and multiply the attempts.
-BEDROCK_CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=300, connect_timeout=10)
+# would retry underneath it and multiply the attempts. Note: botocore's `max_attempts` counts
+# retries (max_attempts=1 still makes two calls); `total_max_attempts` counts calls.
+BEDROCK_CONFIG = Config(
+    retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=300, connect_timeout=10
+)
 DYNAMODB_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=50)
 
 

@@ -26,7 +26,7 @@ from local_stack.bedrock_runtime import RunningRuntime, ScriptedEngine, serve_in
 
 SCRIPTED = "local.scripted"
 SLOW = "local.slow"
-SLOW_REPLY_WORDS = 400
+SLOW_REPLY_WORDS = 150
 TABLE = "chat-integration"
 
 

@@ -69,7 +69,7 @@ def test_sse_turn_streams_events_as_they_are_generated(api: httpx.Client) -> Non
     assert names.count("delta") == SLOW_REPLY_WORDS
     # Really streamed: the first delta arrived long before the last one (0.02 s per token).
     first_delta = next(t for n, t in arrivals if n == "delta")
-    assert arrivals[-1][1] - first_delta > 2.0
+    assert arrivals[-1][1] - first_delta > 1.5
     meta = events[0][1]
     answer = "".join(data["text"] for name, data in events if name == "delta")
     stored = messages_of(api, meta["conversationId"])
@@ -135,8 +135,11 @@ def test_throttling_that_outlasts_the_retries_is_a_429_and_logged(
     api: httpx.Client, chat_stack: ChatStack, user: str
 ) -> None:
     chat_stack.runtime.faults.throttle(10)
-    response = api.post("/chat", json={"message": "too busy"})
+    tag = new_id()
+    response = api.post("/chat", json={"message": f"too busy {tag}"})
     assert response.status_code == 429
+    # Exactly our attempts reach the model: botocore's own retries are off.
+    assert len(chat_stack.requests_for(f"too busy {tag}")) == 4
     assert response.json()["error"]["code"] == "throttled"
     chat_stack.runtime.faults.clear()
 
@@ -170,6 +173,7 @@ def test_client_disconnect_stops_generation_and_stores_partial_as_stopped(
     api: httpx.Client, chat_stack: ChatStack, user: str
 ) -> None:
     engine = chat_stack.slow_engine
+    generated_before = engine.generated
     with api.stream("POST", "/chat", json={"message": "long answer please", "model": SLOW}, headers=SSE) as r:
         seen = []
         for name, data in sse_events(r):
@@ -189,8 +193,11 @@ def test_client_disconnect_stops_generation_and_stores_partial_as_stopped(
     assert stored[1]["status"] == "stopped"
     assert 5 <= len(stored[1]["content"].split()) < SLOW_REPLY_WORDS
 
-    generated = engine.generated
-    time.sleep(0.5)
-    assert engine.generated == generated  # the model stopped too
+    # The model stopped too: its token count settles far below the full reply.
+    previous = -1
+    while engine.generated != previous:
+        previous = engine.generated
+        time.sleep(0.3)
+    assert engine.generated - generated_before < SLOW_REPLY_WORDS // 2
     calls = CallLog(chat_stack.dynamodb, chat_stack.table).query(user_id=user)
     assert calls[0].status == "stopped"
