@@ -151,7 +151,7 @@ function buildShell() {
   ui.toasts = h("div", { class: "toasts", "aria-live": "assertive" });
 
   // Composer.
-  ui.file = h("input", { type: "file", id: "file-input", class: "sr-only", multiple: true, accept: ACCEPT, tabindex: "-1", onchange: () => {
+  ui.file = h("input", { type: "file", id: "file-input", class: "sr-only", multiple: true, accept: ACCEPT, tabindex: "-1", "aria-label": "Choose files to attach", onchange: () => {
     handleFiles([...ui.file.files]);
     ui.file.value = "";
   } });
