@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from chatbot_common.errors import InvalidInput
+from chatbot_common.errors import DomainError, InvalidInput
 from lambda_chat.domain.entities import ModelInfo
 from lambda_chat.domain.ports import ModelDirectory
 
@@ -19,12 +19,14 @@ class ModelCatalog:
         default_model_id: str,
         allowed_model_ids: Sequence[str] = (),
         ttl_seconds: float = 300.0,
+        retry_after_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._directory = directory
         self._default = default_model_id
         self._allowed = list(allowed_model_ids)
         self._ttl = ttl_seconds
+        self._retry_after = retry_after_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._cached: list[ModelInfo] | None = None
@@ -33,7 +35,14 @@ class ModelCatalog:
     def models(self) -> list[ModelInfo]:
         with self._lock:
             if self._cached is None or self._clock() - self._fetched_at > self._ttl:
-                listed = self._directory.list_models()
+                try:
+                    listed = self._directory.list_models()
+                except DomainError:
+                    if self._cached is None:
+                        raise
+                    # A stale list beats refusing every chat while the control plane hiccups.
+                    self._fetched_at = self._clock() - self._ttl + self._retry_after
+                    return list(self._cached)
                 if self._allowed:
                     allowed = set(self._allowed)
                     listed = [model for model in listed if model.id in allowed]
