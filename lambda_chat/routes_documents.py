@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import Field
 
@@ -63,7 +65,7 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
 
 
 @router.post(
-    "/documents/{upload_id}/summary",
+    "/documents/{uploadId}/summary",
     response_model=SummaryResponse,
     responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 413, 429, 502)},
     summary="Summarize a whole uploaded document",
@@ -76,7 +78,7 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
     ),
 )
 async def post_summary(
-    upload_id: str,
+    upload_id: Annotated[str, Path(alias="uploadId", description="An upload id from POST /uploads")],
     request: Request,
     body: SummaryRequest | None = None,
     identity: Identity = Depends(current_identity),  # noqa: B008

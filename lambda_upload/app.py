@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot_common.http import identity_dependency, install_error_handlers, install_request_logging
@@ -129,8 +129,10 @@ def create_upload(
     )
 
 
-@router.get("/uploads/{upload_id}", response_model=UploadStatusResponse)
-def get_upload(upload_id: str, identity: CurrentIdentity, uploads: Uploads) -> UploadStatusResponse:
+@router.get("/uploads/{uploadId}", response_model=UploadStatusResponse)
+def get_upload(
+    upload_id: Annotated[str, Path(alias="uploadId")], identity: CurrentIdentity, uploads: Uploads
+) -> UploadStatusResponse:
     """Status of an upload: pending until the object arrives, then ready or rejected (with reason)."""
     return _status_response(uploads.upload_status(identity.user_id, upload_id))
 
