@@ -131,21 +131,26 @@ def extract_pdf(data: bytes, limits: ExtractionLimits) -> ExtractedDocument:
         raise PayloadTooLarge(f"The PDF has {pages:,} pages; the limit is {limits.pdf_max_pages:,}")
     parts: list[str] = []
     chars = 0
-    try:
-        for number, page in enumerate(reader.pages, start=1):
-            text = normalise_whitespace(page.extract_text() or "")
-            if text:
-                parts.append(f"[Page {number}]\n{text}")
-                chars += len(text)
-                if chars > limits.max_chars:
-                    break
-    except Exception as exc:
-        raise UnprocessableContent("The PDF could not be read (corrupt page content)") from exc
-    if not parts:
+    unreadable = 0
+    for number in range(1, pages + 1):
+        try:
+            text = normalise_whitespace(reader.pages[number - 1].extract_text() or "")
+        except Exception:  # one damaged page should not cost the rest of the document
+            unreadable += 1
+            parts.append(f"[Page {number}: unreadable]")
+            continue
+        if text:
+            parts.append(f"[Page {number}]\n{text}")
+            chars += len(text)
+            if chars > limits.max_chars:
+                break
+    if unreadable == pages:
+        raise UnprocessableContent("The PDF could not be read (corrupt page content)")
+    if chars == 0:
         raise UnprocessableContent(
             "The PDF has no extractable text (scanned PDF?); upload a PDF with a text layer"
         )
-    return ExtractedDocument("pdf", "\n\n".join(parts), pages=pages)
+    return ExtractedDocument("pdf", "\n\n".join(parts), pages=pages, meta={"unreadablePages": unreadable})
 
 
 # --- DOCX ----------------------------------------------------------------------------------------
