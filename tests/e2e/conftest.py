@@ -44,6 +44,7 @@ class ModelScript:
 
     reply_for: Callable[[str], str | None] | None = None
     seen: list[str] = field(default_factory=list)
+    systems: list[str] = field(default_factory=list)
     engine: Any = None
 
     def set_delay(self, seconds: float) -> None:
@@ -53,6 +54,7 @@ class ModelScript:
     def reply(self, request: dict[str, Any]) -> str:
         text = request["prompt"].last_user_text
         self.seen.append(text)
+        self.systems.append(request["prompt"].system)
         custom = self.reply_for(text) if self.reply_for else None
         return custom if custom is not None else f"echo: {text}"
 

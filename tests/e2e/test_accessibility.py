@@ -56,7 +56,7 @@ def test_main_states_have_no_wcag_aa_violations(page: Any, model: Any, axe_sourc
     expect(page.get_by_role("button", name="Send message")).to_be_visible()
     assert axe_violations(page) == [], "conversation with an answer"
 
-    page.get_by_role("button", name="Scripted test model").click()
+    page.get_by_role("button", name="Model and instructions: Scripted test model").click()
     expect(page.get_by_label("System prompt")).to_be_visible()
     assert axe_violations(page) == [], "settings open"
 
@@ -89,7 +89,7 @@ def test_keyboard_alone_reaches_the_controls_in_a_sensible_order(page: Any, mode
             )
         )
     assert order[0] == "Skip to the message box"
-    assert order.index("New chat") < order.index("Scripted test model") < order.index("Attach a document or images")
+    assert order.index("New chat") < order.index("Model and instructions: Scripted test model") < order.index("Attach a document or images")
     assert order.index("Attach a document or images") < order.index("composer-input")
     # The skip link lands in the message box.
     page.evaluate(start_at_top)

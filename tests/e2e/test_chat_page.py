@@ -347,3 +347,35 @@ def test_phone_width_collapses_the_sidebar_and_keyboard_basics_work(page: Any, m
     page.keyboard.press("Escape")
     expect(sidebar).to_be_hidden()
     expect(menu).to_be_focused()
+
+
+def test_system_prompt_and_model_are_kept_per_conversation(page: Any, model: Any) -> None:
+    # Given a new chat whose instructions are set before the first message
+    page.goto("/#/")
+    page.get_by_role("button", name=re.compile("^Model and instructions")).click()
+    models = page.get_by_label("Model", exact=True)
+    assert "local.scripted" in models.locator("option").evaluate_all("opts => opts.map(o => o.value)")
+    expect(models).to_have_value("local.scripted")
+    system = page.get_by_label("System prompt")
+    system.fill("Answer like a pirate.")
+    page.get_by_role("button", name="Save instructions").click()
+
+    # When the first message is sent
+    wait_answered(send(page, "ahoy there"))
+
+    # Then the model was given those instructions
+    assert "Answer like a pirate." in model.systems[-1]
+
+    # When they are changed for this (now existing) conversation
+    system.fill("Answer like a poet.")
+    page.get_by_role("button", name="Save instructions").click()
+    expect(page.locator(".settings [role=status]")).to_have_text("Saved.")
+    wait_answered(send(page, "and now"))
+    assert "Answer like a poet." in model.systems[-1]
+
+    # Then after a reload the conversation still has them
+    page.reload()
+    page.get_by_role("button", name=re.compile("^Model and instructions")).click()
+    expect(page.get_by_label("System prompt")).to_have_value("Answer like a poet.")
+    expect(page.get_by_label("Model", exact=True)).to_have_value("local.scripted")
+    shot(page, "settings-saved")

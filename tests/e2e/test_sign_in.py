@@ -180,6 +180,7 @@ def test_sign_in_with_pkce_sends_the_token_refreshes_it_and_signs_out(page: Any,
     expect(page.locator(".msg.assistant .markdown")).to_have_text("echo: hello after refresh")
     assert [g["grant_type"] for g in cognito.grants] == ["authorization_code", "refresh_token"]
     assert authorizations[-1] == f"Bearer {cognito.issued[-1]}"
+    expect(page.get_by_role("button", name="Send message")).to_be_enabled()
 
     # When the API keeps refusing, the person is told they are signed out and offered to sign in
     page.route(re.compile(r".*/api/chat$"), lambda route: route.fulfill(status=401, json={"error": {"code": "unauthenticated", "message": "no"}}))

@@ -126,6 +126,7 @@ function buildShell() {
     "button",
     { type: "button", class: "btn ghost settings-toggle", "aria-expanded": "false", "aria-controls": "settings", onclick: () => toggleSettings() },
     icon("sliders"),
+    h("span", { class: "sr-only" }, "Model and instructions: "),
     h("span", { class: "settings-label" }, "Model"),
   );
 
@@ -157,7 +158,8 @@ function buildShell() {
   } });
   ui.tray = h("ul", { class: "tray", "aria-label": "Attached images", hidden: true });
   ui.preset = h("select", { id: "preset-select", onchange: onPresetChange }, h("option", { value: "" }, "None: ask your own question"));
-  ui.presetRow = h("div", { class: "preset-row", hidden: true }, h("label", { for: "preset-select" }, "Image task"), ui.preset);
+  ui.imageWarning = h("span", { class: "preset-warning", hidden: true }, "The chosen model may not read images: pick another under Model.");
+  ui.presetRow = h("div", { class: "preset-row", hidden: true }, h("label", { for: "preset-select" }, "Image task"), ui.preset, ui.imageWarning);
   ui.input = h("textarea", {
     id: "composer-input",
     rows: 1,
@@ -307,6 +309,13 @@ function renderModelOptions() {
   ui.model.value = chosen;
   const model = state.models.find((m) => m.id === chosen);
   ui.settingsToggle.querySelector(".settings-label").textContent = model ? model.name || model.id : chosen || "Model";
+  updateImageWarning();
+}
+
+function updateImageWarning() {
+  const model = state.models.find((m) => m.id === (state.current.model || state.defaultModel));
+  const modalities = (model?.inputModalities || []).map((m) => String(m).toUpperCase());
+  ui.imageWarning.hidden = !state.images.length || !model || !modalities.length || modalities.includes("IMAGE");
 }
 
 async function loadPresets() {
@@ -787,6 +796,7 @@ function renderTray() {
   ui.tray.hidden = !state.images.length;
   ui.presetRow.hidden = !state.images.length;
   if (!state.images.length) ui.preset.value = "";
+  updateImageWarning();
 }
 
 function trayItem(img) {
