@@ -1,0 +1,82 @@
+"""cdk-nag AwsSolutions runs as a validation plugin and passes; stages deploy side by side."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks
+
+from cdk.app_factory import stack_id
+from cdk.config import ChatbotConfig
+from tests.infrastructure.conftest import Synthesized, synthesize
+
+
+def test_synth_with_the_nag_plugin_reports_no_violation(synthesized: Synthesized) -> None:
+    # Given the session synth (which would have raised on a violation), the report, if written,
+    # concludes success for the AwsSolutions plugin.
+    report = synthesized.outdir / "validation-report.json"
+    if report.exists():
+        for plugin in json.loads(report.read_text())["pluginReports"]:
+            assert plugin["violations"] == [], plugin["pluginName"]
+
+
+def test_every_acknowledgement_has_a_reason(synthesized: Synthesized) -> None:
+    tree = json.loads((synthesized.outdir / "tree.json").read_text())
+    found: list[dict] = []
+
+    def walk(node: dict) -> None:
+        for entry in node.get("metadata", []) or []:
+            if isinstance(entry, dict) and "acknowledg" in str(entry.get("type", "")).lower():
+                found.append(entry)
+        for child in (node.get("children") or {}).values():
+            walk(child)
+
+    walk(tree["tree"])
+    assert found == [] or all(len(str(e.get("data", ""))) > 40 for e in found)
+
+
+def test_nag_plugin_is_live_a_wildcard_grant_fails_synth(tmp_path: Path) -> None:
+    # Given an app with the same plugin and an unacknowledged wildcard grant
+    app = App(outdir=str(tmp_path))
+    stack = Stack(app, "Probe")
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(actions=["bedrock:*"], resources=["*"]))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    # When / Then
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+
+
+def test_prod_stage_is_a_separate_stack_that_keeps_its_data(tmp_path: Path) -> None:
+    prod = synthesize(tmp_path, stage="prod")
+    (table,) = prod.of_type("AWS::DynamoDB::Table").values()
+    assert table["Properties"]["TableName"] == "chatbot-prod"
+    assert table["DeletionPolicy"] == "Retain"
+    (pool,) = prod.of_type("AWS::Cognito::UserPool").values()
+    assert pool["DeletionPolicy"] == "Retain"
+    assert not prod.of_type("Custom::S3AutoDeleteObjects")
+    assert stack_id("prod") != stack_id("dev")
+
+
+def test_dev_stage_cleans_up_after_itself(synthesized: Synthesized) -> None:
+    (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
+    assert table["DeletionPolicy"] == "Delete"
+    assert table["Properties"]["TableName"] == f"chatbot-{synthesized.config.stage}"
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"stage": "Prod!"}, "stage"),
+        ({"defaultModel": "unknown.model-v1"}, "defaultModel"),
+        ({"allowedModels": []}, "allowedModels"),
+    ],
+)
+def test_bad_configuration_fails_at_synth(context: dict, message: str) -> None:
+    app = App(context={"stage": "dev", **context})
+    with pytest.raises(ValueError, match=message):
+        ChatbotConfig.from_node(app.node)
