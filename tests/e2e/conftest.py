@@ -29,10 +29,13 @@ CHROMIUM_ARGS = [
 ]
 SCRIPTED_MODEL = "local.scripted"
 
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if CHROMIUM.exists():
         return
-    skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing: `make e2e-deps` (part of `make test`) installs it")
+    skip = pytest.mark.skip(
+        reason=f"{CHROMIUM} is missing: `make e2e-deps` (part of `make test`) installs it"
+    )
     for item in items:
         if "tests/e2e" in str(item.path):
             item.add_marker(skip)
@@ -129,7 +132,9 @@ def page(browser: Any, stack: Any, watch: PageWatch, request: pytest.FixtureRequ
 
     def guard(route: Any) -> None:
         url = route.request.url
-        if re.match(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/", url) or url.startswith(("data:", "blob:")):
+        if re.match(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/", url) or url.startswith(
+            ("data:", "blob:")
+        ):
             route.continue_()
         else:
             stray.append(url)
@@ -144,7 +149,12 @@ def page(browser: Any, stack: Any, watch: PageWatch, request: pytest.FixtureRequ
 
     pg.on("dialog", on_dialog)
     pg.on("pageerror", lambda err: watch.page_errors.append(str(err)))
-    pg.on("console", lambda msg: msg.type == "error" and watch.console_errors.append(msg.text))
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            watch.console_errors.append(message.text)
+
+    pg.on("console", on_console)
     yield pg
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -158,4 +168,3 @@ def shot(page: Any, name: str) -> None:
     """A screenshot of an intermediate state, next to the per-test final ones."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-

@@ -77,7 +77,9 @@ def test_keyboard_alone_reaches_the_controls_in_a_sensible_order(page: Any, mode
     page.goto("/")
     expect(page.get_by_role("textbox", name="Message")).to_be_focused()
     # From the top of the page: skip link first, then the sidebar, then the header, then the composer.
-    start_at_top = "document.body.tabIndex = -1; document.body.focus(); document.body.removeAttribute('tabindex')"
+    start_at_top = (
+        "document.body.tabIndex = -1; document.body.focus(); document.body.removeAttribute('tabindex')"
+    )
     page.evaluate(start_at_top)
     order = []
     for _ in range(12):
@@ -89,7 +91,11 @@ def test_keyboard_alone_reaches_the_controls_in_a_sensible_order(page: Any, mode
             )
         )
     assert order[0] == "Skip to the message box"
-    assert order.index("New chat") < order.index("Model and instructions: Scripted test model") < order.index("Attach a document or images")
+    assert (
+        order.index("New chat")
+        < order.index("Model and instructions: Scripted test model")
+        < order.index("Attach a document or images")
+    )
     assert order.index("Attach a document or images") < order.index("composer-input")
     # The skip link lands in the message box.
     page.evaluate(start_at_top)

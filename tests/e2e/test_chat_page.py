@@ -173,10 +173,14 @@ def test_pdf_upload_shows_progress_then_streams_a_summary_then_answers_follow_up
     expect(follow_up.locator(".markdown")).to_have_text("From the document: it is about zebras.")
     assert page.evaluate("location.hash") == conv_hash
     page.reload()
-    expect(page.locator(".msg.assistant .markdown").first).to_contain_text("zebras have black and white stripes")
+    expect(page.locator(".msg.assistant .markdown").first).to_contain_text(
+        "zebras have black and white stripes"
+    )
 
 
-def test_images_attach_with_previews_and_a_preset_fills_the_prompt(page: Any, model: Any, tmp_path: Path) -> None:
+def test_images_attach_with_previews_and_a_preset_fills_the_prompt(
+    page: Any, model: Any, tmp_path: Path
+) -> None:
     from PIL import Image
 
     # Given two images

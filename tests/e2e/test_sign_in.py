@@ -52,16 +52,27 @@ class FakeCognito:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def tokens(self) -> dict[str, Any]:
-        id_token = fake_jwt({"sub": "user-1", "email": EMAIL, "exp": int(time.time()) + 3600, "n": len(self.issued)})
+        id_token = fake_jwt(
+            {"sub": "user-1", "email": EMAIL, "exp": int(time.time()) + 3600, "n": len(self.issued)}
+        )
         self.issued.append(id_token)
-        return {"id_token": id_token, "access_token": "access", "refresh_token": "refresh-1", "expires_in": 3600}
+        return {
+            "id_token": id_token,
+            "access_token": "access",
+            "refresh_token": "refresh-1",
+            "expires_in": 3600,
+        }
 
     def token_grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         self.grants.append(form)
         if form.get("client_id") != CLIENT_ID:
             return 400, {"error": "invalid_client"}
         if form.get("grant_type") == "refresh_token":
-            return (200, self.tokens()) if form.get("refresh_token") == "refresh-1" else (400, {"error": "invalid_grant"})
+            return (
+                (200, self.tokens())
+                if form.get("refresh_token") == "refresh-1"
+                else (400, {"error": "invalid_grant"})
+            )
         pending = self.codes.pop(form.get("code", ""), None)
         if pending is None or form.get("redirect_uri") != pending["redirect_uri"]:
             return 400, {"error": "invalid_grant"}
@@ -123,7 +134,9 @@ def cognito() -> Iterator[FakeCognito]:
     server.server_close()
 
 
-def test_sign_in_with_pkce_sends_the_token_refreshes_it_and_signs_out(page: Any, stack: Any, cognito: FakeCognito) -> None:
+def test_sign_in_with_pkce_sends_the_token_refreshes_it_and_signs_out(
+    page: Any, stack: Any, cognito: FakeCognito
+) -> None:
     # Given a deployment whose config names a Cognito managed login
     config = {
         "apiBase": "/api",
@@ -138,7 +151,12 @@ def test_sign_in_with_pkce_sends_the_token_refreshes_it_and_signs_out(page: Any,
     }
     page.route("**/config.json", lambda route: route.fulfill(json=config))
     authorizations: list[str | None] = []
-    page.on("request", lambda r: "/api/" in r.url and authorizations.append(r.headers.get("authorization")))
+
+    def on_request(request: Any) -> None:
+        if "/api/" in request.url:
+            authorizations.append(request.headers.get("authorization"))
+
+    page.on("request", on_request)
 
     # When the page is opened, it asks to sign in and sends nothing to the API
     page.goto("/#/")
@@ -183,7 +201,10 @@ def test_sign_in_with_pkce_sends_the_token_refreshes_it_and_signs_out(page: Any,
     expect(page.get_by_role("button", name="Send message")).to_be_enabled()
 
     # When the API keeps refusing, the person is told they are signed out and offered to sign in
-    page.route(re.compile(r".*/api/chat$"), lambda route: route.fulfill(status=401, json={"error": {"code": "unauthenticated", "message": "no"}}))
+    page.route(
+        re.compile(r".*/api/chat$"),
+        lambda route: route.fulfill(status=401, json={"error": {"code": "unauthenticated", "message": "no"}}),
+    )
     box.fill("are you there")
     box.press("Enter")
     alert = page.get_by_role("alert").filter(has_text="signed out")
