@@ -1,6 +1,6 @@
 """The chat Lambda's ASGI app. Same app under the AWS Lambda Web Adapter and under uvicorn:
 
-    uvicorn --factory lambda_chat.app:create_app
+    uvicorn --factory lambda_chat.app:create_app     (or lambda_chat.app:app, built on first access)
 
 Everything heavy (settings validation, AWS clients, langchain-aws) happens here, once, at
 start-up; nothing reads the environment at import time.
@@ -9,6 +9,8 @@ start-up; nothing reads the environment at import time.
 from __future__ import annotations
 
 import importlib
+import threading
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from fastapi import FastAPI
@@ -122,3 +124,19 @@ def _default_attachment_resolver(settings: Settings, clients: AwsClients) -> Att
         return None
     factory = getattr(module, "create_attachment_resolver", None)
     return factory(settings, clients) if callable(factory) else None
+
+
+_default_app: FastAPI | None = None
+_default_app_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    """`lambda_chat.app:app` (docs/api.md) without building anything at import: the app is
+    created from the environment the first time the attribute is read."""
+    global _default_app
+    if name != "app":
+        raise AttributeError(name)
+    with _default_app_lock:
+        if _default_app is None:
+            _default_app = create_app()
+        return _default_app
