@@ -33,11 +33,24 @@ BUNDLE_FORMAT = "2"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".mypy_cache", "requirements*.txt")
 
 
+# Installed as transitive dependencies but never imported on the services' code paths, verified by
+# tests/infrastructure/test_bundling.py (the app imports with them blocked). numpy comes with
+# langchain-aws (its embeddings and vector stores, unused); zstandard with langsmith (trace upload
+# compression, optional, and tracing is off). Together about 67 MB of the chat bundle.
+PRUNED_FROM_BUNDLE: dict[str, tuple[str, ...]] = {
+    "lambda_chat": ("numpy", "numpy.libs", "zstandard"),
+}
+
+
 @dataclass(frozen=True)
 class FunctionPackage:
     """A Lambda's source package (``lambda_chat``) and its lock file."""
 
     name: str
+
+    @property
+    def pruned(self) -> tuple[str, ...]:
+        return PRUNED_FROM_BUNDLE.get(self.name, ())
 
     @property
     def source_dir(self) -> Path:
@@ -104,6 +117,7 @@ def content_hash(package: FunctionPackage) -> str:
     """Hash of everything that ends up in the bundle: lock file, shared and own sources, layout."""
     digest = hashlib.sha256()
     digest.update(f"format={BUNDLE_FORMAT};py={LAMBDA_PYTHON_VERSION};{LAMBDA_PLATFORM}".encode())
+    digest.update(f"pruned={','.join(package.pruned)}".encode())
     for root in (REPO_ROOT / SHARED_PACKAGE, package.source_dir):
         for path in _tree_files(root):
             digest.update(str(path.relative_to(REPO_ROOT)).encode())
@@ -126,6 +140,7 @@ def build_bundle(package: FunctionPackage, output_dir: Path) -> Path:
             for junk in [*staging.rglob("__pycache__"), *staging.glob("*/**/tests")]:
                 if junk.is_dir():
                     shutil.rmtree(junk, ignore_errors=True)
+            prune(staging, package.pruned)
             shutil.copytree(REPO_ROOT / SHARED_PACKAGE, staging / SHARED_PACKAGE, ignore=_IGNORED)
             shutil.copytree(package.source_dir, staging / package.name, ignore=_IGNORED)
             run_script = staging / "run.sh"
@@ -138,6 +153,14 @@ def build_bundle(package: FunctionPackage, output_dir: Path) -> Path:
     output_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(cached, output_dir, dirs_exist_ok=True, symlinks=True)
     return output_dir
+
+
+def prune(root: Path, names: tuple[str, ...]) -> None:
+    """Remove top-level packages (and their dist-info) that the function never imports."""
+    for name in names:
+        shutil.rmtree(root / name, ignore_errors=True)
+        for info in root.glob(f"{name.replace('-', '_')}-*.dist-info"):
+            shutil.rmtree(info, ignore_errors=True)
 
 
 @jsii.implements(ILocalBundling)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -77,6 +78,8 @@ def test_real_chat_bundle_is_complete_for_aarch64_and_far_below_the_limit(tmp_pa
     assert (out / "chatbot_common" / "settings.py").is_file()
     assert (out / "lambda_chat" / "__init__.py").is_file()
     assert not (out / "lambda_upload").exists()
+    for pruned in FunctionPackage("lambda_chat").pruned:
+        assert not (out / pruned).exists(), pruned
     # every third-party module the code imports resolves inside the bundle
     present = {p.name.removesuffix(".py") for p in out.iterdir()}
     missing = (
@@ -88,3 +91,27 @@ def test_real_chat_bundle_is_complete_for_aarch64_and_far_below_the_limit(tmp_pa
     assert _elf_machine(core) == ELF_MACHINE_AARCH64
     # and the whole is far below Lambda's 250 MB unzipped limit
     assert bundle_size_bytes(out) < 0.8 * LAMBDA_UNZIPPED_LIMIT
+
+
+@pytest.mark.parametrize("name", ["lambda_chat", "lambda_upload"])
+def test_app_imports_without_the_pruned_packages(name: str) -> None:
+    # Given the packages the bundle leaves out, blocked from import
+    pruned = [module for module in FunctionPackage(name).pruned if "." not in module]
+    script = (
+        "import sys\n"
+        f"for module in {pruned!r}:\n"
+        "    sys.modules[module] = None\n"
+        f"import {name}.app\n"
+        f"{name}.app.create_app\n"
+    )
+    # When the service's app module is imported in a fresh interpreter
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CHATBOT_TABLE_NAME": "t-table", "CHATBOT_UPLOADS_BUCKET": "t-bucket"},
+    )
+    # Then it imports: nothing on its import path needs them
+    assert result.returncode == 0, result.stderr[-2000:]
