@@ -344,7 +344,12 @@ class ChatService:
                     "model": turn.model_id,
                 },
             )
-        latency_ms = finish("complete")
+        try:
+            latency_ms = finish("complete")
+        except DomainError as exc:
+            # The answer went out but could not be stored: say so rather than end silently.
+            yield error_event(exc)
+            return
         yield StreamEvent("usage", {"inputTokens": input_tokens, "outputTokens": output_tokens})
         yield StreamEvent("done", {"stopReason": stop_reason or "end_turn", "latencyMs": latency_ms})
 

@@ -13,6 +13,7 @@ from chatbot_common.errors import (
 )
 from chatbot_common.keys import new_id
 from lambda_chat.domain.chat import ChatConfig, TurnInput
+from lambda_chat.domain.entities import Message
 from lambda_chat.domain.ports import ModelChunk
 from lambda_chat.domain.presets import preset_prompt
 from tests.unit.chat.conftest import Harness, build
@@ -260,3 +261,17 @@ def test_conversation_patch_list_and_delete(harness: Harness) -> None:
     with pytest.raises(NotFound):
         harness.conversations.get(ALICE, first)
     assert harness.store.all_messages(ALICE, first) == []
+
+
+def test_failure_to_store_the_answer_is_reported_as_an_error_event(harness: Harness) -> None:
+    original = harness.store.append_message
+
+    def fail_on_assistant(user_id: str, message: Message) -> None:
+        if message.role == "assistant":
+            raise UpstreamError("storage down")
+        original(user_id, message)
+
+    harness.store.append_message = fail_on_assistant  # type: ignore[method-assign]
+    events = list(harness.chat.start_turn(ALICE, TurnInput(message="hi")))
+    assert events[-1].name == "error"
+    assert events[-1].data["code"] == "upstream_error"
