@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--ctx-size", type=int, default=_env_int("BEDROCK_LOCAL_CTX_SIZE", 4096), help="context per request"
     )
     parser.add_argument(
-        "--threads", type=int, default=_env_int("BEDROCK_LOCAL_THREADS", 0), help="0 = llama.cpp default"
+        "--threads", type=int, default=_env_int("BEDROCK_LOCAL_THREADS", 0), help="0 = half the CPUs"
     )
     parser.add_argument(
         "--parallel", type=int, default=_env_int("BEDROCK_LOCAL_PARALLEL", 2), help="requests decoded at once"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import queue
 import re
 import threading
@@ -81,6 +82,16 @@ def _forced_schema(prompt: ModelPrompt) -> dict[str, Any] | None:
     return None
 
 
+def auto_threads() -> int:
+    """Half the CPUs, at least one.
+
+    llama.cpp's worker threads spin while they wait for each other; when they are as many as the
+    cores and anything else runs (the HTTP server, the client, the rest of the stack), generation
+    measured 10-40x slower here on 2 cores than with one thread.
+    """
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-")
 
@@ -89,7 +100,7 @@ class EmbeddedEngine:
     """A GGUF model served by `xllamacpp.Server`; loads in the background on `start()`.
 
     `ctx_size` is the context of one request; `parallel` requests decode at once (llama.cpp slots),
-    further ones queue inside llama.cpp. `threads` 0 lets llama.cpp pick.
+    further ones queue inside llama.cpp. `threads` 0 means half the CPUs (see `auto_threads`).
     """
 
     def __init__(
@@ -110,7 +121,7 @@ class EmbeddedEngine:
             model_name = "SmolLM2 135M Instruct" if model_path is None else self.model_path.stem
         self._description = ModelDescription(model_id=model_id, model_name=model_name, provider_name="Local")
         self.ctx_size = ctx_size
-        self.threads = threads
+        self.threads = threads if threads > 0 else auto_threads()
         self.parallel = max(1, parallel)
         self.default_max_tokens = default_max_tokens
         self.load_timeout = load_timeout
@@ -152,9 +163,8 @@ class EmbeddedEngine:
             params.model.path = str(self.model_path)
             params.n_ctx = self.ctx_size * self.parallel
             params.n_parallel = self.parallel
-            if self.threads > 0:
-                params.cpuparams.n_threads = self.threads
-                params.cpuparams_batch.n_threads = self.threads
+            params.cpuparams.n_threads = self.threads
+            params.cpuparams_batch.n_threads = self.threads
             params.use_jinja = True
             params.warmup = False
             self._server = xllamacpp.Server(params)
