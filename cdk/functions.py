@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -125,6 +125,9 @@ class WebAdapterFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if config.snap_start else None,
+            # Superseded versions go: nothing routes to them, and with SnapStart each one's
+            # snapshot cache would keep billing.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
             environment={
                 "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
                 "AWS_LWA_INVOKE_MODE": "response_stream",
@@ -231,6 +234,14 @@ class Functions(Construct):
         role = self.chat.role
         storage.table.grant(role, *CHAT_TABLE_ACTIONS)
         _grant_uploads_read(role, storage)
+        # Extracted document text is cached next to each upload; the chat Lambda writes only that.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="CacheExtractedText",
+                actions=["s3:PutObject"],
+                resources=[storage.uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*/.extracted.json")],
+            )
+        )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="InvokeConfiguredModels",
@@ -255,6 +266,14 @@ class Functions(Construct):
             iam.PolicyStatement(
                 sid="PresignedUploads",
                 actions=["s3:PutObject"],
+                resources=[storage.uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*")],
+            )
+        )
+        # GET /uploads/{id} deletes an object whose content is not what was declared.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DeleteRejectedUploads",
+                actions=["s3:DeleteObject"],
                 resources=[storage.uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*")],
             )
         )

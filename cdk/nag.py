@@ -53,6 +53,12 @@ def acknowledge_findings(stack: ChatbotStack) -> None:
         )
 
     chat_role = stack.functions.chat.role
+    _ack(
+        chat_role,
+        f"AwsSolutions-IAM5[Resource::{uploads_arn}/uploads/*/.extracted.json]",
+        "The chat function caches a document's extracted text next to its upload "
+        "(uploads/<user>/<upload id>/.extracted.json); it may write that one name and nothing else.",
+    )
     for model_id in stack.config.allowed_models:
         geography, base = split_model_id(model_id)
         if geography is None:

@@ -5,6 +5,7 @@ Plain Python: no FastAPI, no boto3, no environment. Storage comes in through the
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from chatbot_common.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from chatbot_common.keys import is_valid_id, new_id, upload_object_key
 from chatbot_common.uploads import (
     HEAD_BYTES,
@@ -27,6 +28,7 @@ from chatbot_common.uploads import (
     type_matches,
 )
 
+_log = logging.getLogger(__name__)
 MAX_FILENAME_CHARS = 100
 _UNSAFE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 _SPACES = re.compile(r"\s+")
@@ -177,7 +179,12 @@ class UploadService:
         if reason:
             record.status = "rejected"
             record.reason = reason
-            self._objects.delete(record.key)
+            try:
+                self._objects.delete(record.key)
+            except DomainError as exc:
+                # The verdict still stands (the chat service refuses rejected uploads) and the
+                # bucket's lifecycle rule removes the object later.
+                _log.warning("could not delete a rejected upload", extra={"code": exc.code})
         else:
             record.status = "ready"
         self._records.update(record)

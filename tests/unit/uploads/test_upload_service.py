@@ -222,3 +222,17 @@ def test_status_of_another_users_upload_is_not_found(service: UploadService) -> 
 def test_status_of_a_malformed_id_is_invalid(service: UploadService, bad_id: str) -> None:
     with pytest.raises(InvalidInput):
         service.upload_status("alice", bad_id)
+
+
+def test_rejection_stands_even_when_the_object_cannot_be_deleted(objects: FakeObjects) -> None:
+    from chatbot_common.errors import UpstreamError
+
+    class UndeletableObjects(FakeObjects):
+        def delete(self, key: str) -> None:
+            raise UpstreamError("AccessDenied")
+
+    undeletable = UndeletableObjects()
+    service = UploadService(undeletable, FakeRecords(), LIMITS)
+    ticket = _presign(service, "a.pdf", "application/pdf")
+    undeletable.objects[ticket.record.key] = b"not a pdf at all"
+    assert service.upload_status("alice", ticket.record.upload_id).status == "rejected"
