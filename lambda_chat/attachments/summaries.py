@@ -19,6 +19,7 @@ from typing import Any
 
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, InvalidInput, Throttled, UnsupportedMediaType
+from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import DocumentLibrary, reference
 from lambda_chat.attachments.summarizer import Completion, SummaryOptions, SummaryResult, summarize_text
 from lambda_chat.domain.catalog import ModelCatalog
@@ -155,7 +156,7 @@ class DocumentSummaryService:
     def _run(
         self,
         user_id: str,
-        record: Any,
+        record: UploadRecord,
         text: str,
         conversation: Conversation | None,
         model_id: str,
@@ -171,7 +172,7 @@ class DocumentSummaryService:
         def log_call(
             tokens_in: int, tokens_out: int, latency: int, status: str, err: DomainError | None
         ) -> None:
-            record_ = CallRecord(
+            call = CallRecord(
                 call_id=keys.new_id(),
                 user_id=user_id,
                 conversation_id=conversation_id,
@@ -186,7 +187,7 @@ class DocumentSummaryService:
                 kind="summary",
             )
             try:
-                self._store.put_call_record(record_)
+                self._store.put_call_record(call)
             except Exception:  # the call log must never cost the user their summary
                 _log.exception("could not write the call record")
 
@@ -260,7 +261,7 @@ class DocumentSummaryService:
     def _store_summary(
         self,
         user_id: str,
-        record: Any,
+        record: UploadRecord,
         conversation: Conversation | None,
         conversation_id: str,
         user_message_id: str,
