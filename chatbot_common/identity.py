@@ -28,9 +28,7 @@ class Identity:
     request_id: str | None = None
 
 
-def identity_from_headers(
-    headers: Mapping[str, str], *, local_mode: bool, dev_user_id: str
-) -> Identity:
+def identity_from_headers(headers: Mapping[str, str], *, local_mode: bool, dev_user_id: str) -> Identity:
     """Resolve the caller from the forwarded API Gateway context, or the dev identity locally."""
     raw = headers.get(REQUEST_CONTEXT_HEADER)
     if raw:
