@@ -52,7 +52,7 @@ def test_nag_plugin_is_live_a_wildcard_grant_fails_synth(tmp_path: Path) -> None
 
 
 def test_prod_stage_is_a_separate_stack_that_keeps_its_data(tmp_path: Path) -> None:
-    prod = synthesize(tmp_path, stage="prod")
+    prod = synthesize(tmp_path, stage="prod", snapStart="true")
     (table,) = prod.of_type("AWS::DynamoDB::Table").values()
     assert table["Properties"]["TableName"] == "chatbot-prod"
     assert table["DeletionPolicy"] == "Retain"
@@ -60,6 +60,14 @@ def test_prod_stage_is_a_separate_stack_that_keeps_its_data(tmp_path: Path) -> N
     assert pool["DeletionPolicy"] == "Retain"
     assert not prod.of_type("Custom::S3AutoDeleteObjects")
     assert stack_id("prod") != stack_id("dev")
+    # SnapStart, when turned on, snapshots the published versions the API invokes through aliases.
+    functions = [
+        f for f in prod.of_type("AWS::Lambda::Function").values() if f["Properties"]["Handler"] == "run.sh"
+    ]
+    assert len(functions) == 2
+    for fn in functions:
+        assert fn["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        assert fn["Properties"]["FunctionName"].startswith("chatbot-prod-")
 
 
 def test_dev_stage_cleans_up_after_itself(synthesized: Synthesized) -> None:
