@@ -219,3 +219,33 @@ def test_an_image_cannot_be_summarized(uploads: Uploads) -> None:
     img = uploads.add("alice", "a.png", files.png_bytes(4, 4), "png")
     with pytest.raises(UnsupportedMediaType):
         _summaries(uploads, FakeModel(), FakeStore()).start_summary("alice", img.upload_id)
+
+
+def test_client_going_away_mid_summary_stops_model_calls_and_stores_nothing(uploads: Uploads) -> None:
+    import time
+
+    class SlowModel(FakeModel):
+        def stream(self, request):  # type: ignore[no-untyped-def]
+            time.sleep(0.02)
+            yield from super().stream(request)
+
+    store = FakeStore()
+    model = SlowModel(reply=lambda req: "partial")
+    doc = uploads.add("alice", "m.txt", _long_manual().encode(), "txt")
+    service = DocumentSummaryService(
+        uploads.library,
+        store,
+        model,
+        ModelCatalog(FakeDirectory(), default_model_id=MODEL_ID),
+        options=SummaryOptions(chunk_tokens=100, max_concurrency=1),
+    )
+    events = service.start_summary("alice", doc.upload_id)
+    assert next(events).name == "meta"
+    first = next(events)
+    assert first.name == "progress" and first.data["total"] > 20
+    events.close()  # what the SSE relay does when the client disconnects
+    time.sleep(0.2)
+    made = len(model.requests)
+    time.sleep(0.2)
+    assert len(model.requests) == made <= 3  # no new calls after the in-flight one
+    assert store.conversations == {} and store.messages == {}
