@@ -95,3 +95,30 @@ def test_a_torn_last_line_is_dropped_before_replay(tmp_path: Path) -> None:
     )
     assert compact_recording(recording) == (1, 3)
     assert [json.loads(line) for line in recording.read_text().splitlines()] == [write]
+
+
+def test_an_uploaded_file_survives_a_restart(tmp_path: Path) -> None:
+    # Given a file uploaded the browser's way: reserve, then a presigned multipart POST to the bucket
+    content = b"Meeting notes: ship the beta on Friday.\n" * 10
+    request = {
+        "filename": "notes.txt",
+        "contentType": "text/plain",
+        "size": len(content),
+        "purpose": "document",
+    }
+    with scripted_stack(tmp_path) as stack:
+        ticket = httpx.post(stack.url + "/api/uploads", json=request).json()
+        posted = httpx.post(
+            ticket["url"], data=ticket["fields"], files={"file": ("notes.txt", content, "text/plain")}
+        )
+        assert posted.status_code in (200, 201, 204), posted.text
+    # When the stack restarts (moto replays the recorded POST, file bytes included)
+    with scripted_stack(tmp_path) as stack:
+        status = httpx.get(f"{stack.url}/api/uploads/{ticket['uploadId']}").json()
+        assert stack.moto is not None
+        stored = (
+            stack.moto.client("s3").get_object(Bucket=stack.uploads_bucket, Key=ticket["key"])["Body"].read()
+        )
+    # Then the upload is still there, byte for byte
+    assert status["status"] == "ready", status
+    assert stored == content
