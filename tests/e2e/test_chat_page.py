@@ -383,3 +383,28 @@ def test_system_prompt_and_model_are_kept_per_conversation(page: Any, model: Any
     expect(page.get_by_label("System prompt")).to_have_value("Answer like a poet.")
     expect(page.get_by_label("Model", exact=True)).to_have_value("local.scripted")
     shot(page, "settings-saved")
+
+
+PASTE_IMAGE = """async () => {
+    const canvas = Object.assign(document.createElement("canvas"), { width: 40, height: 30 });
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#3a7";
+    ctx.fillRect(0, 0, 40, 30);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+    const data = new DataTransfer();
+    data.items.add(new File([blob], "image.png", { type: "image/png" }));
+    const box = document.getElementById("composer-input");
+    box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+}"""
+
+
+def test_a_pasted_screenshot_is_attached_and_sent(page: Any, model: Any) -> None:
+    # Given an image on the clipboard, when it is pasted into the message box
+    page.goto("/#/")
+    page.evaluate(PASTE_IMAGE)
+
+    # Then it is attached and uploaded like a picked file, and the model receives it
+    expect(page.locator('.tray-item[data-status="ready"]')).to_have_count(1, timeout=20_000)
+    answer = send(page, "what did I paste?")
+    wait_answered(answer)
+    expect(answer.locator(".markdown")).to_contain_text("[Image: PNG, 40x30 pixels]")

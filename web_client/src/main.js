@@ -179,6 +179,13 @@ function buildShell() {
     h("div", { class: "composer-box" }, ui.attach, ui.file, h("label", { for: "composer-input", class: "sr-only" }, "Message"), ui.input, ui.send, ui.stop),
     h("p", { id: "composer-hint", class: "hint" }, "Enter to send, Shift+Enter for a new line. Attach or drop a document to summarise it, or images to ask about them."),
   );
+  // Pasting a screenshot attaches it, like picking or dropping a file.
+  ui.input.addEventListener("paste", (e) => {
+    const files = [...(e.clipboardData?.files || [])];
+    if (!files.length) return;
+    e.preventDefault();
+    handleFiles(files);
+  });
   ui.drop = h("div", { class: "drop-overlay", hidden: true, "aria-hidden": "true" }, h("div", {}, icon("clip"), "Drop a document or images"));
 
   ui.main = h(
