@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -88,7 +89,14 @@ def create_app(
         store=store,
         model=retrying,
         catalog=catalog,
-        chat=ChatService(store, retrying, catalog, config, attachments=attachments),
+        chat=ChatService(
+            store,
+            retrying,
+            catalog,
+            config,
+            attachments=attachments,
+            on_call=lambda record: logger.info("model call", extra={"call": asdict(record)}),
+        ),
         conversations=ConversationService(store, catalog, max_system_chars=settings.max_system_chars),
         attachments=attachments,
         identity=identity_dependency(settings),

@@ -127,7 +127,9 @@ class ChatService:
         attachments: AttachmentResolver | None = None,
         clock: Callable[[], float] = time.time,
         timer: Callable[[], float] = time.perf_counter,
+        on_call: Callable[[CallRecord], None] | None = None,
     ) -> None:
+        """`on_call` sees every call record (the app logs them as structured lines)."""
         self._store = store
         self._model = model
         self._catalog = catalog
@@ -135,6 +137,7 @@ class ChatService:
         self._attachments = attachments
         self._clock = clock
         self._timer = timer
+        self._on_call = on_call
 
     def start_turn(
         self, user_id: str, turn: TurnInput, *, request_id: str | None = None
@@ -390,6 +393,8 @@ class ChatService:
             self._store.put_call_record(record)
         except Exception:  # the call log must never cost the user their answer
             _log.exception("could not write the call record")
+        if self._on_call is not None:
+            self._on_call(record)
 
 
 def aggregate_turn(events: Iterator[StreamEvent]) -> TurnResult:

@@ -275,3 +275,11 @@ def test_failure_to_store_the_answer_is_reported_as_an_error_event(harness: Harn
     events = list(harness.chat.start_turn(ALICE, TurnInput(message="hi")))
     assert events[-1].name == "error"
     assert events[-1].data["code"] == "upstream_error"
+
+
+def test_every_call_record_is_also_given_to_the_observer() -> None:
+    h = build()
+    seen: list[str] = []
+    h.chat._on_call = lambda record: seen.append(record.status)  # type: ignore[attr-defined]
+    h.chat.run_turn(ALICE, TurnInput(message="hi"))
+    assert seen == ["complete"]
