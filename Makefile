@@ -31,8 +31,10 @@ lock: | $(UV)
 			-o lambda_$$fn/requirements.txt; \
 	done
 
+# make run [PORT=8000] [STATE_DIR=.state] [RUN_ARGS="--model scripted"]; Ctrl-C stops everything.
+STATE_DIR ?= .state
 run: install web
-	$(PY) -m local_stack --port $(PORT)
+	$(PY) -m local_stack --port $(PORT) --state-dir $(STATE_DIR) $(RUN_ARGS)
 
 test: install web e2e-deps
 	$(PY) -m pytest -q
@@ -46,8 +48,9 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# make bench [BENCH=chat]: every bench/bench_*.py, or the named ones.
 bench: install
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH)
 
 # Infrastructure: synth is offline (python app.py, no Docker, no AWS); deploy uses the pinned CDK
 # CLI from the root package.json (npm ci only when its lock file changes).
