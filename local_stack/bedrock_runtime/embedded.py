@@ -183,6 +183,13 @@ class EmbeddedEngine:
         self._ready.wait(timeout)
         return self._status == "ready"
 
+    @property
+    def llama_server(self) -> Any:
+        """The loaded `xllamacpp.Server` (for benchmarks comparing against direct calls)."""
+        if self._server is None:
+            raise RuntimeError("model not loaded")
+        return self._server
+
     def close(self) -> None:
         self._server = None  # xllamacpp stops its loop when the Server is collected
 
