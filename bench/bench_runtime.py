@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> None:
     ]
     print(
         f"\nLocal Bedrock runtime benchmark: {model_id}, threads={engine.threads}, "
-        f"{args.runs} interleaved runs, median (min-max), maxTokens={args.max_tokens}, cpus={os.cpu_count()}, "
-        f"load avg {os.getloadavg()[0]:.1f}"
+        f"{args.runs} interleaved runs, median (min-max), maxTokens={args.max_tokens}, "
+        f"cpus={os.cpu_count()}, load avg {os.getloadavg()[0]:.1f}"
     )
     print(markdown_table(("metric", "ConverseStream (boto3)", "xllamacpp direct", "runtime overhead"), rows))
 
