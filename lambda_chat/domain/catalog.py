@@ -43,12 +43,22 @@ class ModelCatalog:
                     # A stale list beats refusing every chat while the control plane hiccups.
                     self._fetched_at = self._clock() - self._ttl + self._retry_after
                     return list(self._cached)
-                if self._allowed:
-                    allowed = set(self._allowed)
-                    listed = [model for model in listed if model.id in allowed]
-                self._cached = listed
+                self._cached = self._with_configured(listed)
                 self._fetched_at = self._clock()
             return list(self._cached)
+
+    def _with_configured(self, listed: list[ModelInfo]) -> list[ModelInfo]:
+        """The allow-list (or, without one, everything listed) plus the configured ids even when
+        Bedrock's list lacks them: cross-region inference profiles (us.amazon.nova-lite-v1:0) are
+        only listed where ListInferenceProfiles is permitted, and an operator's explicit choice
+        should not be refused for that. Bedrock itself still rejects an id that does not exist."""
+        configured = self._allowed or [self._default]
+        if self._allowed:
+            allowed = set(self._allowed)
+            listed = [model for model in listed if model.id in allowed]
+        known = {model.id for model in listed}
+        extra = [_described(model_id) for model_id in dict.fromkeys(configured) if model_id not in known]
+        return listed + extra
 
     def default_model_id(self) -> str:
         models = self.models()
@@ -62,3 +72,21 @@ class ModelCatalog:
             if model.id == model_id:
                 return model
         raise InvalidInput(f"Unknown or unavailable model '{model_id}'. See GET /models.")
+
+
+_GEOGRAPHIES = {"us", "eu", "apac", "us-gov", "global", "jp", "au", "ca"}
+
+
+def _described(model_id: str) -> ModelInfo:
+    parts = model_id.split(".")
+    if len(parts) > 2 and parts[0] in _GEOGRAPHIES:
+        parts = parts[1:]
+    provider = parts[0] if len(parts) > 1 else ""
+    return ModelInfo(
+        id=model_id,
+        name=model_id,
+        provider=provider,
+        input_modalities=["TEXT"],
+        output_modalities=["TEXT"],
+        streaming=True,
+    )

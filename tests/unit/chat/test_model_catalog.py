@@ -53,3 +53,21 @@ def test_a_failed_refresh_serves_the_stale_list_but_a_first_failure_raises() -> 
     empty._directory.fail = True  # type: ignore[attr-defined]
     with pytest.raises(UpstreamError):
         empty.models()
+
+
+def test_configured_models_missing_from_the_listing_are_still_offered() -> None:
+    """E.g. the default inference profile where ListInferenceProfiles is not permitted."""
+    catalog = ModelCatalog(FakeDirectory(), default_model_id="us.amazon.nova-lite-v1:0")
+    model = catalog.require("us.amazon.nova-lite-v1:0")
+    assert (model.provider, model.streaming) == ("amazon", True)
+    assert catalog.default_model_id() == "us.amazon.nova-lite-v1:0"
+    assert {m.id for m in catalog.models()} == {"local.fake", "local.other", "us.amazon.nova-lite-v1:0"}
+    with pytest.raises(InvalidInput):
+        catalog.require("us.amazon.not-configured-v1:0")
+
+    allowed = ModelCatalog(
+        FakeDirectory(),
+        default_model_id="local.fake",
+        allowed_model_ids=["local.other", "eu.anthropic.x-v1:0"],
+    )
+    assert [m.id for m in allowed.models()] == ["local.other", "eu.anthropic.x-v1:0"]
