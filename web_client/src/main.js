@@ -258,7 +258,7 @@ function onGlobalKey(e) {
   } else if (!ui.settings.hidden && ui.settings.contains(document.activeElement)) {
     toggleSettings(false);
     ui.settingsToggle.focus();
-  } else if (state.busy?.kind === "chat") {
+  } else if (state.busy) {
     stopStreaming();
   }
 }
@@ -596,9 +596,8 @@ function appendView(el) {
 
 function setBusy(busy) {
   state.busy = busy;
-  const chat = busy?.kind === "chat";
-  ui.send.hidden = chat;
-  ui.stop.hidden = !chat;
+  ui.send.hidden = Boolean(busy);
+  ui.stop.hidden = !busy;
   ui.send.disabled = Boolean(busy);
   ui.attach.disabled = Boolean(busy);
   ui.form.classList.toggle("busy", Boolean(busy));
@@ -867,8 +866,6 @@ async function summariseDocument(file) {
     card.setUploadProgress(1);
     card.setStage("summarising");
     announce(`${file.name} uploaded. Summarising.`);
-    // Summaries can run past one request's patience: the stop button works here too.
-    setBusy({ controller, kind: "chat" });
     answer = new AnswerView();
     answer.startStreaming();
     appendView(answer.el);

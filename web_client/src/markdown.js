@@ -19,7 +19,8 @@ const SAFE_URL = /^(https?:|mailto:|#)/i;
 
 const marked = new Marked({
   gfm: true,
-  breaks: false,
+  // Models put single line breaks where they mean them (lists of lines, addresses, verse).
+  breaks: true,
   renderer: {
     html({ text }) {
       return escapeHtml(text);
