@@ -83,7 +83,10 @@ class Api(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self.access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=log_retention(config.log_retention_days)
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/chatbot-{config.stage}-access",
+            retention=log_retention(config.log_retention_days),
         )
         self.rest_api = apigateway.RestApi(
             self,

@@ -40,6 +40,7 @@ OUTPUT_ALARM_TOPIC = "AlarmTopicArn"
 OUTPUT_DASHBOARD = "DashboardName"
 OUTPUT_CHAT_LOG_GROUP = "ChatLogGroup"
 OUTPUT_UPLOAD_LOG_GROUP = "UploadLogGroup"
+OUTPUT_API_ACCESS_LOG_GROUP = "ApiAccessLogGroup"
 
 # API Gateway stage; CloudFront maps /api/* onto it and strips the /api prefix.
 API_STAGE_NAME = "v1"

@@ -95,6 +95,7 @@ class ChatbotStack(Stack):
             c.OUTPUT_ALARM_TOPIC: (self.monitoring.topic.topic_arn, "Subscribe to get alarms"),
             c.OUTPUT_DASHBOARD: (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
             c.OUTPUT_CHAT_LOG_GROUP: (self.functions.chat.log_group.log_group_name, "Chat Lambda logs"),
+            c.OUTPUT_API_ACCESS_LOG_GROUP: (self.api.access_logs.log_group_name, "API access log (JSON)"),
             c.OUTPUT_UPLOAD_LOG_GROUP: (
                 self.functions.upload.log_group.log_group_name,
                 "Upload Lambda logs",

@@ -53,7 +53,8 @@ class Storage(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            # Encrypted at rest with an AWS owned key: no KMS key fee, no KMS request charges.
+            encryption=dynamodb.TableEncryption.DEFAULT,
             removal_policy=removal,
         )
         self.table.add_global_secondary_index(
