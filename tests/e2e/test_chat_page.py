@@ -408,3 +408,36 @@ def test_a_pasted_screenshot_is_attached_and_sent(page: Any, model: Any) -> None
     answer = send(page, "what did I paste?")
     wait_answered(answer)
     expect(answer.locator(".markdown")).to_contain_text("[Image: PNG, 40x30 pixels]")
+
+
+def test_model_failures_are_explained_and_the_message_can_be_retried(
+    page: Any, stack: Any, model: Any
+) -> None:
+    faults = stack.runtime.faults
+    page.goto("/#/")
+    try:
+        # Given a model service that keeps throttling, when a message is sent
+        faults.throttle(100)
+        box = message_box(page)
+        box.fill("busy right now?")
+        box.press("Enter")
+
+        # Then the person is told to wait and retry, and their text is back in the box
+        expect(page.get_by_role("alert").filter(has_text="busy")).to_be_visible(timeout=30_000)
+        expect(box).to_have_value("busy right now?")
+        expect(page.locator(".msg.user")).to_have_count(0)
+        faults.clear()
+
+        # Given a stream that breaks after a few words, when the message is retried
+        model.reply_for = lambda text: " ".join(f"part{i}" for i in range(50)) if "busy" in text else None
+        faults.stream_error_after(5)
+        box.press("Enter")
+
+        # Then the partial answer stays, with a plain note that it failed
+        answer = page.locator(".msg.assistant").last
+        wait_answered(answer)
+        expect(answer.locator(".answer-note")).to_contain_text("problem")
+        expect(answer.locator(".markdown")).to_contain_text("part0")
+        shot(page, "model-errors")
+    finally:
+        faults.clear()
