@@ -86,14 +86,27 @@ class Monitoring(Construct):
                     treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 )
             )
-        # Bedrock throttling as counted by the chat Lambda after its retries gave up. Alarms cannot
-        # use SEARCH, so this is the service-level series (dimension service only).
-        model_throttles = cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE,
-            metric_name=METRIC_MODEL_THROTTLES,
-            dimensions_map={"service": CHAT_SERVICE_NAME},
+        # Bedrock throttling as counted by the chat Lambda (Powertools: namespace Chatbot, default
+        # dimension service=chat, plus model). Alarms cannot use SEARCH, so the alarm sums the
+        # series of each configured model and the model-less one (metric math allows 10).
+        throttle_series = {
+            f"m{index}": cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=METRIC_MODEL_THROTTLES,
+                dimensions_map=dimensions,
+                period=PERIOD,
+                statistic="Sum",
+            )
+            for index, dimensions in enumerate(
+                [{"service": CHAT_SERVICE_NAME}]
+                + [{"service": CHAT_SERVICE_NAME, "model": model} for model in config.allowed_models[:9]]
+            )
+        }
+        model_throttles = cloudwatch.MathExpression(
+            expression=f"SUM([{', '.join(f'FILL({name}, 0)' for name in throttle_series)}])",
+            using_metrics=dict(throttle_series),
+            label=METRIC_MODEL_THROTTLES,
             period=PERIOD,
-            statistic="Sum",
         )
         self.alarms.append(
             model_throttles.create_alarm(

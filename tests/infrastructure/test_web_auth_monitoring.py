@@ -95,8 +95,16 @@ def test_user_pool_is_admin_only_by_default_with_a_pkce_public_client(synthesize
 
 def test_alarms_cover_5xx_and_throttling_and_notify_a_topic(synthesized: Synthesized) -> None:
     alarms = synthesized.of_type("AWS::CloudWatch::Alarm").values()
-    metrics = {a["Properties"]["MetricName"] for a in alarms}
-    assert {"5XXError", "Throttles", "ModelThrottles"} <= metrics
+    metrics = {a["Properties"].get("MetricName") for a in alarms}
+    assert {"5XXError", "Throttles"} <= metrics
+    # Bedrock throttles: a metric-math sum over the chat service's ModelThrottles series per model
+    (model_alarm,) = [a for a in alarms if "Metrics" in a["Properties"]]
+    queries = model_alarm["Properties"]["Metrics"]
+    stats = [q["MetricStat"]["Metric"] for q in queries if "MetricStat" in q]
+    assert {m["MetricName"] for m in stats} == {"ModelThrottles"}
+    assert {m["Namespace"] for m in stats} == {"Chatbot"}
+    models = {d["Value"] for m in stats for d in m["Dimensions"] if d["Name"] == "model"}
+    assert models == set(synthesized.config.allowed_models)
     (topic_id,) = synthesized.of_type("AWS::SNS::Topic")
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
