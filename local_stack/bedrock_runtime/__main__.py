@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             ctx_size=args.ctx_size,
             threads=args.threads,
             parallel=args.parallel,
+            verbose=args.log_level.upper() == "DEBUG",
         )
     ]
     if args.scripted:

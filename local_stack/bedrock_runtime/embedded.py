@@ -113,6 +113,7 @@ class EmbeddedEngine:
         parallel: int = 2,
         default_max_tokens: int = 1024,
         load_timeout: float = 300.0,
+        verbose: bool = False,
     ) -> None:
         self.model_path = Path(model_path) if model_path else default_model_path()
         if model_id is None:
@@ -125,6 +126,7 @@ class EmbeddedEngine:
         self.parallel = max(1, parallel)
         self.default_max_tokens = default_max_tokens
         self.load_timeout = load_timeout
+        self.verbose = verbose
         self.load_seconds: float | None = None
         self._server: Any = None
         self._status: EngineStatus = "loading"
@@ -167,6 +169,8 @@ class EmbeddedEngine:
             params.cpuparams_batch.n_threads = self.threads
             params.use_jinja = True
             params.warmup = False
+            # llama.cpp logs every slot event to stderr at its default level; keep that for debugging.
+            params.verbosity = 3 if self.verbose else 0
             self._server = xllamacpp.Server(params)
             self.load_seconds = time.perf_counter() - started
             self._status = "ready"
