@@ -401,6 +401,7 @@ PASTE_IMAGE = """async () => {
 def test_a_pasted_screenshot_is_attached_and_sent(page: Any, model: Any) -> None:
     # Given an image on the clipboard, when it is pasted into the message box
     page.goto("/#/")
+    expect(message_box(page)).to_be_focused()
     page.evaluate(PASTE_IMAGE)
 
     # Then it is attached and uploaded like a picked file, and the model receives it
@@ -441,3 +442,45 @@ def test_model_failures_are_explained_and_the_message_can_be_retried(
         shot(page, "model-errors")
     finally:
         faults.clear()
+
+
+DROP_NOTES = """async (dropEvent) => {
+    const data = new DataTransfer();
+    const text = "# Meeting notes\\n\\nThe okapi budget was approved.\\n";
+    data.items.add(new File([text], "notes.md", { type: "" }));
+    const zone = document.getElementById("main");
+    zone.dispatchEvent(new DragEvent("dragenter", { dataTransfer: data, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+    const overlay = !document.querySelector(".drop-overlay").hidden;
+    const init = { dataTransfer: data, bubbles: true, cancelable: true };
+    if (dropEvent) zone.dispatchEvent(new DragEvent("drop", init));
+    return overlay;
+}"""
+
+
+def test_a_dropped_document_is_summarised_and_a_too_large_image_is_refused(
+    page: Any, model: Any, tmp_path: Path
+) -> None:
+    model.reply_for = lambda text: "Summary: the okapi budget passed." if "okapi" in text.lower() else None
+    page.goto("/#/")
+    expect(message_box(page)).to_be_focused()
+
+    # When a Markdown file (no type from the browser) is dragged over the page, a drop zone shows
+    assert page.evaluate(DROP_NOTES, False) is True
+    shot(page, "drop-overlay")
+    # and when it is dropped, it is uploaded and summarised
+    page.evaluate(DROP_NOTES, True)
+    expect(page.locator(".drop-overlay")).to_be_hidden()
+    card = page.locator(".msg.doc")
+    expect(card).to_have_attribute("data-stage", "done", timeout=30_000)
+    expect(page.locator(".msg.assistant .markdown").last).to_have_text("Summary: the okapi budget passed.")
+
+    # Given an image larger than the service takes, when it is attached
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(4_000_000))
+    page.locator("#file-input").set_input_files(str(huge))
+
+    # Then it is refused in plain words
+    item = page.locator(".tray-item", has_text="huge.png")
+    expect(item).to_have_attribute("data-status", "error", timeout=20_000)
+    expect(item.locator(".tray-state")).to_contain_text(re.compile(r"too large \(\d(\.\d)? MB\)"))

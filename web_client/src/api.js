@@ -141,6 +141,7 @@ export function describeError(err) {
       return "That item no longer exists. It may have been deleted.";
     case 413:
     case "payload_too_large":
+      if (err.detail.size) return `That file is too large (${formatBytes(err.detail.size)}).${limit || " Try a smaller one."}`;
       return `That is too large.${limit || " Try a smaller file or a shorter message."}`;
     case 415:
     case "unsupported_media_type":

@@ -13,14 +13,20 @@ export async function uploadFile(api, file, { onProgress, onStage, signal } = {}
   const kind = classify(file);
   if (!kind) throw new ApiError(415, "unsupported_media_type", "");
   onStage?.("preparing");
-  const presign = await api.json("POST", "/uploads", {
-    filename: file.name,
-    contentType: kind.type,
-    size: file.size,
-    purpose: kind.purpose,
-  });
+  let presign;
+  try {
+    presign = await api.json("POST", "/uploads", {
+      filename: file.name,
+      contentType: kind.type,
+      size: file.size,
+      purpose: kind.purpose,
+    });
+  } catch (err) {
+    if (err instanceof ApiError) err.detail.size = file.size;
+    throw err;
+  }
   if (presign.maxBytes && file.size > presign.maxBytes) {
-    throw new ApiError(413, "payload_too_large", "", { maxBytes: presign.maxBytes });
+    throw new ApiError(413, "payload_too_large", "", { maxBytes: presign.maxBytes, size: file.size });
   }
   onStage?.("uploading");
   await postForm(presign.url, presign.fields || {}, file, kind.type, onProgress, signal);
