@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from typing import Any
+
+import pytest
 
 from cdk.constants import API_STAGE_NAME, WEB_API_PREFIX
 from cdk.web_hosting import STRIP_API_PREFIX_JS
@@ -116,3 +121,22 @@ def test_dashboard_shows_requests_errors_latency_and_tokens(synthesized: Synthes
     body = flat(dashboard["Properties"]["DashboardBody"])
     for needle in ("5XXError", "4XXError", "Latency", "p99", "Throttles", "InputTokens", "OutputTokens"):
         assert needle in body, needle
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the CloudFront Function")
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("/api/chat", "/chat"),
+        ("/api/conversations/01jabc", "/conversations/01jabc"),
+        ("/api", "/"),
+        ("/index.html", "/index.html"),
+        ("/apiary.js", "/apiary.js"),
+    ],
+)
+def test_strip_function_rewrites_only_the_api_prefix(uri: str, expected: str) -> None:
+    script = STRIP_API_PREFIX_JS + (
+        f"\nprocess.stdout.write(handler({{request: {{uri: {json.dumps(uri)}}}}}).uri);\n"
+    )
+    result = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30, check=True)
+    assert result.stdout == expected
