@@ -1,0 +1,32 @@
+"""`chatbot chat` against the default local stack (embedded SmolLM2-135M)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from cli.main import main
+from local_stack.bedrock_runtime import DEFAULT_MODEL_ID
+from local_stack.runner import LocalStack
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    state_dir = tmp_path_factory.mktemp("cli-embedded")
+    with LocalStack(
+        port=0, state_dir=state_dir, persist=False, extra_env={"CHATBOT_MAX_OUTPUT_TOKENS": "32"}
+    ) as stack:
+        yield stack
+
+
+def test_cli_chat_prints_the_embedded_models_answer(
+    embedded_stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--api-url", embedded_stack.url, "chat", "Say hello."])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.strip()
+    assert f"· {DEFAULT_MODEL_ID} ·" in captured.err

@@ -1,0 +1,50 @@
+"""The default local stack (`make run`): the embedded SmolLM2-135M model behind the same routes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from local_stack.bedrock_runtime import DEFAULT_MODEL_ID
+from local_stack.runner import LocalStack
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    state_dir: Path = tmp_path_factory.mktemp("embedded-stack")
+    with LocalStack(
+        port=0, state_dir=state_dir, persist=False, extra_env={"CHATBOT_MAX_OUTPUT_TOKENS": "48"}
+    ) as stack:
+        yield stack
+
+
+def test_default_stack_streams_an_answer_from_the_embedded_model(embedded_stack: LocalStack) -> None:
+    # Given the stack as `make run` starts it (embedded model by default)
+    assert embedded_stack.default_model_id == DEFAULT_MODEL_ID
+    models = httpx.get(embedded_stack.url + "/api/models").json()
+    assert models["defaultModel"] == DEFAULT_MODEL_ID
+    # When the browser's path asks for a streamed answer
+    deltas: list[str] = []
+    names: list[str] = []
+    headers = {"Accept": "text/event-stream"}
+    body = {"message": "Name one colour."}
+    with httpx.stream("POST", embedded_stack.url + "/api/chat", json=body, headers=headers, timeout=120) as r:
+        assert r.status_code == 200
+        event = ""
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+                names.append(event)
+            elif line.startswith("data: ") and event == "delta":
+                deltas.append(json.loads(line.removeprefix("data: "))["text"])
+    # Then the model's text arrives in several deltas and the turn is stored
+    assert names[0] == "meta" and names[-1] == "done"
+    assert len(deltas) > 1 and "".join(deltas).strip()
+    conversations = httpx.get(embedded_stack.url + "/api/conversations").json()["items"]
+    assert conversations[0]["model"] == DEFAULT_MODEL_ID
