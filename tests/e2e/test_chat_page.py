@@ -250,6 +250,11 @@ def test_stop_ends_a_long_answer_and_the_page_recovers(page: Any, model: Any) ->
 
     # Then it is answered normally
     expect(after.locator(".markdown")).to_have_text("echo: are you still there")
+    # and the stored history remembers that the first answer was stopped
+    page.reload()
+    expect(page.locator(".msg.assistant").first.locator(".answer-note")).to_have_text(
+        "Stopped before the end."
+    )
 
 
 XSS_REPLY = (
