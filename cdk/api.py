@@ -32,6 +32,7 @@ _GATEWAY_ERRORS = {
 }
 
 # Request models: the edge rejects what can never be valid; the apps still validate everything.
+# Only for routes whose body is required: API Gateway would reject an empty optional body.
 _CHAT_REQUEST = apigateway.JsonSchema(
     schema=apigateway.JsonSchemaVersion.DRAFT4,
     type=apigateway.JsonSchemaType.OBJECT,
@@ -59,14 +60,9 @@ _UPLOAD_REQUEST = apigateway.JsonSchema(
         "purpose": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, enum=["document", "image"]),
     },
 )
-_OBJECT_BODY = apigateway.JsonSchema(
-    schema=apigateway.JsonSchemaVersion.DRAFT4, type=apigateway.JsonSchemaType.OBJECT
-)
 _BODY_MODELS = {
     ("POST", "/chat"): ("ChatRequest", _CHAT_REQUEST),
     ("POST", "/uploads"): ("UploadRequest", _UPLOAD_REQUEST),
-    ("PATCH", "/conversations/{id}"): ("ConversationPatch", _OBJECT_BODY),
-    ("POST", "/documents/{uploadId}/summary"): ("SummaryRequest", _OBJECT_BODY),
 }
 
 
