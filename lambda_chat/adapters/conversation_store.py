@@ -248,6 +248,26 @@ class ConversationStore:
     def put_call_record(self, record: CallRecord) -> None:
         self.call_log.put(record)
 
+    def query_calls(
+        self,
+        *,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 100,
+    ) -> list[CallRecord]:
+        """Call records newest first; see `CallLog.query`."""
+        return self.call_log.query(
+            user_id=user_id,
+            conversation_id=conversation_id,
+            status=status,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+
     # -- plumbing -------------------------------------------------------------------------------
 
     def _expires_at(self) -> int:

@@ -10,6 +10,7 @@ import pytest
 from chatbot_common import keys
 from chatbot_common.keys import new_id
 from lambda_chat.adapters.call_log import CallLog
+from lambda_chat.adapters.conversation_store import ConversationStore
 from tests.integration.chat.conftest import SCRIPTED, SLOW, ChatStack, identity_headers
 
 
@@ -200,6 +201,9 @@ def test_items_carry_ttl_and_the_call_log_records_each_call(
     everyone = CallLog(chat_stack.dynamodb, chat_stack.table).query(conversation_id=conversation)
     assert [c.call_id for c in everyone] == [call.call_id]
     assert CallLog(chat_stack.dynamodb, chat_stack.table).query(user_id=user, status="throttled") == []
+    store = ConversationStore(chat_stack.dynamodb, chat_stack.table)
+    assert [c.call_id for c in store.query_calls(user_id=user, since="2000-01-01")] == [call.call_id]
+    assert store.query_calls(user_id=user, until="2000-01-01") == []
 
 
 def test_models_presets_and_openapi(api: httpx.Client) -> None:
