@@ -69,7 +69,6 @@ class ScriptedEngine:
         self.token_delay = token_delay
         self.words_per_token = max(1, words_per_token)
         self.context_tokens = context_tokens
-        self.current_request: dict[str, Any] = {}
 
     @property
     def description(self) -> ModelDescription:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -97,3 +98,30 @@ def test_prompt_longer_than_context_is_refused(embedded_runtime: RunningRuntime)
     client = make_client(embedded_runtime, retries=0)
     with pytest.raises(client.exceptions.ValidationException, match="Input is too long"):
         client.converse(modelId=DEFAULT_MODEL_ID, messages=[user("word " * 3000)])
+
+
+def test_more_requests_than_slots_are_all_served(embedded_runtime: RunningRuntime) -> None:
+    # Given two llama.cpp slots and four simultaneous streams
+    client = make_client(embedded_runtime, max_pool_connections=4)
+    results: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+
+    def call(i: int) -> None:
+        results[i] = stream_events(
+            client.converse_stream(
+                modelId=DEFAULT_MODEL_ID,
+                messages=[user(f"Say a word about the number {i}.")],
+                inferenceConfig={"temperature": 0, "maxTokens": 12},
+            )
+        )
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    # Then none is dropped: each ends with messageStop and usage
+    assert sorted(results) == [0, 1, 2, 3]
+    for events in results.values():
+        assert [name for name, _ in events][-2:] == ["messageStop", "metadata"]
+        assert events[-1][1]["usage"]["outputTokens"] > 0
