@@ -140,11 +140,16 @@ def test_throttling_that_outlasts_the_retries_is_a_429_and_logged(
     assert response.status_code == 429
     # Exactly our attempts reach the model: botocore's own retries are off.
     assert len(chat_stack.requests_for(f"too busy {tag}")) == 4
+    # The SSE form refuses the same way: nothing was streamed yet, so a plain JSON 429.
+    streamed = api.post("/chat", json={"message": "still busy"}, headers=SSE)
+    assert streamed.status_code == 429
+    assert streamed.headers["content-type"].startswith("application/json")
+    assert streamed.json()["error"]["code"] == "throttled"
     assert response.json()["error"]["code"] == "throttled"
     chat_stack.runtime.faults.clear()
 
     calls = CallLog(chat_stack.dynamodb, chat_stack.table).query(user_id=user)
-    assert [c.status for c in calls] == ["throttled"]
+    assert [c.status for c in calls] == ["throttled", "throttled"]
     assert calls[0].request_id and calls[0].request_id.startswith("req-")
 
 
