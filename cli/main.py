@@ -13,6 +13,7 @@ Against a deployed stack: `--api-url https://<distribution>/api --token <Cognito
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -238,12 +239,17 @@ def run_repl(api: ChatbotApi, args: argparse.Namespace, stdin: TextIO, out: Text
     conversation = args.conversation
     interactive = stdin.isatty()
     if interactive:
+        with contextlib.suppress(ImportError):  # no readline on Windows
+            import readline  # noqa: F401  (line editing and history for input())
         err.write(f"Chatting with {api.base_url}. {REPL_HELP}\n")
     while True:
-        if interactive:
-            out.write("you> ")
-            out.flush()
-        line = stdin.readline()
+        try:
+            line = input("you> ") + "\n" if interactive else stdin.readline()
+        except EOFError:
+            line = ""
+        except KeyboardInterrupt:
+            out.write("\n")
+            return EXIT_OK
         if not line:
             if interactive:
                 out.write("\n")

@@ -301,7 +301,8 @@ class LocalStack:
     def _aws_env(self) -> dict[str, str | None]:
         import boto3
 
-        region = boto3.Session().region_name
+        # boto3 itself reads AWS_DEFAULT_REGION and the profile; AWS_REGION is the Lambda-style name.
+        region = os.environ.get("AWS_REGION") or boto3.Session().region_name
         if not region:
             raise StackError("--aws needs a region: set AWS_REGION or AWS_DEFAULT_REGION, or a profile's")
         if boto3.Session().get_credentials() is None:
