@@ -88,7 +88,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.scripted:
         engines.append(ScriptedEngine())
     aliases = dict(a.split("=", 1) for a in args.alias if "=" in a)
-    server = create_server(engines, args.host, args.port, max_in_flight=args.max_in_flight, aliases=aliases)
+    server = create_server(
+        engines,
+        args.host,
+        args.port,
+        max_in_flight=args.max_in_flight,
+        aliases=aliases,
+        max_recorded_requests=200,
+    )
     host, port = str(server.server_address[0]), int(server.server_address[1])
     ids = ", ".join(e.description.model_id for e in engines)
     print(

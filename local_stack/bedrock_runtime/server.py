@@ -97,6 +97,7 @@ class RuntimeHTTPServer(ThreadingHTTPServer):
         faults: FaultInjector,
         max_in_flight: int,
         region: str,
+        max_recorded_requests: int | None = None,
     ) -> None:
         super().__init__(address, _Handler)
         self.registry = registry
@@ -104,6 +105,16 @@ class RuntimeHTTPServer(ThreadingHTTPServer):
         self.limiter = InFlightLimiter(max_in_flight)
         self.region = region
         self.requests: list[dict[str, Any]] = []
+        self.max_recorded_requests = max_recorded_requests
+        self._record_lock = threading.Lock()
+
+    def record(self, request: dict[str, Any]) -> None:
+        with self._record_lock:
+            self.requests.append(request)
+            # A long-running server keeps only recent bodies (they can hold base64 images).
+            limit = self.max_recorded_requests
+            if limit is not None and len(self.requests) > limit:
+                del self.requests[: len(self.requests) - limit]
 
 
 def _model_summary(engine: Engine, region: str) -> dict[str, Any]:
@@ -278,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif seg == ["_local", "faults"] and method in ("GET", "POST", "DELETE"):
             self._faults(method, body)
         elif method == "GET" and seg == ["_local", "requests"]:
-            self._send_json(200, {"requests": self.server.requests})
+            self._send_json(200, {"requests": list(self.server.requests)})
         else:
             raise UnknownOperationError(f"Unknown operation {method} {self.path}")
 
@@ -339,7 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(parsed, dict):
             raise ValidationError("The request body must be a JSON object.")
         request = {**parsed, "modelId": model_id, "stream": stream}
-        self.server.requests.append(request)
+        self.server.record(request)
         if self.server.faults.take_throttle():
             raise ThrottlingError(MSG_TOO_MANY_REQUESTS)
         engine = self.server.registry.resolve(model_id)
@@ -498,12 +509,22 @@ def create_server(
     max_in_flight: int = 32,
     aliases: dict[str, str] | None = None,
     region: str = "us-east-1",
+    max_recorded_requests: int | None = None,
 ) -> RuntimeHTTPServer:
-    """Bind the server (listening at once) and start loading every engine in the background."""
+    """Bind the server (listening at once) and start loading every engine in the background.
+
+    Every Converse body is recorded (`server.requests`); `max_recorded_requests` keeps only the
+    most recent ones, for long-running servers.
+    """
     if not engines:
         raise ValueError("At least one engine is required.")
     server = RuntimeHTTPServer(
-        (host, port), ModelRegistry(engines, aliases), FaultInjector(), max_in_flight, region
+        (host, port),
+        ModelRegistry(engines, aliases),
+        FaultInjector(),
+        max_in_flight,
+        region,
+        max_recorded_requests,
     )
     for engine in engines:
         engine.start()
