@@ -402,7 +402,7 @@ function conversationItem(conv) {
   const active = conv.id === state.current.id;
   const link = h(
     "a",
-    { class: "conv-link", href: `#/c/${conv.id}`, "aria-current": active ? "page" : null, onclick: () => toggleSidebar(false) },
+    { class: "conv-link", href: `#/c/${conv.id}`, "aria-current": active ? "page" : null, onclick: closeDrawerAfterPick },
     h("span", { class: "conv-name" }, title),
     h("span", { class: "conv-date" }, shortDate(conv.updatedAt || conv.createdAt)),
   );
@@ -418,6 +418,13 @@ function conversationItem(conv) {
     ),
   );
   return li;
+}
+
+/** On a phone the list is a drawer: close it, and give focus back to the button that opened it. */
+function closeDrawerAfterPick() {
+  if (!ui.shell.classList.contains("sidebar-open")) return;
+  toggleSidebar(false);
+  ui.menu.focus();
 }
 
 function shortDate(iso) {
@@ -481,6 +488,7 @@ async function deleteConversation(conv) {
   renderConversationList();
   announce("Conversation deleted.");
   if (state.current.id === conv.id) startNewChat();
+  else ui.input.focus();
 }
 
 function idFromHash() {
