@@ -154,6 +154,15 @@ class EmbeddedEngine:
             self._started = True
         threading.Thread(target=self._load, name="embedded-model-load", daemon=True).start()
 
+    def attach(self, server: Any) -> None:
+        """Use an already-built `xllamacpp.Server` (or a stand-in with `handle_chat_completions`)."""
+        with self._start_lock:
+            self._started = True
+        self._server = server
+        self.load_seconds = 0.0
+        self._status = "ready"
+        self._ready.set()
+
     def _load(self) -> None:
         started = time.perf_counter()
         try:
@@ -257,6 +266,8 @@ class EmbeddedEngine:
                     break
                 if not isinstance(chunk, dict):
                     continue
+                if shaper.stopped:
+                    continue  # draining until llama.cpp notices the cancel; counts end at the stop
                 if "error" in chunk:
                     raise self._map_error(chunk["error"], produced_any)
                 timings = chunk.get("timings")
