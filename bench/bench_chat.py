@@ -222,28 +222,21 @@ class DynamoTraffic:
         self.requests = 0
         self.sent = 0
         self.received = 0
-        self.seconds = 0.0
         self.operations: Counter[str] = Counter()
-        client.meta.events.register("before-call.dynamodb", self._before_call)
         client.meta.events.register("before-send.dynamodb", self._before_send)
         client.meta.events.register("after-call.dynamodb", self._after_call)
-
-    def _before_call(self, context: dict[str, Any], **_: Any) -> None:
-        context["bench_started"] = time.perf_counter()
 
     def _before_send(self, request: Any, **_: Any) -> None:
         self.requests += 1
         body = request.body or b""
         self.sent += len(body.encode() if isinstance(body, str) else body)
 
-    def _after_call(self, http_response: Any, model: Any, context: dict[str, Any], **_: Any) -> None:
+    def _after_call(self, http_response: Any, model: Any, **_: Any) -> None:
         self.operations[model.name] += 1
         self.received += len(http_response.content or b"")
-        self.seconds += time.perf_counter() - context.get("bench_started", time.perf_counter())
 
     def reset(self) -> None:
         self.requests = self.sent = self.received = 0
-        self.seconds = 0.0
         self.operations.clear()
 
     def row(self, label: str, turn: int) -> tuple[str, ...]:
@@ -256,7 +249,6 @@ class DynamoTraffic:
             f"{self.sent:,}",
             f"{self.received:,}",
             f"{total:,}",
-            f"{self.seconds * 1000:.0f}",
             ops,
         )
 
@@ -380,7 +372,6 @@ def langchain_turns(stack: LocalStack) -> tuple[list[tuple[str, ...]], int | Non
                     "",
                     "",
                     "",
-                    "",
                     "history item > 400 KB",
                 )
             )
@@ -391,7 +382,7 @@ def langchain_turns(stack: LocalStack) -> tuple[list[tuple[str, ...]], int | Non
             history.add_messages(turn_messages)
         except ClientError as exc:
             detail = exc.response["Error"].get("Message", "")[:60]
-            rows.append(("langchain DynamoDBChatMessageHistory", str(turn), "fails", "", "", "", "", detail))
+            rows.append(("langchain DynamoDBChatMessageHistory", str(turn), "fails", "", "", "", detail))
             continue
         rows.append(traffic.row("langchain DynamoDBChatMessageHistory", turn))
     return rows, first_failing_turn
@@ -414,7 +405,6 @@ def bench_storage(stack: LocalStack, engine: ScriptedEngine) -> None:
                 "bytes sent",
                 "bytes received",
                 "bytes total",
-                "ms (moto)",
                 "operations",
             ],
             ours + theirs,
