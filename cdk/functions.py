@@ -27,6 +27,8 @@ from cdk.constants import (
 from cdk.storage import UPLOADS_PREFIX, Storage
 
 BEDROCK_INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+# GET /models: which models exist and which inference profiles route to them.
+BEDROCK_LIST_ACTIONS = ("bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles")
 LIVE_ALIAS = "live"
 
 CHAT_TABLE_ACTIONS = (
@@ -252,8 +254,8 @@ class Functions(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ListModelsForModelsRoute",
-                actions=["bedrock:ListFoundationModels"],
-                # ListFoundationModels supports no resource-level permissions: "*" is the only form.
+                actions=list(BEDROCK_LIST_ACTIONS),
+                # The list actions support no resource-level permissions: "*" is the only form.
                 resources=["*"],
             )
         )

@@ -72,8 +72,9 @@ def acknowledge_findings(stack: ChatbotStack) -> None:
     _ack(
         chat_role,
         "AwsSolutions-IAM5[Resource::*]",
-        "bedrock:ListFoundationModels (GET /models) supports no resource-level permissions. The "
-        "invoke actions are limited to the configured models' ARNs in a separate statement.",
+        "bedrock:ListFoundationModels and ListInferenceProfiles (GET /models) support no "
+        "resource-level permissions. The invoke actions are limited to the configured models' "
+        "ARNs in a separate statement.",
     )
 
     api = stack.api.rest_api

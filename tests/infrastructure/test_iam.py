@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import App, Stack
 
-from cdk.functions import BEDROCK_INVOKE_ACTIONS, bedrock_model_arns
+from cdk.functions import BEDROCK_INVOKE_ACTIONS, BEDROCK_LIST_ACTIONS, bedrock_model_arns
 from tests.infrastructure.conftest import Synthesized
 from tests.infrastructure.helpers import as_list, flat, policy_statements
 
@@ -53,6 +53,7 @@ def test_bedrock_access_is_the_two_invoke_actions_on_configured_models(synthesiz
     ]
     invoke = [s for s in bedrock_statements if "bedrock:InvokeModel" in as_list(s["Action"])]
     listing = [s for s in bedrock_statements if "bedrock:ListFoundationModels" in as_list(s["Action"])]
+    assert not any("bedrock:InvokeModel" in as_list(s["Action"]) for s in listing)
     assert len(invoke) == 1 and len(listing) == 1 and len(bedrock_statements) == 2
 
     (statement,) = invoke
@@ -66,8 +67,8 @@ def test_bedrock_access_is_the_two_invoke_actions_on_configured_models(synthesiz
     for resource in resources:
         assert ":foundation-model/" in resource or ":inference-profile/" in resource
 
-    # ListFoundationModels alone, on "*" (the API accepts no narrower resource).
-    assert as_list(listing[0]["Action"]) == ["bedrock:ListFoundationModels"]
+    # The list actions alone, on "*" (they accept no narrower resource).
+    assert sorted(as_list(listing[0]["Action"])) == sorted(BEDROCK_LIST_ACTIONS)
     assert as_list(listing[0]["Resource"]) == ["*"]
 
 
