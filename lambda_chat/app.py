@@ -25,9 +25,11 @@ from lambda_chat.adapters.aws_clients import AwsClients, create_clients
 # start-up phase (where SnapStart can capture it), never in a request.
 from lambda_chat.adapters.bedrock_models import BedrockChatModel, BedrockModelDirectory
 from lambda_chat.adapters.conversation_store import ConversationStore
+from lambda_chat.adapters.metrics import emit_call_metrics, emit_model_throttle
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService
 from lambda_chat.domain.conversations import ConversationService
+from lambda_chat.domain.entities import CallRecord
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository, ModelDirectory
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
 from lambda_chat.services import ChatServices
@@ -69,7 +71,11 @@ def create_app(
         if attachments is None:
             attachments = _default_attachment_resolver(settings, clients)
 
-    retrying = RetryingChatModel(model, retry_policy or RetryPolicy(max_attempts=settings.model_max_attempts))
+    retrying = RetryingChatModel(
+        model,
+        retry_policy or RetryPolicy(max_attempts=settings.model_max_attempts),
+        on_throttle=lambda request: emit_model_throttle(request.model_id),
+    )
     catalog = ModelCatalog(
         model_directory,
         default_model_id=settings.default_model_id,
@@ -95,7 +101,7 @@ def create_app(
             catalog,
             config,
             attachments=attachments,
-            on_call=lambda record: logger.info("model call", extra={"call": asdict(record)}),
+            on_call=lambda record: _observe_call(logger, record),
         ),
         conversations=ConversationService(store, catalog, max_system_chars=settings.max_system_chars),
         attachments=attachments,
@@ -116,6 +122,12 @@ def create_app(
     app.include_router(routes_conversations.router)
     app.include_router(routes_documents.router)
     return app
+
+
+def _observe_call(logger: Logger, record: CallRecord) -> None:
+    """Every model call: one structured log line and its CloudWatch metrics."""
+    logger.info("model call", extra={"call": asdict(record)})
+    emit_call_metrics(record)
 
 
 def _default_attachment_resolver(settings: Settings, clients: AwsClients) -> AttachmentResolver | None:

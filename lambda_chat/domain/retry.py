@@ -34,9 +34,17 @@ class RetryPolicy:
 class RetryingChatModel:
     """A ChatModel that retries the wrapped one on throttling before the first chunk."""
 
-    def __init__(self, inner: ChatModel, policy: RetryPolicy) -> None:
+    def __init__(
+        self,
+        inner: ChatModel,
+        policy: RetryPolicy,
+        *,
+        on_throttle: Callable[[ModelRequest], None] | None = None,
+    ) -> None:
+        """`on_throttle` is told about every throttled attempt (for the ModelThrottles metric)."""
         self._inner = inner
         self._policy = policy
+        self._on_throttle = on_throttle
 
     def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
         attempt = 0
@@ -49,7 +57,9 @@ class RetryingChatModel:
                     sent_text = sent_text or bool(chunk.text)
                     yield chunk
                 return
-            except RETRYABLE:
+            except RETRYABLE as exc:
+                if isinstance(exc, Throttled) and self._on_throttle is not None:
+                    self._on_throttle(request)
                 if sent_text or attempt >= self._policy.max_attempts:
                     raise
             finally:

@@ -64,3 +64,15 @@ def test_closing_the_retrying_stream_closes_the_inner_one() -> None:
     stream.close()  # type: ignore[attr-defined]
     assert model.closed == 1
     assert model.chunks_pulled == 1
+
+
+def test_every_throttled_attempt_is_reported() -> None:
+    seen: list[str] = []
+    model = FakeModel(scripts=[[Throttled("t")], [ModelBusy("b")], [Throttled("t")], OK])
+    retrying = RetryingChatModel(
+        model,
+        RetryPolicy(max_attempts=4, sleep=lambda _: None),
+        on_throttle=lambda r: seen.append(r.model_id),
+    )
+    list(retrying.stream(REQUEST))
+    assert seen == ["m", "m"]
