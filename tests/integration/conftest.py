@@ -45,7 +45,7 @@ def scripted_runtime(dummy_aws_env: None) -> Iterator[RunningRuntime]:
 
 @pytest.fixture(scope="session")
 def embedded_runtime(dummy_aws_env: None) -> Iterator[RunningRuntime]:
-    runtime = serve_in_thread([EmbeddedEngine(ctx_size=2048, parallel=2)], host="127.0.0.1", port=0)
+    runtime = serve_in_thread([EmbeddedEngine(ctx_size=4096, parallel=2)], host="127.0.0.1", port=0)
     if not runtime.wait_ready(timeout=120):
         runtime.stop()
         pytest.fail(f"embedded model did not load: {runtime.engines[0].load_error}")

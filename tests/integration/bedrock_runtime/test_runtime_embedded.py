@@ -97,7 +97,7 @@ def test_forced_tool_choice_yields_a_valid_tool_call(embedded_runtime: RunningRu
 def test_prompt_longer_than_context_is_refused(embedded_runtime: RunningRuntime) -> None:
     client = make_client(embedded_runtime, retries=0)
     with pytest.raises(client.exceptions.ValidationException, match="Input is too long"):
-        client.converse(modelId=DEFAULT_MODEL_ID, messages=[user("word " * 3000)])
+        client.converse(modelId=DEFAULT_MODEL_ID, messages=[user("word " * 6000)])
 
 
 def test_more_requests_than_slots_are_all_served(embedded_runtime: RunningRuntime) -> None:
