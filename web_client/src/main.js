@@ -149,7 +149,8 @@ function buildShell() {
 
   ui.messages = h("div", { id: "messages", class: "messages", role: "log", "aria-label": "Messages", tabindex: "-1" });
   ui.status = h("div", { id: "status", class: "sr-only", role: "status", "aria-live": "polite" });
-  ui.toasts = h("div", { class: "toasts", "aria-live": "assertive" });
+  // Each toast is its own role="alert"; a live region around them would announce twice.
+  ui.toasts = h("div", { class: "toasts" });
 
   // Composer.
   ui.file = h("input", { type: "file", id: "file-input", class: "sr-only", multiple: true, accept: ACCEPT, tabindex: "-1", "aria-label": "Choose files to attach", onchange: () => {
