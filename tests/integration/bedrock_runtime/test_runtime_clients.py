@@ -22,7 +22,7 @@ MODEL = "local.scripted"
 
 
 def _chat(runtime: RunningRuntime, **kwargs: Any) -> ChatBedrockConverse:
-    return ChatBedrockConverse(
+    return ChatBedrockConverse(  # type: ignore[call-arg]  # endpoint_url is a pydantic alias
         model=MODEL,
         endpoint_url=runtime.endpoint_url,
         region_name="us-east-1",
@@ -77,7 +77,7 @@ def test_chat_bedrock_converse_tool_calls(private_runtime: Any) -> None:
 
     answer = model.invoke([HumanMessage("Weather in Rome?")])
     assert [(c["name"], c["args"]) for c in answer.tool_calls] == [("get_weather", {"city": "Rome"})]
-    streamed = None
+    streamed: Any = None
     for chunk in model.stream([HumanMessage("Weather in Rome?")]):
         streamed = chunk if streamed is None else streamed + chunk
     assert streamed is not None

@@ -20,7 +20,7 @@ SYSTEM = "You are a helpful assistant."
 
 def test_streamed_answer_names_paris(embedded_runtime: RunningRuntime) -> None:
     # Given the embedded model; When asked the capital of France through langchain-aws streaming
-    chat = ChatBedrockConverse(
+    chat = ChatBedrockConverse(  # type: ignore[call-arg]  # endpoint_url is a pydantic alias
         model=DEFAULT_MODEL_ID,
         endpoint_url=embedded_runtime.endpoint_url,
         region_name="us-east-1",
