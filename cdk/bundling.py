@@ -146,13 +146,27 @@ def build_bundle(package: FunctionPackage, output_dir: Path) -> Path:
             run_script = staging / "run.sh"
             shutil.copy2(package.run_script, run_script)
             run_script.chmod(0o755)
-            staging.rename(cached)
+            try:
+                staging.rename(cached)
+            except OSError:
+                if not cached.is_dir():  # not a concurrent synth that finished first
+                    raise
+                shutil.rmtree(staging, ignore_errors=True)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
     output_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(cached, output_dir, dirs_exist_ok=True, symlinks=True)
+    shutil.copytree(cached, output_dir, dirs_exist_ok=True, symlinks=True, copy_function=_link_or_copy)
     return output_dir
+
+
+def _link_or_copy(source: str, target: str) -> object:
+    """Hard links make staging a cached bundle nearly free; copy across file systems."""
+    try:
+        os.link(source, target)
+        return target
+    except OSError:
+        return shutil.copy2(source, target)
 
 
 def prune(root: Path, names: tuple[str, ...]) -> None:
