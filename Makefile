@@ -67,11 +67,11 @@ deploy: install web $(CDK)
 
 # The web client: npm ci only when the lock file changes, esbuild only when a source changes.
 WEB := web_client
-WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)/build.mjs
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/test -type f 2>/dev/null) $(WEB)/index.html $(WEB)/build.mjs
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund
 $(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_SOURCES)
-	cd $(WEB) && npm run build
+	cd $(WEB) && npm test --silent && npm run build
 
 web: $(WEB)/dist/index.html
 

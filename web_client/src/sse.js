@@ -21,20 +21,30 @@ export async function* readEvents(response) {
           if (data.length) yield { event: event || "message", data: parse(data.join("\n")) };
           event = "";
           data = [];
-        } else if (!line.startsWith(":")) {
-          const colon = line.indexOf(":");
-          const field = colon < 0 ? line : line.slice(0, colon);
-          let val = colon < 0 ? "" : line.slice(colon + 1);
-          if (val.startsWith(" ")) val = val.slice(1);
-          if (field === "event") event = val;
-          else if (field === "data") data.push(val);
+        } else {
+          ({ event, data } = applyField(line, event, data));
         }
       }
     }
+    // The spec drops an event cut off by the end of the body; a server that simply omits the
+    // final blank line still means its last event, so it is kept.
+    const last = buffer.replace(/\r$/, "");
+    if (last) ({ event, data } = applyField(last, event, data));
     if (data.length) yield { event: event || "message", data: parse(data.join("\n")) };
   } finally {
     reader.releaseLock();
   }
+}
+
+function applyField(line, event, data) {
+  if (line.startsWith(":")) return { event, data };
+  const colon = line.indexOf(":");
+  const field = colon < 0 ? line : line.slice(0, colon);
+  let value = colon < 0 ? "" : line.slice(colon + 1);
+  if (value.startsWith(" ")) value = value.slice(1);
+  if (field === "event") return { event: value, data };
+  if (field === "data") return { event, data: [...data, value] };
+  return { event, data };
 }
 
 function nextLineEnd(buffer) {
