@@ -68,10 +68,13 @@ deploy: install web $(CDK)
 # The web client: npm ci only when the lock file changes, esbuild only when a source changes.
 WEB := web_client
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/test -type f 2>/dev/null) $(WEB)/index.html $(WEB)/build.mjs
+# Several make runs may share a working tree: two concurrent `npm ci` corrupt node_modules, so
+# both steps hold a lock where flock exists (Linux; elsewhere they simply run).
+WEB_LOCK := $(if $(shell command -v flock 2>/dev/null),flock .build.lock,)
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
-	cd $(WEB) && npm ci --no-audit --no-fund
+	cd $(WEB) && $(WEB_LOCK) npm ci --no-audit --no-fund
 $(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_SOURCES)
-	cd $(WEB) && npm test --silent && npm run build
+	cd $(WEB) && $(WEB_LOCK) sh -c 'npm test --silent && npm run build'
 
 web: $(WEB)/dist/index.html
 
