@@ -21,7 +21,9 @@ from cdk.storage import removal_policy
 
 WEB_DIST = REPO_ROOT / "web_client" / "dist"
 
-# Viewer-request function: "/api/chat" reaches the API stage as "/chat".
+# Viewer-request function: "/api/chat" reaches the API stage as "/chat". It also drops any
+# client-sent copy of the headers the Web Adapter uses to pass API Gateway's (authorizer)
+# context to the app: the adapter overwrites them, and this makes sure nothing else can.
 STRIP_API_PREFIX_JS = f"""function handler(event) {{
   var request = event.request;
   var prefix = "{WEB_API_PREFIX}";
@@ -29,6 +31,10 @@ STRIP_API_PREFIX_JS = f"""function handler(event) {{
     request.uri = "/";
   }} else if (request.uri.indexOf(prefix + "/") === 0) {{
     request.uri = request.uri.substring(prefix.length);
+  }}
+  if (request.headers) {{
+    delete request.headers["x-amzn-request-context"];
+    delete request.headers["x-amzn-lambda-context"];
   }}
   return request;
 }}

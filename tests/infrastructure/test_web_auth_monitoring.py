@@ -140,3 +140,19 @@ def test_strip_function_rewrites_only_the_api_prefix(uri: str, expected: str) ->
     )
     result = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30, check=True)
     assert result.stdout == expected
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the CloudFront Function")
+def test_strip_function_drops_client_sent_identity_context() -> None:
+    request = {
+        "uri": "/api/chat",
+        "headers": {
+            "x-amzn-request-context": {"value": '{"authorizer": {"claims": {"sub": "someone-else"}}}'},
+            "authorization": {"value": "token"},
+        },
+    }
+    script = STRIP_API_PREFIX_JS + (
+        f"\nprocess.stdout.write(JSON.stringify(handler({{request: {json.dumps(request)}}}).headers));\n"
+    )
+    result = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(result.stdout) == {"authorization": {"value": "token"}}
