@@ -63,7 +63,10 @@ def test_answer_streams_in_while_it_is_generated(page: Any, model: Any) -> None:
     expect(answer.locator(".markdown strong")).to_have_text("answer")
     # and it shows its token usage, a copy button, and the send button is back
     expect(answer.locator(".usage")).to_contain_text(re.compile(r"Tokens: \d+ in · \d+ out"))
-    expect(answer.get_by_role("button", name="Copy answer")).to_be_visible()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    answer.get_by_role("button", name="Copy answer").click()
+    expect(answer.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == f"Streaming **answer**: {words}"
     expect(page.get_by_role("button", name="Send message")).to_be_visible()
     # and the new conversation is in the URL and the sidebar
     assert ULID_HASH.match(page.evaluate("location.hash"))
