@@ -66,6 +66,7 @@ def test_security_headers_are_set(synthesized: Synthesized) -> None:
     assert "default-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp
     assert ".amazoncognito.com" in csp  # managed login token endpoint
+    assert "-uploads-" in csp and ".s3." in csp  # presigned POST straight to the uploads bucket
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert headers["ContentTypeOptions"]["Override"] is True
     assert headers["FrameOptions"]["FrameOption"] == "DENY"
