@@ -108,7 +108,8 @@ class Api(Construct):
                 ),
                 logging_level=apigateway.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
-                metrics_enabled=True,
+                # Per-method detailed metrics bill as custom metrics; the API-level ones are free.
+                metrics_enabled=False,
                 throttling_rate_limit=config.limits.api_rate_limit,
                 throttling_burst_limit=config.limits.api_burst_limit,
             ),

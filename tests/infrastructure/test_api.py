@@ -80,6 +80,8 @@ def test_stage_has_json_access_logs_and_throttling(synthesized: Synthesized) -> 
     assert method_settings["ThrottlingBurstLimit"] == limits.api_burst_limit
     assert method_settings["LoggingLevel"] == "ERROR"
     assert method_settings.get("DataTraceEnabled") is False
+    # detailed per-method metrics would bill as custom metrics; the dashboard uses the free ones
+    assert method_settings.get("MetricsEnabled") is False
 
 
 def test_gateway_errors_use_the_contract_error_shape(synthesized: Synthesized) -> None:
