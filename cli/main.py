@@ -122,33 +122,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run one command; returns the exit status. Streams default to the process's own."""
     args = build_parser().parse_args(argv)
+    stdin, out, err = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     try:
         if args.command == "logs":
-            return run_logs(args, sys.stdout)
+            return run_logs(args, out, err)
         with ChatbotApi(args.api_url, token=args.token, timeout=args.timeout) as api:
             if args.command == "chat":
-                return run_chat(api, args, sys.stdin, sys.stdout, sys.stderr)
+                return run_chat(api, args, stdin, out, err)
             if args.command == "conversations":
                 page = api.list_conversations(args.limit, args.cursor)
-                _print_json_or(page, args.json, lambda: _conversations_text(page))
+                _print_json_or(out, page, args.json, lambda: _conversations_text(page))
             elif args.command == "show":
                 conversation = api.get_conversation(args.conversation_id, args.limit, args.cursor)
-                _print_json_or(conversation, args.json, lambda: conversation_text(conversation))
+                _print_json_or(out, conversation, args.json, lambda: conversation_text(conversation))
             elif args.command == "models":
                 listing = api.list_models()
-                _print_json_or(listing, args.json, lambda: _models_text(listing))
+                _print_json_or(out, listing, args.json, lambda: _models_text(listing))
         return EXIT_OK
     except ApiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        err.write(f"error: {exc}\n")
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 
 
-def _print_json_or(value: Any, as_json: bool, render: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False) if as_json else render())
+def _print_json_or(out: TextIO, value: Any, as_json: bool, render: Any) -> None:
+    out.write((json.dumps(value, indent=2, ensure_ascii=False) if as_json else render()) + "\n")
 
 
 def _conversations_text(page: dict[str, Any]) -> str:
@@ -282,7 +290,7 @@ def run_repl(api: ChatbotApi, args: argparse.Namespace, stdin: TextIO, out: Text
 # -- logs -----------------------------------------------------------------------------------------
 
 
-def run_logs(args: argparse.Namespace, out: TextIO) -> int:
+def run_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from chatbot_common.errors import DomainError
@@ -306,7 +314,7 @@ def run_logs(args: argparse.Namespace, out: TextIO) -> int:
             logs_client = (
                 boto3.client("logs", region_name=args.region) if args.region else boto3.client("logs")
             )
-            print(f"# {log_group} (Ctrl-C to stop)", file=sys.stderr)
+            err.write(f"# {log_group} (Ctrl-C to stop)\n")
             tail_log_group(
                 logs_client,
                 log_group,
@@ -334,13 +342,13 @@ def run_logs(args: argparse.Namespace, out: TextIO) -> int:
             limit=args.limit,
         )
     except LogsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        err.write(f"error: {exc}\n")
         return EXIT_ERROR
     except DomainError as exc:
-        print(f"error: {exc.message} ({exc.code})", file=sys.stderr)
+        err.write(f"error: {exc.message} ({exc.code})\n")
         return EXIT_ERROR
     except (ClientError, BotoCoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        err.write(f"error: {exc}\n")
         return EXIT_ERROR
     if args.json:
         out.write(json.dumps(calls, indent=2) + "\n")

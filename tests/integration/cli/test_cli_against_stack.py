@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -18,10 +19,15 @@ from local_stack.runner import REPO_ROOT, LocalStack
 UNKNOWN_ID = "01zzzzzzzzzzzzzzzzzzzzzzzz"
 
 
-def run(stack: LocalStack, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["--api-url", stack.url, *argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+def invoke(*argv: str) -> tuple[int, str, str]:
+    """Run the CLI with its own streams: the in-process apps print their logs to sys.stdout."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run(stack: LocalStack, *argv: str) -> tuple[int, str, str]:
+    return invoke("--api-url", stack.url, *argv)
 
 
 def logs_args(stack: LocalStack, *argv: str) -> list[str]:
@@ -59,15 +65,15 @@ def test_chat_streams_the_answer_to_the_terminal(cli_stack: LocalStack, cli_engi
     assert text_writes[-1][0] - text_writes[0][0] >= 0.3
 
 
-def test_chat_then_continue_then_show(cli_stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(cli_stack, capsys, "chat", "first question")
+def test_chat_then_continue_then_show(cli_stack: LocalStack) -> None:
+    code, out, err = run(cli_stack, "chat", "first question")
     assert (code, out) == (0, "echo: first question\n")
     conversation_id = err.split("conversation ", 1)[1].split(" ", 1)[0]
 
-    code, out, _ = run(cli_stack, capsys, "chat", "--conversation", conversation_id, "follow up")
+    code, out, _ = run(cli_stack, "chat", "--conversation", conversation_id, "follow up")
     assert (code, out) == (0, "echo: follow up\n")
 
-    code, out, _ = run(cli_stack, capsys, "show", conversation_id, "--json")
+    code, out, _ = run(cli_stack, "show", conversation_id, "--json")
     assert code == 0
     assert [m["content"] for m in json.loads(out)["messages"]] == [
         "first question",
@@ -75,36 +81,34 @@ def test_chat_then_continue_then_show(cli_stack: LocalStack, capsys: pytest.Capt
         "follow up",
         "echo: follow up",
     ]
-    code, out, _ = run(cli_stack, capsys, "show", conversation_id)
+    code, out, _ = run(cli_stack, "show", conversation_id)
     assert "# first question" in out and "assistant · " in out
 
-    code, out, _ = run(cli_stack, capsys, "conversations")
+    code, out, _ = run(cli_stack, "conversations")
     assert code == 0
     assert conversation_id in out and "first question" in out
-    code, out, _ = run(cli_stack, capsys, "conversations", "--json")
+    code, out, _ = run(cli_stack, "conversations", "--json")
     assert conversation_id in [c["id"] for c in json.loads(out)["items"]]
 
 
-def test_json_answer_without_streaming(cli_stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(cli_stack, capsys, "chat", "--json", "plain please")
+def test_json_answer_without_streaming(cli_stack: LocalStack) -> None:
+    code, out, _ = run(cli_stack, "chat", "--json", "plain please")
     assert code == 0
     assert json.loads(out)["answer"] == "echo: plain please"
 
 
-def test_api_errors_are_clear_and_exit_non_zero(
-    cli_stack: LocalStack, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run(cli_stack, capsys, "show", UNKNOWN_ID)
+def test_api_errors_are_clear_and_exit_non_zero(cli_stack: LocalStack) -> None:
+    code, out, err = run(cli_stack, "show", UNKNOWN_ID)
     assert (code, out) == (1, "")
     assert err.startswith("error: ") and "(not_found, HTTP 404)" in err
-    code, _, err = run(cli_stack, capsys, "chat", "--model", "no.such-model", "hi")
+    code, _, err = run(cli_stack, "chat", "--model", "no.such-model", "hi")
     assert code == 1 and "HTTP 400" in err
 
 
-def test_unreachable_api_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--api-url", "http://127.0.0.1:9", "conversations"])
+def test_unreachable_api_is_reported() -> None:
+    code, _, err = invoke("--api-url", "http://127.0.0.1:9", "conversations")
     assert code == 1
-    assert "cannot reach http://127.0.0.1:9" in capsys.readouterr().err
+    assert "cannot reach http://127.0.0.1:9" in err
 
 
 @pytest.fixture(scope="module")
@@ -125,50 +129,39 @@ def calls(cli_stack: LocalStack) -> dict[str, str]:
 
 
 class TestLogs:
-    def query(
-        self, stack: LocalStack, capsys: pytest.CaptureFixture[str], *argv: str
-    ) -> list[dict[str, object]]:
-        code = main(logs_args(stack, *argv))
-        captured = capsys.readouterr()
-        assert code == 0, captured.err
-        result: list[dict[str, object]] = json.loads(captured.out)
+    def query(self, stack: LocalStack, *argv: str) -> list[dict[str, object]]:
+        code, out, err = invoke(*logs_args(stack, *argv))
+        assert code == 0, err
+        result: list[dict[str, object]] = json.loads(out)
         return result
 
-    def test_filter_by_conversation(
-        self, cli_stack: LocalStack, calls: dict[str, str], capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        rows = self.query(cli_stack, capsys, "--conversation", calls["a"])
+    def test_filter_by_conversation(self, cli_stack: LocalStack, calls: dict[str, str]) -> None:
+        rows = self.query(cli_stack, "--conversation", calls["a"])
         assert [r["conversationId"] for r in rows] == [calls["a"], calls["a"]]
         assert str(rows[0]["createdAt"]) > str(rows[1]["createdAt"])  # newest first
         assert all(r["status"] == "complete" and r["model"] == "local.scripted" for r in rows)
 
-    def test_filter_by_status(
-        self, cli_stack: LocalStack, calls: dict[str, str], capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        rows = self.query(cli_stack, capsys, "--status", "throttled")
+    def test_filter_by_status(self, cli_stack: LocalStack, calls: dict[str, str]) -> None:
+        rows = self.query(cli_stack, "--status", "throttled")
         assert [(r["conversationId"], r["errorCode"]) for r in rows] == [(calls["b"], "throttled")]
 
-    def test_filter_by_user_and_time(
-        self, cli_stack: LocalStack, calls: dict[str, str], capsys: pytest.CaptureFixture[str]
-    ) -> None:
+    def test_filter_by_user_and_time(self, cli_stack: LocalStack, calls: dict[str, str]) -> None:
         assert cli_stack.settings is not None
-        mine = self.query(cli_stack, capsys, "--user", cli_stack.settings.dev_user_id, "--since", "10m")
+        mine = self.query(cli_stack, "--user", cli_stack.settings.dev_user_id, "--since", "10m")
         assert {calls["a"], calls["b"]} <= {r["conversationId"] for r in mine}
-        assert self.query(cli_stack, capsys, "--user", "someone-else") == []
-        assert self.query(cli_stack, capsys, "--until", "1h") == []
-        assert len(self.query(cli_stack, capsys, "--limit", "2")) == 2
+        assert self.query(cli_stack, "--user", "someone-else") == []
+        assert self.query(cli_stack, "--until", "1h") == []
+        assert len(self.query(cli_stack, "--limit", "2")) == 2
 
     def test_table_output_finds_the_running_stack_by_its_state_dir(
         self,
         cli_stack: LocalStack,
         calls: dict[str, str],
-        capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         monkeypatch.delenv("CHATBOT_TABLE_NAME", raising=False)
         monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
-        code = main(["logs", "--state-dir", str(cli_stack.state_dir), "--conversation", calls["b"]])
-        out = capsys.readouterr().out
+        code, out, _ = invoke("logs", "--state-dir", str(cli_stack.state_dir), "--conversation", calls["b"])
         assert code == 0
         lines = out.splitlines()
         assert lines[0].split()[:3] == ["TIME", "(UTC)", "USER"]

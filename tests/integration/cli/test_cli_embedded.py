@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
@@ -22,11 +23,9 @@ def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSt
         yield stack
 
 
-def test_cli_chat_prints_the_embedded_models_answer(
-    embedded_stack: LocalStack, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code = main(["--api-url", embedded_stack.url, "chat", "Say hello."])
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    assert captured.out.strip()
-    assert f"· {DEFAULT_MODEL_ID} ·" in captured.err
+def test_cli_chat_prints_the_embedded_models_answer(embedded_stack: LocalStack) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--api-url", embedded_stack.url, "chat", "Say hello."], stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    assert out.getvalue().strip()
+    assert f"· {DEFAULT_MODEL_ID} ·" in err.getvalue()
