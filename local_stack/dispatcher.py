@@ -33,7 +33,10 @@ CHAT_PREFIXES = ("/chat", "/conversations", "/documents", "/models", "/presets",
 UPLOAD_PREFIXES = ("/uploads",)
 BROWSER_API_PREFIX = "/api"
 CONFIG_PATH = "/config.json"
-_DROPPED_HEADERS = {REQUEST_CONTEXT_HEADER.encode("latin-1")}
+# Headers only the Lambda Web Adapter may set (from API Gateway's verified context and the Lambda
+# invocation); a client-sent copy never reaches an app.
+LAMBDA_ONLY_HEADERS = (REQUEST_CONTEXT_HEADER, "x-amzn-lambda-context")
+_DROPPED_HEADERS = {name.encode("latin-1") for name in LAMBDA_ONLY_HEADERS}
 
 
 def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
