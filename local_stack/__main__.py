@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        default=Path(os.environ.get("CHATBOT_STATE_DIR", str(DEFAULT_STATE_DIR))),
+        default=Path(os.environ.get("CHATBOT_STATE_DIR") or DEFAULT_STATE_DIR),
         help="where the moto recording (your conversations and uploads) lives (default .state/)",
     )
     parser.add_argument(

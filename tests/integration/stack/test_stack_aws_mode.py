@@ -48,3 +48,22 @@ def test_aws_mode_refuses_an_endpoint_override(
     stack = LocalStack(state_dir=tmp_path, use_aws=True, table_name="t-1", uploads_bucket="b-1")
     with pytest.raises(StackError, match="unset AWS_ENDPOINT_URL_DYNAMODB"):
         stack._aws_env()
+
+
+def test_runner_arguments_and_their_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from local_stack.__main__ import build_parser
+
+    monkeypatch.setenv("PORT", "9123")
+    monkeypatch.delenv("CHATBOT_STATE_DIR", raising=False)
+    args = build_parser().parse_args([])
+    assert (args.port, args.host, str(args.state_dir), args.model, args.aws) == (
+        9123,
+        "127.0.0.1",
+        ".state",
+        "embedded",
+        False,
+    )
+    args = build_parser().parse_args(["--model", "scripted", "--no-persist", "--port", "0"])
+    assert (args.model, args.no_persist, args.port) == ("scripted", True, 0)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--model", "gpt"])
