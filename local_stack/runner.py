@@ -152,6 +152,7 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._holds_base_env = False
         self._lock_file: Any = None
+        self._socket: socket.socket | None = None
 
     # -- public surface ------------------------------------------------------------------------
 
@@ -196,6 +197,9 @@ class LocalStack:
                 self._server_thread.join(timeout=15)
             self._server = None
             self._server_thread = None
+        if self._socket is not None:
+            self._socket.close()  # uvicorn closes it too; this covers a start that failed before uvicorn
+            self._socket = None
         if self.runtime is not None:
             self.runtime.stop()
         if self.moto is not None:
@@ -219,7 +223,7 @@ class LocalStack:
         self._lock_state_dir()
         # Bind first: the port is known before the bucket CORS and web origin are configured, and a
         # taken port fails fast, before the model loads.
-        sock = self._bind()
+        sock = self._socket = self._bind()
         self.port = sock.getsockname()[1]
         origins = sorted({self.url, f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"})
         if self.use_aws:
