@@ -180,7 +180,6 @@ class ChatService:
 
         if is_new:
             conversation = Conversation(**{**conversation.__dict__, "model": model_id})
-            self._store.create_conversation(conversation)
         prepared = _Turn(
             user_id=user_id,
             request_id=request_id,
@@ -247,7 +246,20 @@ class ChatService:
             created_at=iso_now(now),
             attachments=turn.references,
         )
-        self._store.append_message(turn.user_id, user_message)
+        persisted = False
+
+        def persist_request() -> None:
+            # Written only once the model has answered something: a turn refused before its first
+            # token (throttled after retries, invalid for the model) leaves no conversation or
+            # question behind, so the client's retry does not duplicate them.
+            nonlocal persisted
+            if persisted:
+                return
+            persisted = True
+            if turn.is_new:
+                self._store.create_conversation(conversation)
+            self._store.append_message(turn.user_id, user_message)
+
         assistant_id = keys.new_id()
         request = ModelRequest(
             model_id=turn.model_id,
@@ -270,7 +282,7 @@ class ChatService:
             stored_status: MessageStatus | None = (
                 status if status in ("complete", "incomplete", "stopped") else None  # type: ignore[assignment]
             )
-            if meta_sent and stored_status is not None:
+            if persisted and stored_status is not None:
                 self._store.append_message(
                     turn.user_id,
                     Message(
@@ -284,7 +296,8 @@ class ChatService:
                         model=turn.model_id,
                     ),
                 )
-            self._touch_conversation(turn)
+            if persisted:
+                self._touch_conversation(turn)
             self._log_call(turn, status, input_tokens, output_tokens, latency_ms, error)  # type: ignore[arg-type]
             return latency_ms
 
@@ -292,6 +305,7 @@ class ChatService:
         try:
             for chunk in chunks:
                 if not meta_sent:
+                    persist_request()
                     meta_sent = True
                     yield StreamEvent(
                         "meta",
@@ -313,6 +327,7 @@ class ChatService:
                     stop_reason = chunk.stop_reason
         except GeneratorExit:
             if not finished:
+                persist_request()  # the user pressed stop: keep the question and what was said
                 finish("stopped")
             raise
         except DomainError as exc:
@@ -337,6 +352,7 @@ class ChatService:
 
         if not meta_sent:
             # The model answered nothing at all; still give the client a well-formed turn.
+            persist_request()
             meta_sent = True
             yield StreamEvent(
                 "meta",

@@ -182,7 +182,7 @@ def test_throttling_before_first_token_is_retried_then_answered(harness: Harness
     assert harness.store.calls[-1].status == "complete"
 
 
-def test_throttling_after_all_retries_raises_before_any_event(harness: Harness) -> None:
+def test_throttling_after_all_retries_raises_before_any_event_and_writes_nothing(harness: Harness) -> None:
     harness.model.scripts = [[Throttled("t")]] * 3
     events = harness.chat.start_turn(ALICE, TurnInput(message="hi"))
     with pytest.raises(Throttled):
@@ -191,8 +191,10 @@ def test_throttling_after_all_retries_raises_before_any_event(harness: Harness) 
     assert (call.status, call.error_code) == ("throttled", "throttled")
     conv = call.conversation_id
     assert conv is not None
-    # The question is kept (it was asked); no empty answer is invented.
-    assert [m.role for m in harness.store.all_messages(ALICE, conv)] == ["user"]
+    # Nothing is half-written: no conversation and no question are left behind, so a retry by
+    # the client cannot duplicate them; only the call log records the refused call.
+    assert harness.store.all_messages(ALICE, conv) == []
+    assert harness.store.list_conversations(ALICE, 20, None).items == []
 
 
 def test_unexpected_exception_mid_stream_becomes_an_error_event(harness: Harness) -> None:
