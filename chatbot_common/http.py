@@ -69,7 +69,9 @@ def install_request_logging(app: FastAPI, logger: Logger) -> None:
     @app.middleware("http")
     async def _log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         correlation_id = request.headers.get(CORRELATION_HEADER) or _api_gateway_request_id(request)
-        logger.set_correlation_id(correlation_id)
+        # A context variable, not the logger's global keys: under uvicorn several requests run at
+        # once and must not log each other's id (in Lambda there is one request per instance).
+        logger.thread_safe_append_keys(correlation_id=correlation_id)
         started = time.perf_counter()
         response = await call_next(request)
         if correlation_id:
