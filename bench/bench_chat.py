@@ -548,9 +548,9 @@ def bench_cold_start(stack: LocalStack) -> None:
     )
     print()
     print(
-        "The chat app builds its clients, imports langchain-aws and warms the model client in create_app "
-        "(the init phase SnapStart can capture), so the first request costs about what a warm one does. "
-        "The embedded-model row includes loading SmolLM2-135M and its first generation."
+        "Start -> ready holds what create_app does (imports incl. langchain-aws, AWS clients, model-client "
+        "warm-up): the init phase SnapStart can capture. First /chat is what is left for the first "
+        "invoke. The embedded rows include loading SmolLM2-135M; its /chat times are generation time."
     )
     print()
 
