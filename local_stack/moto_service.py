@@ -6,7 +6,7 @@ file in the state directory, and on the next start that file is replayed before 
 touches the server. Before replaying, read-only requests (and a torn last line left by a crash)
 are dropped from the file so it grows with writes only.
 
-Known limits of the recorder approach (see docs/local-stack.md):
+Known limits of the recorder approach (see local_stack/README.md):
 - a replay re-executes every write in order, so start-up time grows with the write history;
 - it records requests in arrival order, not commit order: two concurrent conditional writes
   to the same item may replay in the other order;
