@@ -15,16 +15,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, InvalidInput, Throttled, UnsupportedMediaType
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import DocumentLibrary, reference
 from lambda_chat.attachments.summarizer import Completion, SummaryOptions, SummaryResult, summarize_text
+from lambda_chat.domain.call_log import log_model_call
 from lambda_chat.domain.catalog import ModelCatalog
-from lambda_chat.domain.entities import CallRecord, Conversation, Message, Usage, iso_now
-from lambda_chat.domain.events import StreamEvent, error_event
+from lambda_chat.domain.entities import Conversation, Message, Usage, iso_now
+from lambda_chat.domain.events import StreamEvent, collect_events, error_event
 from lambda_chat.domain.ports import ChatMessage, ChatModel, ConversationRepository, ModelRequest
 
 _log = logging.getLogger(__name__)
@@ -172,8 +172,8 @@ class DocumentSummaryService:
         def log_call(
             tokens_in: int, tokens_out: int, latency: int, status: str, err: DomainError | None
         ) -> None:
-            call = CallRecord(
-                call_id=keys.new_id(),
+            log_model_call(
+                self._store,
                 user_id=user_id,
                 conversation_id=conversation_id,
                 model=model_id,
@@ -183,13 +183,9 @@ class DocumentSummaryService:
                 status=status,  # type: ignore[arg-type]
                 request_id=request_id,
                 created_at=iso_now(self._clock()),
-                error_code=err.code if err else None,
+                error=err,
                 kind="summary",
             )
-            try:
-                self._store.put_call_record(call)
-            except Exception:  # the call log must never cost the user their summary
-                _log.exception("could not write the call record")
 
         summaries = ChatModelSummaries(
             self._model, model_id, self._max_output_tokens, log_call=log_call, cancelled=cancelled
@@ -313,27 +309,13 @@ class DocumentSummaryService:
 
 def aggregate_summary(events: Iterator[StreamEvent]) -> SummaryOutcome:
     """Fold the summary's events into its JSON form; an ``error`` event raises its typed error."""
-    meta: dict[str, Any] = {}
-    usage = Usage()
-    done: dict[str, Any] = {}
-    parts: list[str] = []
-    for event in events:
-        if event.name == "meta":
-            meta = event.data
-        elif event.name == "delta":
-            parts.append(event.data["text"])
-        elif event.name == "usage":
-            usage = Usage(event.data["inputTokens"], event.data["outputTokens"])
-        elif event.name == "done":
-            done = event.data
-        elif event.name == "error":
-            raise event.error or DomainError(event.data.get("message", "Summary failed"))
+    collected = collect_events(events, "Summary failed")
     return SummaryOutcome(
-        conversation_id=meta["conversationId"],
-        message_id=meta["messageId"],
-        summary="".join(parts).strip(),
-        chunks=int(done.get("chunks", 0)),
-        usage=usage,
-        model=meta["model"],
-        latency_ms=int(done.get("latencyMs", 0)),
+        conversation_id=collected.meta["conversationId"],
+        message_id=collected.meta["messageId"],
+        summary=collected.text.strip(),
+        chunks=int(collected.done.get("chunks", 0)),
+        usage=collected.usage,
+        model=collected.meta["model"],
+        latency_ms=int(collected.done.get("latencyMs", 0)),
     )

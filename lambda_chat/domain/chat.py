@@ -19,6 +19,7 @@ from typing import Any
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Throttled
 from chatbot_common.keys import is_valid_id
+from lambda_chat.domain.call_log import log_model_call
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import (
     CallRecord,
@@ -29,7 +30,7 @@ from lambda_chat.domain.entities import (
     Usage,
     iso_now,
 )
-from lambda_chat.domain.events import StreamEvent, error_event
+from lambda_chat.domain.events import StreamEvent, collect_events, error_event
 from lambda_chat.domain.history import (
     conversation_title,
     document_references,
@@ -392,8 +393,8 @@ class ChatService:
         latency_ms: int,
         error: DomainError | None,
     ) -> None:
-        record = CallRecord(
-            call_id=keys.new_id(),
+        record = log_model_call(
+            self._store,
             user_id=turn.user_id,
             conversation_id=turn.conversation.id,
             model=turn.model_id,
@@ -403,39 +404,21 @@ class ChatService:
             status=status,
             request_id=turn.request_id,
             created_at=iso_now(self._clock()),
-            error_code=error.code if error is not None else None,
+            error=error,
         )
-        try:
-            self._store.put_call_record(record)
-        except Exception:  # the call log must never cost the user their answer
-            _log.exception("could not write the call record")
         if self._on_call is not None:
             self._on_call(record)
 
 
 def aggregate_turn(events: Iterator[StreamEvent]) -> TurnResult:
     """Fold a turn's events into its JSON form; an `error` event raises its typed error."""
-    meta: dict[str, Any] = {}
-    parts: list[str] = []
-    usage = Usage()
-    done: dict[str, Any] = {}
-    for event in events:
-        if event.name == "meta":
-            meta = event.data
-        elif event.name == "delta":
-            parts.append(event.data["text"])
-        elif event.name == "usage":
-            usage = Usage(event.data["inputTokens"], event.data["outputTokens"])
-        elif event.name == "done":
-            done = event.data
-        elif event.name == "error":
-            raise event.error or DomainError(event.data.get("message", "Model call failed"))
+    collected = collect_events(events, "Model call failed")
     return TurnResult(
-        conversation_id=meta["conversationId"],
-        message_id=meta["messageId"],
-        answer="".join(parts),
-        stop_reason=done.get("stopReason"),
-        usage=usage,
-        model=meta["model"],
-        latency_ms=int(done.get("latencyMs", 0)),
+        conversation_id=collected.meta["conversationId"],
+        message_id=collected.meta["messageId"],
+        answer=collected.text,
+        stop_reason=collected.done.get("stopReason"),
+        usage=collected.usage,
+        model=collected.meta["model"],
+        latency_ms=int(collected.done.get("latencyMs", 0)),
     )

@@ -3,10 +3,12 @@ aggregates them. One code path serves both."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from chatbot_common.errors import DomainError
+from lambda_chat.domain.entities import Usage
 
 
 @dataclass(frozen=True)
@@ -19,3 +21,33 @@ class StreamEvent:
 
 def error_event(error: DomainError) -> StreamEvent:
     return StreamEvent("error", {"code": error.code, "message": error.message}, error=error)
+
+
+@dataclass(frozen=True)
+class CollectedEvents:
+    """A streamed operation's events folded together, for its JSON form."""
+
+    meta: dict[str, Any]
+    text: str
+    usage: Usage
+    done: dict[str, Any]
+
+
+def collect_events(events: Iterator[StreamEvent], failure_message: str) -> CollectedEvents:
+    """Fold the events; an ``error`` event raises its typed error (or one with `failure_message`)."""
+    meta: dict[str, Any] = {}
+    parts: list[str] = []
+    usage = Usage()
+    done: dict[str, Any] = {}
+    for event in events:
+        if event.name == "meta":
+            meta = event.data
+        elif event.name == "delta":
+            parts.append(event.data["text"])
+        elif event.name == "usage":
+            usage = Usage(event.data["inputTokens"], event.data["outputTokens"])
+        elif event.name == "done":
+            done = event.data
+        elif event.name == "error":
+            raise event.error or DomainError(event.data.get("message", failure_message))
+    return CollectedEvents(meta=meta, text="".join(parts), usage=usage, done=done)
