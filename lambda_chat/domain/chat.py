@@ -269,6 +269,16 @@ class ChatService:
             max_tokens=self._config.max_output_tokens,
         )
 
+        # The first event, sent once the model has answered (or has finished answering nothing).
+        meta = StreamEvent(
+            "meta",
+            {
+                "conversationId": conversation.id,
+                "messageId": assistant_id,
+                "userMessageId": user_message.id,
+                "model": turn.model_id,
+            },
+        )
         started = self._timer()
         parts: list[str] = []
         input_tokens = output_tokens = 0
@@ -308,15 +318,7 @@ class ChatService:
                 if not meta_sent:
                     persist_request()
                     meta_sent = True
-                    yield StreamEvent(
-                        "meta",
-                        {
-                            "conversationId": conversation.id,
-                            "messageId": assistant_id,
-                            "userMessageId": user_message.id,
-                            "model": turn.model_id,
-                        },
-                    )
+                    yield meta
                 if chunk.text:
                     parts.append(chunk.text)
                     yield StreamEvent("delta", {"text": chunk.text})
@@ -355,15 +357,7 @@ class ChatService:
             # The model answered nothing at all; still give the client a well-formed turn.
             persist_request()
             meta_sent = True
-            yield StreamEvent(
-                "meta",
-                {
-                    "conversationId": conversation.id,
-                    "messageId": assistant_id,
-                    "userMessageId": user_message.id,
-                    "model": turn.model_id,
-                },
-            )
+            yield meta
         try:
             latency_ms = finish("complete")
         except DomainError as exc:
