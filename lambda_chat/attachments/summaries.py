@@ -17,15 +17,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from chatbot_common import keys
-from chatbot_common.errors import DomainError, InvalidInput, Throttled, UnsupportedMediaType
+from chatbot_common.errors import DomainError, Throttled, UnsupportedMediaType
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import DocumentLibrary, reference
 from lambda_chat.attachments.summarizer import Completion, SummaryOptions, SummaryResult, summarize_text
 from lambda_chat.domain.call_log import log_model_call
 from lambda_chat.domain.catalog import ModelCatalog
+from lambda_chat.domain.chat import validate_id
 from lambda_chat.domain.entities import Conversation, Message, Usage, iso_now
 from lambda_chat.domain.events import StreamEvent, collect_events, error_event
 from lambda_chat.domain.ports import ChatMessage, ChatModel, ConversationRepository, ModelRequest
+from lambda_chat.domain.retry import close_iterator
 
 _log = logging.getLogger(__name__)
 
@@ -103,9 +105,7 @@ class ChatModelSummaries:
             )
             raise
         finally:
-            close = getattr(chunks, "close", None)
-            if callable(close):
-                close()
+            close_iterator(chunks)
         self._log_call(tokens_in, tokens_out, int((time.perf_counter() - started) * 1000), "complete", None)
         return Completion("".join(parts), tokens_in, tokens_out, self._model_id)
 
@@ -145,9 +145,9 @@ class DocumentSummaryService:
             raise UnsupportedMediaType(f"{record.filename} is an image; only documents can be summarized")
         conversation: Conversation | None = None
         if conversation_id is not None:
-            if not keys.is_valid_id(conversation_id):
-                raise InvalidInput("conversationId must be a 26-character lowercase ULID")
-            conversation = self._store.get_conversation(user_id, conversation_id)
+            conversation = self._store.get_conversation(
+                user_id, validate_id(conversation_id, "conversationId")
+            )
         model_id = model or (conversation.model if conversation else None) or self._catalog.default_model_id()
         self._catalog.require(model_id)
         loaded = self._library.document(record)  # hostile files are refused here, before any write
