@@ -20,7 +20,7 @@ def _json(result: TurnResult) -> ChatResponse:
         message_id=result.message_id,
         answer=result.answer,
         stop_reason=result.stop_reason,
-        usage=UsageOut(input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens),
+        usage=UsageOut.of(result.usage),
         model=result.model,
         latency_ms=result.latency_ms,
     )

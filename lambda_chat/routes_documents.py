@@ -58,7 +58,7 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
         message_id=outcome.message_id,
         summary=outcome.summary,
         chunks=outcome.chunks,
-        usage=UsageOut(input_tokens=outcome.usage.input_tokens, output_tokens=outcome.usage.output_tokens),
+        usage=UsageOut.of(outcome.usage),
         model=outcome.model,
         latency_ms=outcome.latency_ms,
     )

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from lambda_chat.domain.conversations import ConversationWithMessages
-from lambda_chat.domain.entities import Conversation, Message, ModelInfo, Page
+from lambda_chat.domain.entities import Conversation, Message, ModelInfo, Page, Usage
 from lambda_chat.domain.presets import Preset
 
 
@@ -57,6 +57,10 @@ class ChatRequest(ApiModel):
 class UsageOut(ApiModel):
     input_tokens: int
     output_tokens: int
+
+    @classmethod
+    def of(cls, usage: Usage) -> UsageOut:
+        return cls(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
 
 
 class ChatResponse(ApiModel):
@@ -121,9 +125,7 @@ class MessageOut(ApiModel):
             created_at=message.created_at,
             status=message.status,
             attachments=message.attachments,
-            usage=UsageOut(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
-            if usage
-            else None,
+            usage=UsageOut.of(usage) if usage else None,
             model=message.model,
         )
 
