@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common.errors import DomainError, NotFound, Throttled, UpstreamError
-from chatbot_common.keys import upload_sk, user_pk
+from chatbot_common.upload_records import get_upload_record
 from chatbot_common.uploads import UploadRecord
 from lambda_upload.domain import ObjectInfo, PresignedPost
 
@@ -85,12 +85,11 @@ class S3UploadObjects:
 
 class DynamoUploadRecords:
     def __init__(self, dynamodb_client: Any, table_name: str) -> None:
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+        from boto3.dynamodb.types import TypeSerializer
 
         self._db = dynamodb_client
         self._table = table_name
         self._ser = TypeSerializer()
-        self._de = TypeDeserializer()
 
     def _to_ddb(self, item: dict[str, Any]) -> dict[str, Any]:
         return {k: self._ser.serialize(v) for k, v in item.items()}
@@ -107,17 +106,9 @@ class DynamoUploadRecords:
 
     def get(self, user_id: str, upload_id: str) -> UploadRecord | None:
         try:
-            resp = self._db.get_item(
-                TableName=self._table,
-                Key={"pk": {"S": user_pk(user_id)}, "sk": {"S": upload_sk(upload_id)}},
-                ConsistentRead=True,
-            )
+            return get_upload_record(self._db, self._table, user_id, upload_id, consistent_read=True)
         except (ClientError, BotoCoreError) as exc:
             raise translate_client_error(exc, "Reading the upload record") from exc
-        raw = resp.get("Item")
-        if not raw:
-            return None
-        return UploadRecord.from_item({k: self._de.deserialize(v) for k, v in raw.items()})
 
     def update(self, record: UploadRecord) -> None:
         try:

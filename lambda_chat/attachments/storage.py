@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common.errors import DomainError, NotFound, PayloadTooLarge, Throttled, UpstreamError
-from chatbot_common.keys import upload_sk, user_pk
+from chatbot_common.upload_records import get_upload_record
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import StoredObject
 
@@ -97,21 +97,11 @@ class DynamoUploadRecords:
     """Reads upload records written by the upload Lambda (same table, same item shape)."""
 
     def __init__(self, dynamodb_client: Any, table_name: str) -> None:
-        from boto3.dynamodb.types import TypeDeserializer
-
         self._db = dynamodb_client
         self._table = table_name
-        self._de = TypeDeserializer()
 
     def get(self, user_id: str, upload_id: str) -> UploadRecord | None:
         try:
-            resp = self._db.get_item(
-                TableName=self._table,
-                Key={"pk": {"S": user_pk(user_id)}, "sk": {"S": upload_sk(upload_id)}},
-            )
+            return get_upload_record(self._db, self._table, user_id, upload_id, consistent_read=False)
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, "The upload record") from exc
-        raw = resp.get("Item")
-        if not raw:
-            return None
-        return UploadRecord.from_item({k: self._de.deserialize(v) for k, v in raw.items()})
