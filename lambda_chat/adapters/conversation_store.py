@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,6 +21,7 @@ from lambda_chat.adapters.dynamo import decode_cursor, encode_cursor, from_item,
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, Page, Usage
 
 _BATCH = 25
+T = TypeVar("T")
 
 
 def _conversation_from(item: dict[str, Any]) -> Conversation:
@@ -113,17 +114,12 @@ class ConversationStore:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = decode_cursor(
+        return self._query_page(
+            params,
             cursor,
             expected={"gsi1pk": gsi_pk, "pk": keys.user_pk(user_id)},
-            keys=("pk", "sk", "gsi1pk", "gsi1sk"),
-        )
-        if start:
-            params["ExclusiveStartKey"] = start
-        response = self._call("query", **params)
-        return Page(
-            items=[_conversation_from(item) for item in response.get("Items", [])],
-            next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
+            key_names=("pk", "sk", "gsi1pk", "gsi1sk"),
+            convert=_conversation_from,
         )
 
     def update_conversation(
@@ -234,13 +230,8 @@ class ConversationStore:
             "ScanIndexForward": True,
             "Limit": limit,
         }
-        start = decode_cursor(cursor, expected={"pk": pk}, keys=("pk", "sk"))
-        if start:
-            params["ExclusiveStartKey"] = start
-        response = self._call("query", **params)
-        return Page(
-            items=[_message_from(item) for item in response.get("Items", [])],
-            next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
+        return self._query_page(
+            params, cursor, expected={"pk": pk}, key_names=("pk", "sk"), convert=_message_from
         )
 
     # -- call log -------------------------------------------------------------------------------
@@ -276,6 +267,25 @@ class ConversationStore:
     @staticmethod
     def _conversation_key(user_id: str, conversation_id: str) -> dict[str, Any]:
         return to_item({"pk": keys.user_pk(user_id), "sk": keys.conversation_sk(conversation_id)})
+
+    def _query_page(
+        self,
+        params: dict[str, Any],
+        cursor: str | None,
+        *,
+        expected: dict[str, str],
+        key_names: tuple[str, ...],
+        convert: Callable[[dict[str, Any]], T],
+    ) -> Page[T]:
+        """One page of a Query, resumed from a checked cursor (see `decode_cursor`)."""
+        start = decode_cursor(cursor, expected=expected, keys=key_names)
+        if start:
+            params["ExclusiveStartKey"] = start
+        response = self._call("query", **params)
+        return Page(
+            items=[convert(item) for item in response.get("Items", [])],
+            next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
+        )
 
     def _batch_delete(self, item_keys: list[dict[str, Any]]) -> None:
         requests = [{"DeleteRequest": {"Key": key}} for key in item_keys]
