@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 from local_stack.dispatcher import Dispatcher, route_for, web_config
+from tests.async_support import run_coroutine
 
 
 class RecordingApp:
@@ -71,7 +71,7 @@ def test_apps_never_see_lambda_only_headers_and_see_the_stripped_path(tmp_path: 
                 await client.get("/api/uploads/01abc", headers=forged),
             )
 
-    chat_response, upload_response = asyncio.run(exercise())
+    chat_response, upload_response = run_coroutine(exercise())
     assert (chat_response.headers["x-app"], chat_response.text) == ("chat", "/chat")
     assert (upload_response.headers["x-app"], upload_response.text) == ("upload", "/uploads/01abc")
     for scope in chat.scopes + upload.scopes:

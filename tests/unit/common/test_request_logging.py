@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 from fastapi import FastAPI
 
 from chatbot_common.http import CORRELATION_HEADER, install_request_logging
+from tests.async_support import run_coroutine
 
 
 def test_interleaved_requests_log_their_own_correlation_id() -> None:
@@ -42,7 +43,7 @@ def test_interleaved_requests_log_their_own_correlation_id() -> None:
             )
 
     # When both requests run at once
-    responses = asyncio.run(scenario())
+    responses = run_coroutine(scenario())
 
     # Then each response echoes its id and each log line carries its own request's id
     assert [r.headers[CORRELATION_HEADER] for r in responses] == ["id-a", "id-b"]
