@@ -95,14 +95,7 @@ class DynamoUploadRecords:
         return {k: self._ser.serialize(v) for k, v in item.items()}
 
     def put(self, record: UploadRecord) -> None:
-        try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=self._to_ddb(record.to_item()),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_client_error(exc, "Saving the upload record") from exc
+        self._put_item(record, "attribute_not_exists(pk)", "Saving the upload record")
 
     def get(self, user_id: str, upload_id: str) -> UploadRecord | None:
         try:
@@ -111,11 +104,14 @@ class DynamoUploadRecords:
             raise translate_client_error(exc, "Reading the upload record") from exc
 
     def update(self, record: UploadRecord) -> None:
+        self._put_item(record, "attribute_exists(pk)", "Updating the upload record")
+
+    def _put_item(self, record: UploadRecord, condition: str, what: str) -> None:
         try:
             self._db.put_item(
                 TableName=self._table,
                 Item=self._to_ddb(record.to_item()),
-                ConditionExpression="attribute_exists(pk)",
+                ConditionExpression=condition,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise translate_client_error(exc, "Updating the upload record") from exc
+            raise translate_client_error(exc, what) from exc
