@@ -206,7 +206,9 @@ def test_a_model_failure_mid_summary_stores_no_messages(uploads: Uploads) -> Non
     from chatbot_common.errors import UpstreamError
 
     store = FakeStore()
-    model = FakeModel(scripts=[[UpstreamError("boom")]] * 50)
+    # More failing scripts than the document has chunks: every map call fails, however many start
+    # before the first failure is seen (a fake with scripts left over answers normally).
+    model = FakeModel(scripts=[[UpstreamError("boom")]] * 500)
     doc = uploads.add("alice", "m.txt", _long_manual().encode(), "txt")
     events = _summaries(uploads, model, store).start_summary("alice", doc.upload_id)
     with pytest.raises(UpstreamError):
