@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatbot_common.errors import DomainError
 from chatbot_common.identity import REQUEST_CONTEXT_HEADER, Identity, identity_from_headers
@@ -108,3 +109,54 @@ def identity_dependency(settings: Settings) -> Callable[[Request], Identity]:
         )
 
     return _identity
+
+
+class RequestSizeLimit:
+    """Refuse request bodies over `max_bytes` with a 413 before the app parses anything.
+
+    Checks the declared Content-Length first, then counts what actually arrives (a chunked body
+    declares nothing). Bodies here are small JSON documents, so the checked body is buffered and
+    handed to the app; later `receive` calls (disconnect detection while streaming) pass through.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first: Message = message  # the client went away before sending its body
+                break
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                first = {"type": "http.request", "body": bytes(body), "more_body": False}
+                break
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return first
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, "payload_too_large", f"Request body is larger than {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     allowed_model_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     max_message_chars: int = Field(default=32_000, gt=0)
+    # Whole request body; API Gateway's own limit is 10 MB, our JSON bodies are far smaller.
+    max_request_bytes: int = Field(default=1_048_576, gt=0)
     max_system_chars: int = Field(default=8_000, gt=0)
     history_token_budget: int = Field(default=6_000, gt=0)
     history_max_messages: int = Field(default=100, gt=1)

@@ -16,7 +16,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from fastapi import FastAPI
 
-from chatbot_common.http import identity_dependency, install_error_handlers, install_request_logging
+from chatbot_common.http import (
+    RequestSizeLimit,
+    identity_dependency,
+    install_error_handlers,
+    install_request_logging,
+)
 from chatbot_common.settings import Settings, get_settings
 from lambda_chat import routes_chat, routes_conversations, routes_documents, routes_meta
 from lambda_chat.adapters.aws_clients import AwsClients, create_clients
@@ -117,6 +122,7 @@ def create_app(
     app.state.services = services
     install_error_handlers(app, logger)
     install_request_logging(app, logger)
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(routes_meta.router)
     app.include_router(routes_chat.router)
     app.include_router(routes_conversations.router)

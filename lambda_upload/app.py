@@ -15,7 +15,12 @@ from botocore.config import Config
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatbot_common.http import identity_dependency, install_error_handlers, install_request_logging
+from chatbot_common.http import (
+    RequestSizeLimit,
+    identity_dependency,
+    install_error_handlers,
+    install_request_logging,
+)
 from chatbot_common.identity import Identity
 from chatbot_common.settings import Settings, get_settings
 from chatbot_common.uploads import UploadRecord
@@ -153,6 +158,7 @@ def create_app(
     app.state.identity = identity_dependency(settings)
     install_error_handlers(app, logger)
     install_request_logging(app, logger)
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(router)
     return app
 

@@ -175,3 +175,10 @@ def test_openapi_documents_routes_models_and_errors(client: TestClient) -> None:
         "latencyMs",
     }
     assert set(paths["/conversations/{conversation_id}"]) == {"get", "patch", "delete"}
+
+
+def test_an_oversized_request_body_is_a_413_and_writes_nothing(client: TestClient) -> None:
+    response = client.post("/chat", json={"message": "x" * 2_000_000})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert client.get("/conversations").json()["items"] == []
