@@ -3,10 +3,15 @@
 Key scheme: chatbot_common.keys. Every key starts with the owner's user id, so reading another
 user's conversation is simply "not found". A turn's history is one bounded Query (newest first,
 Limit N); conversation updates are UpdateItem so concurrent turns never overwrite each other.
+
+A chat turn writes with at most two requests: `start_conversation` (a new conversation and its
+first question, one TransactWriteItems) or `append_message` (the question alone), then
+`record_answer` (the answer, the conversation's touch and the call record, one TransactWriteItems).
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -14,13 +19,17 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common import keys
-from chatbot_common.errors import NotFound, UpstreamError
+from chatbot_common.errors import Conflict, InvalidInput, NotFound, Throttled, UpstreamError
 from chatbot_common.resources import GSI1_NAME, TTL_ATTRIBUTE
-from lambda_chat.adapters.call_log import CallLog
+from lambda_chat.adapters.call_log import CallLog, call_record_item
 from lambda_chat.adapters.dynamo import decode_cursor, encode_cursor, from_item, to_item, translate_error
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, Page, Usage
 
 _BATCH = 25
+# A transaction (or a plain write) that meets another transaction on the same item is refused
+# with TransactionConflict and changes nothing; concurrent turns on one conversation all touch
+# its item, so such refusals are retried, briefly and with jitter.
+_CONFLICT_ATTEMPTS = 6
 T = TypeVar("T")
 
 
@@ -75,7 +84,53 @@ class ConversationStore:
     # -- conversations ------------------------------------------------------------------------
 
     def create_conversation(self, conversation: Conversation) -> None:
-        item = to_item(
+        item = self._conversation_item(conversation)
+        self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def start_conversation(self, conversation: Conversation, first_message: Message) -> None:
+        """The new conversation and its first message, together or not at all (one request)."""
+        self._transact(
+            [
+                {"Put": {"Item": self._conversation_item(conversation), **_MUST_BE_NEW}},
+                {"Put": {"Item": self._message_item(conversation.user_id, first_message), **_MUST_BE_NEW}},
+            ],
+            not_found_at=None,
+        )
+
+    def record_answer(
+        self,
+        user_id: str,
+        message: Message,
+        *,
+        updated_at: str,
+        model: str | None,
+        call_record: CallRecord,
+    ) -> None:
+        """The end of a turn in one request: the answer, the conversation's touch (updatedAt, list
+        order, `model` if given) and the call record, all or nothing.
+
+        The touch requires the conversation to exist, so a turn that raced a delete of its
+        conversation leaves no orphan answer: NotFound is raised and nothing is written.
+        """
+        names, values, expression = self._touch_expression(message.conversation_id, updated_at, model=model)
+        update = {
+            "Key": self._conversation_key(user_id, message.conversation_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item(values),
+        }
+        self._transact(
+            [
+                {"Put": {"Item": self._message_item(user_id, message), **_MUST_BE_NEW}},
+                {"Update": update},
+                {"Put": {"Item": call_record_item(call_record, self._expires_at())}},
+            ],
+            not_found_at=1,
+        )
+
+    def _conversation_item(self, conversation: Conversation) -> dict[str, Any]:
+        return to_item(
             {
                 "pk": keys.user_pk(conversation.user_id),
                 "sk": keys.conversation_sk(conversation.id),
@@ -92,7 +147,6 @@ class ConversationStore:
                 TTL_ATTRIBUTE: self._expires_at(),
             }
         )
-        self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
         response = self._call(
@@ -133,19 +187,9 @@ class ConversationStore:
         model: str | None = None,
         clear_system: bool = False,
     ) -> Conversation:
-        sets = ["updatedAt = :updated", "gsi1sk = :gsi1sk", "#ttl = :ttl"]
-        values: dict[str, Any] = {
-            ":updated": updated_at,
-            ":gsi1sk": f"{updated_at}#{conversation_id}",
-            ":ttl": self._expires_at(),
-        }
-        names = {"#ttl": TTL_ATTRIBUTE}
-        for attribute, value in (("title", title), ("system", system), ("model", model)):
-            if value is not None:
-                sets.append(f"#{attribute} = :{attribute}")
-                names[f"#{attribute}"] = attribute
-                values[f":{attribute}"] = value
-        expression = "SET " + ", ".join(sets)
+        names, values, expression = self._touch_expression(
+            conversation_id, updated_at, title=title, system=system, model=model
+        )
         if clear_system and system is None:
             names["#system"] = "system"
             expression += " REMOVE #system"
@@ -187,6 +231,10 @@ class ConversationStore:
     # -- messages -------------------------------------------------------------------------------
 
     def append_message(self, user_id: str, message: Message) -> None:
+        # Ids are unique ULIDs; the condition turns an impossible collision into an error, not a loss.
+        self._call("put_item", Item=self._message_item(user_id, message), **_MUST_BE_NEW)
+
+    def _message_item(self, user_id: str, message: Message) -> dict[str, Any]:
         values: dict[str, Any] = {
             "pk": keys.messages_pk(user_id, message.conversation_id),
             "sk": keys.message_sk(message.id),
@@ -205,8 +253,7 @@ class ConversationStore:
         if message.usage is not None:
             values["inputTokens"] = message.usage.input_tokens
             values["outputTokens"] = message.usage.output_tokens
-        # Ids are unique ULIDs; the condition turns an impossible collision into an error, not a loss.
-        self._call("put_item", Item=to_item(values), ConditionExpression="attribute_not_exists(pk)")
+        return to_item(values)
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:
         response = self._call(
@@ -264,6 +311,30 @@ class ConversationStore:
     def _expires_at(self) -> int:
         return int(self._clock()) + self._retention_seconds
 
+    def _touch_expression(
+        self,
+        conversation_id: str,
+        updated_at: str,
+        *,
+        title: str | None = None,
+        system: str | None = None,
+        model: str | None = None,
+    ) -> tuple[dict[str, str], dict[str, Any], str]:
+        """SET updatedAt, the list order (gsi1sk), the TTL, and whichever of title/system/model is given."""
+        sets = ["updatedAt = :updated", "gsi1sk = :gsi1sk", "#ttl = :ttl"]
+        values: dict[str, Any] = {
+            ":updated": updated_at,
+            ":gsi1sk": f"{updated_at}#{conversation_id}",
+            ":ttl": self._expires_at(),
+        }
+        names = {"#ttl": TTL_ATTRIBUTE}
+        for attribute, value in (("title", title), ("system", system), ("model", model)):
+            if value is not None:
+                sets.append(f"#{attribute} = :{attribute}")
+                names[f"#{attribute}"] = attribute
+                values[f":{attribute}"] = value
+        return names, values, "SET " + ", ".join(sets)
+
     @staticmethod
     def _conversation_key(user_id: str, conversation_id: str) -> dict[str, Any]:
         return to_item({"pk": keys.user_pk(user_id), "sk": keys.conversation_sk(conversation_id)})
@@ -300,13 +371,62 @@ class ConversationStore:
     def _call(self, operation: str, *, not_found: str | None = None, **params: Any) -> dict[str, Any]:
         if operation != "batch_write_item":
             params["TableName"] = self._table
-        try:
-            response: dict[str, Any] = getattr(self._client, operation)(**params)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if not_found is not None and code == "ConditionalCheckFailedException":
-                raise NotFound(not_found) from exc
-            raise translate_error(exc) from exc
-        except BotoCoreError as exc:
-            raise translate_error(exc) from exc
-        return response
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                response: dict[str, Any] = getattr(self._client, operation)(**params)
+                return response
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if not_found is not None and code == "ConditionalCheckFailedException":
+                    raise NotFound(not_found) from exc
+                if code == "TransactionConflictException" and attempt + 1 < _CONFLICT_ATTEMPTS:
+                    _conflict_pause(attempt)
+                    continue
+                raise translate_error(exc) from exc
+            except BotoCoreError as exc:
+                raise translate_error(exc) from exc
+        raise AssertionError("unreachable")
+
+    def _transact(self, items: list[dict[str, Any]], *, not_found_at: int | None) -> None:
+        """One TransactWriteItems on this table. A failed condition on item `not_found_at` (the
+        conversation) is NotFound; conflicts with other transactions are retried."""
+        for item in items:
+            next(iter(item.values()))["TableName"] = self._table
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise translate_error(exc) from exc
+                codes = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+                gone = not_found_at is not None and codes[not_found_at : not_found_at + 1] == [
+                    "ConditionalCheckFailed"
+                ]
+                if gone:
+                    raise NotFound("Conversation not found") from exc
+                if "TransactionConflict" in codes and attempt + 1 < _CONFLICT_ATTEMPTS:
+                    _conflict_pause(attempt)
+                    continue
+                raise _cancellation_error(codes) from exc
+            except BotoCoreError as exc:
+                raise translate_error(exc) from exc
+
+
+_MUST_BE_NEW: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+
+
+def _conflict_pause(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
+
+
+def _cancellation_error(codes: list[str]) -> Exception:
+    """A cancelled transaction as a domain error, from its per-item reasons (never message text)."""
+    if "ThrottlingError" in codes or "ProvisionedThroughputExceeded" in codes:
+        return Throttled("The storage is busy; retry shortly")
+    if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+        return Conflict("The storage changed concurrently; retry")
+    if "ValidationError" in codes or "ItemCollectionSizeLimitExceeded" in codes:
+        return InvalidInput("The storage rejected the request")
+    reasons = ", ".join(code for code in codes if code != "None") or "unknown error"
+    return UpstreamError(f"The storage failed ({reasons})")

@@ -19,7 +19,7 @@ from typing import Any
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Throttled
 from chatbot_common.keys import is_valid_id
-from lambda_chat.domain.call_log import log_model_call
+from lambda_chat.domain.call_log import new_call_record, write_call_record
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import (
     CallRecord,
@@ -253,13 +253,15 @@ class ChatService:
             # Written only once the model has answered something: a turn refused before its first
             # token (throttled after retries, invalid for the model) leaves no conversation or
             # question behind, so the client's retry does not duplicate them.
+            # One request either way: a new conversation and its question together, or the question.
             nonlocal persisted
             if persisted:
                 return
-            persisted = True
             if turn.is_new:
-                self._store.create_conversation(conversation)
-            self._store.append_message(turn.user_id, user_message)
+                self._store.start_conversation(conversation, user_message)
+            else:
+                self._store.append_message(turn.user_id, user_message)
+            persisted = True
 
         assistant_id = keys.new_id()
         request = ModelRequest(
@@ -293,10 +295,10 @@ class ChatService:
             stored_status: MessageStatus | None = (
                 status if status in ("complete", "incomplete", "stopped") else None  # type: ignore[assignment]
             )
-            if persisted and stored_status is not None:
-                self._store.append_message(
-                    turn.user_id,
-                    Message(
+            record = self._call_record(turn, status, input_tokens, output_tokens, latency_ms, error)  # type: ignore[arg-type]
+            try:
+                if persisted and stored_status is not None:
+                    answer = Message(
                         id=assistant_id,
                         conversation_id=conversation.id,
                         role="assistant",
@@ -305,11 +307,13 @@ class ChatService:
                         status=stored_status,
                         usage=Usage(input_tokens, output_tokens),
                         model=turn.model_id,
-                    ),
-                )
-            if persisted:
-                self._touch_conversation(turn)
-            self._log_call(turn, status, input_tokens, output_tokens, latency_ms, error)  # type: ignore[arg-type]
+                    )
+                    self._record_answer(turn, answer, record)
+                else:
+                    write_call_record(self._store, record)
+            finally:
+                if self._on_call is not None:
+                    self._on_call(record)
             return latency_ms
 
         chunks = self._model.stream(request)
@@ -330,8 +334,12 @@ class ChatService:
                     stop_reason = chunk.stop_reason
         except GeneratorExit:
             if not finished:
-                persist_request()  # the user pressed stop: keep the question and what was said
-                finish("stopped")
+                try:
+                    persist_request()  # the user pressed stop: keep the question and what was said
+                except DomainError:
+                    _log.exception("could not store the question of a stopped turn")
+                with _logged_on_failure("could not store the answer of a stopped turn"):
+                    finish("stopped")
             raise
         except DomainError as exc:
             if not meta_sent:
@@ -367,18 +375,26 @@ class ChatService:
         yield StreamEvent("usage", {"inputTokens": input_tokens, "outputTokens": output_tokens})
         yield StreamEvent("done", {"stopReason": stop_reason or "end_turn", "latencyMs": latency_ms})
 
-    def _touch_conversation(self, turn: _Turn) -> None:
+    def _record_answer(self, turn: _Turn, answer: Message, record: CallRecord) -> None:
+        """Store the answer, the conversation's touch and the call record in one write. The call
+        record survives any failure of that write: it is then written alone."""
         changed_model = None if turn.model_id == turn.conversation.model else turn.model_id
-        # NotFound: deleted while the turn ran, nothing left to touch.
-        with contextlib.suppress(NotFound):
-            self._store.update_conversation(
+        try:
+            self._store.record_answer(
                 turn.user_id,
-                turn.conversation.id,
+                answer,
                 updated_at=iso_now(self._clock()),
                 model=changed_model,
+                call_record=record,
             )
+        except NotFound:
+            # Deleted while the turn ran: the answer has nowhere to go (and leaves no orphan).
+            write_call_record(self._store, record)
+        except DomainError:
+            write_call_record(self._store, record)
+            raise
 
-    def _log_call(
+    def _call_record(
         self,
         turn: _Turn,
         status: CallStatus,
@@ -386,9 +402,8 @@ class ChatService:
         output_tokens: int,
         latency_ms: int,
         error: DomainError | None,
-    ) -> None:
-        record = log_model_call(
-            self._store,
+    ) -> CallRecord:
+        return new_call_record(
             user_id=turn.user_id,
             conversation_id=turn.conversation.id,
             model=turn.model_id,
@@ -400,8 +415,14 @@ class ChatService:
             created_at=iso_now(self._clock()),
             error=error,
         )
-        if self._on_call is not None:
-            self._on_call(record)
+
+
+@contextlib.contextmanager
+def _logged_on_failure(what: str) -> Iterator[None]:
+    try:
+        yield
+    except DomainError:
+        _log.exception(what)
 
 
 def aggregate_turn(events: Iterator[StreamEvent]) -> TurnResult:

@@ -60,6 +60,26 @@ class ModelDirectory(Protocol):
 class ConversationRepository(Protocol):
     def create_conversation(self, conversation: Conversation) -> None: ...
 
+    def start_conversation(self, conversation: Conversation, first_message: Message) -> None:
+        """Create the conversation and store its first message, both or neither."""
+        ...
+
+    def record_answer(
+        self,
+        user_id: str,
+        message: Message,
+        *,
+        updated_at: str,
+        model: str | None,
+        call_record: CallRecord,
+    ) -> None:
+        """End a turn, all or nothing: store the answer, touch the conversation (updated_at, and
+        `model` when given) and store the call record.
+
+        Raises NotFound, writing nothing, when the conversation no longer exists.
+        """
+        ...
+
     def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
         """Raises NotFound when absent or not the caller's."""
         ...

@@ -15,18 +15,45 @@ MODEL_ID = "local.fake"
 
 
 class FakeStore:
+    """`writes` counts write requests as the DynamoDB store makes them (a transaction is one)."""
+
     def __init__(self) -> None:
         self.conversations: dict[tuple[str, str], Conversation] = {}
         self.messages: dict[tuple[str, str], list[Message]] = {}
         self.calls: list[CallRecord] = []
         self.writes = 0
         self.recent_limits: list[int] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def create_conversation(self, conversation: Conversation) -> None:
         with self._lock:
             self.writes += 1
             self.conversations[(conversation.user_id, conversation.id)] = conversation
+
+    def start_conversation(self, conversation: Conversation, first_message: Message) -> None:
+        with self._lock:
+            self.writes += 1
+            self.conversations[(conversation.user_id, conversation.id)] = conversation
+            self._add_message(conversation.user_id, first_message)
+
+    def record_answer(
+        self,
+        user_id: str,
+        message: Message,
+        *,
+        updated_at: str,
+        model: str | None,
+        call_record: CallRecord,
+    ) -> None:
+        with self._lock:
+            current = self.get_conversation(user_id, message.conversation_id)  # NotFound: nothing written
+            self.writes += 1
+            self._add_message(user_id, message)
+            changes: dict[str, Any] = {"updated_at": updated_at}
+            if model is not None:
+                changes["model"] = model
+            self.conversations[(user_id, message.conversation_id)] = replace(current, **changes)
+            self.calls.append(call_record)
 
     def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
         try:
@@ -82,9 +109,12 @@ class FakeStore:
     def append_message(self, user_id: str, message: Message) -> None:
         with self._lock:
             self.writes += 1
-            bucket = self.messages.setdefault((user_id, message.conversation_id), [])
-            bucket.append(message)
-            bucket.sort(key=lambda m: m.id)
+            self._add_message(user_id, message)
+
+    def _add_message(self, user_id: str, message: Message) -> None:
+        bucket = self.messages.setdefault((user_id, message.conversation_id), [])
+        bucket.append(message)
+        bucket.sort(key=lambda m: m.id)
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:
         self.recent_limits.append(limit)
@@ -99,6 +129,7 @@ class FakeStore:
 
     def put_call_record(self, record: CallRecord) -> None:
         with self._lock:
+            self.writes += 1
             self.calls.append(record)
 
     def all_messages(self, user_id: str, conversation_id: str) -> list[Message]:

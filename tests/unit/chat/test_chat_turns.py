@@ -13,7 +13,6 @@ from chatbot_common.errors import (
 )
 from chatbot_common.keys import new_id
 from lambda_chat.domain.chat import ChatConfig, TurnInput
-from lambda_chat.domain.entities import Message
 from lambda_chat.domain.ports import ModelChunk
 from lambda_chat.domain.presets import preset_prompt
 from tests.unit.chat.conftest import Harness, build
@@ -265,18 +264,55 @@ def test_conversation_patch_list_and_delete(harness: Harness) -> None:
     assert harness.store.all_messages(ALICE, first) == []
 
 
-def test_failure_to_store_the_answer_is_reported_as_an_error_event(harness: Harness) -> None:
-    original = harness.store.append_message
+def test_failure_to_store_the_answer_is_reported_and_the_call_is_still_logged(harness: Harness) -> None:
+    def storage_down(*args: object, **kwargs: object) -> None:
+        raise UpstreamError("storage down")
 
-    def fail_on_assistant(user_id: str, message: Message) -> None:
-        if message.role == "assistant":
-            raise UpstreamError("storage down")
-        original(user_id, message)
-
-    harness.store.append_message = fail_on_assistant  # type: ignore[method-assign]
+    harness.store.record_answer = storage_down  # type: ignore[method-assign]
     events = list(harness.chat.start_turn(ALICE, TurnInput(message="hi")))
     assert events[-1].name == "error"
     assert events[-1].data["code"] == "upstream_error"
+    # The answer's write failed as a whole; the call record is then written on its own.
+    [call] = harness.store.calls
+    assert call.status == "complete"
+
+
+def test_a_new_conversation_turn_makes_two_writes_and_a_follow_up_two_more(harness: Harness) -> None:
+    # Given a new conversation: its creation with the question, then the answer with the touch
+    # and the call record.
+    first = harness.chat.run_turn(ALICE, TurnInput(message="one"))
+    assert harness.store.writes == 2
+    # When the conversation continues: the question, then the answer with the touch and the call.
+    harness.chat.run_turn(ALICE, TurnInput(message="two", conversation_id=first.conversation_id))
+    assert harness.store.writes == 4
+    assert len(harness.store.all_messages(ALICE, first.conversation_id)) == 4
+    assert [c.status for c in harness.store.calls] == ["complete", "complete"]
+
+
+def test_a_turn_racing_a_delete_of_its_conversation_leaves_no_orphan_answer_but_logs_the_call(
+    harness: Harness,
+) -> None:
+    conv = harness.chat.run_turn(ALICE, TurnInput(message="first")).conversation_id
+    events = harness.chat.start_turn(ALICE, TurnInput(message="second", conversation_id=conv))
+    received = [next(events), next(events)]  # meta + first delta: the question is stored
+    assert received[0].name == "meta"
+
+    harness.conversations.delete(ALICE, conv)  # the user deletes the conversation meanwhile
+    rest = list(events)
+
+    # The answer went out to the client, but nothing of it is stored without its conversation.
+    assert [e.name for e in rest][-1] == "done"
+    assert harness.store.all_messages(ALICE, conv) == []
+    assert [c.status for c in harness.store.calls] == ["complete", "complete"]
+    assert harness.store.calls[-1].conversation_id == conv
+    with pytest.raises(NotFound):
+        harness.conversations.get(ALICE, conv)
+
+
+def test_a_model_switch_is_recorded_on_the_conversation_with_the_answer(harness: Harness) -> None:
+    conv = harness.chat.run_turn(ALICE, TurnInput(message="hi")).conversation_id
+    harness.chat.run_turn(ALICE, TurnInput(message="again", conversation_id=conv, model="local.other"))
+    assert harness.store.get_conversation(ALICE, conv).model == "local.other"
 
 
 def test_every_call_record_is_also_given_to_the_observer() -> None:

@@ -1,0 +1,130 @@
+"""What a chat turn costs in DynamoDB requests, and what it leaves behind when its conversation is
+deleted mid-turn: the real app and store against moto server, requests counted with botocore's
+event hooks on the store's own client."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from chatbot_common import keys
+from lambda_chat.adapters.call_log import CallLog
+from lambda_chat.adapters.conversation_store import ConversationStore
+from lambda_chat.app import create_app
+from lambda_chat.domain.retry import RetryPolicy
+from tests.integration.chat.conftest import (
+    SLOW,
+    TABLE,
+    ChatStack,
+    chat_settings,
+    identity_headers,
+    sse_events,
+)
+
+SSE = {"Accept": "text/event-stream"}
+
+
+class CountedRequests:
+    """DynamoDB operations sent by one boto3 client (`before-call`: once per API call)."""
+
+    def __init__(self, client: Any) -> None:
+        self.operations: Counter[str] = Counter()
+        client.meta.events.register("before-call.dynamodb", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.operations[model.name] += 1
+
+    def take(self) -> dict[str, int]:
+        taken = dict(self.operations)
+        self.operations.clear()
+        return taken
+
+
+@pytest.fixture
+def counted(chat_stack: ChatStack, user: str) -> Iterator[tuple[TestClient, CountedRequests]]:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    requests = CountedRequests(client)
+    app = create_app(
+        chat_settings(),
+        store=ConversationStore(client, TABLE),
+        retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02),
+    )
+    with TestClient(app, headers=identity_headers(user)) as http:
+        requests.take()
+        yield http, requests
+
+
+def test_a_new_conversation_turn_is_two_requests_and_a_follow_up_four(
+    counted: tuple[TestClient, CountedRequests],
+) -> None:
+    http, requests = counted
+    # Given nothing, when a new conversation's turn runs: the conversation with its question in
+    # one transaction, then the answer, the conversation's touch and the call record in another.
+    first = http.post("/chat", json={"message": "hello"})
+    assert first.status_code == 200, first.text
+    assert requests.take() == {"TransactWriteItems": 2}
+
+    # When the conversation continues: read it and its history, store the question, then the rest.
+    second = http.post("/chat", json={"message": "again", "conversationId": first.json()["conversationId"]})
+    assert second.status_code == 200, second.text
+    assert requests.take() == {"GetItem": 1, "Query": 1, "PutItem": 1, "TransactWriteItems": 1}
+
+    messages = http.get(f"/conversations/{first.json()['conversationId']}").json()["messages"]
+    assert [(m["role"], m["status"]) for m in messages] == [
+        ("user", "complete"),
+        ("assistant", "complete"),
+    ] * 2
+
+
+def test_a_refused_turn_writes_only_its_call_record(
+    counted: tuple[TestClient, CountedRequests], chat_stack: ChatStack, user: str
+) -> None:
+    http, requests = counted
+    chat_stack.runtime.faults.throttle(10)
+    response = http.post("/chat", json={"message": "busy"})
+    assert response.status_code == 429
+    assert requests.take() == {"PutItem": 1}
+    assert http.get("/conversations").json()["items"] == []
+    [call] = CallLog(chat_stack.dynamodb, chat_stack.table).query(user_id=user)
+    assert call.status == "throttled"
+
+
+def test_a_turn_racing_a_delete_of_its_conversation_leaves_no_orphan_answer_but_logs_the_call(
+    api: httpx.Client, chat_stack: ChatStack, user: str
+) -> None:
+    # Given a conversation with one turn, and a second, slow turn streaming on it
+    conversation_id = api.post("/chat", json={"message": "first"}).json()["conversationId"]
+    with api.stream(
+        "POST",
+        "/chat",
+        json={"message": "long", "conversationId": conversation_id, "model": SLOW},
+        headers=SSE,
+    ) as response:
+        events = sse_events(response)
+        name, _ = next(events)
+        assert name == "meta"
+        assert next(events)[0] == "delta"  # the question is stored by now
+        # When the user deletes the conversation while the answer is still streaming
+        assert api.delete(f"/conversations/{conversation_id}").status_code == 204
+        rest = [event for event, _ in events]
+    # Then the client still got the whole answer, but nothing of the turn is left in the table
+    assert rest[-1] == "done"
+    pk = keys.messages_pk(user, conversation_id)
+    left = chat_stack.dynamodb.query(
+        TableName=chat_stack.table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+        ConsistentRead=True,
+    )["Items"]
+    assert left == []
+    assert api.get(f"/conversations/{conversation_id}").status_code == 404
+    # And both model calls are in the call log
+    calls = CallLog(chat_stack.dynamodb, chat_stack.table).query(user_id=user)
+    assert [(c.conversation_id, c.status) for c in calls] == [(conversation_id, "complete")] * 2
+    assert calls[0].model == SLOW
