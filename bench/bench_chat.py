@@ -205,9 +205,11 @@ def bench_overhead(stack: LocalStack) -> None:
     )
     print()
     print(
-        "Ours does what the minimal handler does not: read the conversation and its history (one Query), "
-        "write the user and assistant messages, update the conversation, write a call-log record, "
-        "and go through langchain-aws ConverseStream."
+        "Ours does what the minimal handler does not: read the conversation (GetItem) and its history "
+        "(one Query), store the question (PutItem), then the answer, the conversation's update and a "
+        "call-log record together (one TransactWriteItems): four DynamoDB requests, two for a new "
+        "conversation (created with its question in one TransactWriteItems). And it goes through "
+        "langchain-aws ConverseStream."
     )
     print()
 
