@@ -21,7 +21,7 @@ from chatbot_common.errors import DomainError, Throttled, UnsupportedMediaType
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import DocumentLibrary, reference
 from lambda_chat.attachments.summarizer import Completion, SummaryOptions, SummaryResult, summarize_text
-from lambda_chat.domain.call_log import log_model_call
+from lambda_chat.domain.call_log import new_call_record, write_call_record
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import validate_id
 from lambda_chat.domain.entities import Conversation, Message, Usage, iso_now
@@ -172,8 +172,7 @@ class DocumentSummaryService:
         def log_call(
             tokens_in: int, tokens_out: int, latency: int, status: str, err: DomainError | None
         ) -> None:
-            log_model_call(
-                self._store,
+            record = new_call_record(
                 user_id=user_id,
                 conversation_id=conversation_id,
                 model=model_id,
@@ -186,6 +185,7 @@ class DocumentSummaryService:
                 error=err,
                 kind="summary",
             )
+            write_call_record(self._store, record)
 
         summaries = ChatModelSummaries(
             self._model, model_id, self._max_output_tokens, log_call=log_call, cancelled=cancelled

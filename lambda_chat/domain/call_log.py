@@ -48,36 +48,3 @@ def write_call_record(store: ConversationRepository, record: CallRecord) -> None
         store.put_call_record(record)
     except Exception:  # the call log must never cost the user their answer or summary
         _log.exception("could not write the call record")
-
-
-def log_model_call(
-    store: ConversationRepository,
-    *,
-    user_id: str,
-    conversation_id: str | None,
-    model: str,
-    input_tokens: int,
-    output_tokens: int,
-    latency_ms: int,
-    status: CallStatus,
-    request_id: str | None,
-    created_at: str,
-    error: DomainError | None,
-    kind: str = "chat",
-) -> CallRecord:
-    """Build and write the call record; a failed write is logged, never raised."""
-    record = new_call_record(
-        user_id=user_id,
-        conversation_id=conversation_id,
-        model=model,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        latency_ms=latency_ms,
-        status=status,
-        request_id=request_id,
-        created_at=created_at,
-        error=error,
-        kind=kind,
-    )
-    write_call_record(store, record)
-    return record
