@@ -9,30 +9,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chatbot_common.errors import DomainError, NotFound, Throttled, UpstreamError
+from chatbot_common.aws_errors import is_missing, translate_client_error
 from chatbot_common.upload_records import get_upload_record
 from chatbot_common.uploads import UploadRecord
 from lambda_upload.domain import ObjectInfo, PresignedPost
-
-_THROTTLING = {
-    "Throttling",
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "SlowDown",
-}
-_MISSING = {"404", "NoSuchKey", "NotFound", "ResourceNotFoundException"}
-
-
-def translate_client_error(exc: ClientError | BotoCoreError, what: str) -> DomainError:
-    if isinstance(exc, BotoCoreError):
-        return UpstreamError(f"{what} failed: {type(exc).__name__}")
-    code = str(exc.response.get("Error", {}).get("Code", ""))
-    if code in _THROTTLING:
-        return Throttled(f"{what} was throttled; retry shortly")
-    if code in _MISSING:
-        return NotFound(f"{what}: not found")
-    return UpstreamError(f"{what} failed ({code or 'unknown error'})")
 
 
 class S3UploadObjects:
@@ -61,7 +41,7 @@ class S3UploadObjects:
         try:
             resp = self._s3.head_object(Bucket=self._bucket, Key=key)
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING:
+            if is_missing(exc):
                 return None
             raise translate_client_error(exc, "Reading the upload") from exc
         except BotoCoreError as exc:

@@ -12,25 +12,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chatbot_common.errors import DomainError, NotFound, PayloadTooLarge, Throttled, UpstreamError
+from chatbot_common.aws_errors import is_missing, translate_client_error
+from chatbot_common.errors import DomainError, PayloadTooLarge
 from chatbot_common.upload_records import get_upload_record
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import StoredObject
 
-_MISSING = {"404", "NoSuchKey", "NotFound"}
-_THROTTLING = {"SlowDown", "Throttling", "ThrottlingException", "ProvisionedThroughputExceededException"}
 _READ_BLOCK = 1024 * 1024
 
 
-def _translate(exc: Exception, what: str) -> DomainError:
-    if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in _MISSING:
-            return NotFound(f"{what}: not found (it may have expired)")
-        if code in _THROTTLING:
-            return Throttled(f"{what} was throttled; retry shortly")
-        return UpstreamError(f"{what} failed ({code or 'unknown error'})")
-    return UpstreamError(f"{what} failed: {type(exc).__name__}")
+def _translate(exc: ClientError | BotoCoreError, what: str) -> DomainError:
+    return translate_client_error(exc, what, missing_note=" (it may have expired)")
 
 
 class S3UploadFiles:
@@ -73,7 +65,7 @@ class S3UploadFiles:
             resp = self._s3.get_object(Bucket=self._bucket, Key=key)
             return dict(json.loads(resp["Body"].read()))
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING:
+            if is_missing(exc):
                 return None
             raise _translate(exc, "The document cache") from exc
         except BotoCoreError as exc:
