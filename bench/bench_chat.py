@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ from pydantic import BaseModel
 from bench import markdown_table, summarize_ms
 from chatbot_common import keys
 from local_stack.bedrock_runtime import ScriptedEngine
-from local_stack.moto_service import DUMMY_CREDENTIALS, LOCAL_REGION
+from local_stack.moto_service import DUMMY_CREDENTIALS, LOCAL_REGION, free_port
 from local_stack.runner import BASE_LOCAL_ENV, REPO_ROOT, LocalStack
 
 REQUESTS = int(os.environ.get("BENCH_CHAT_REQUESTS", "200"))
@@ -61,12 +60,6 @@ ANSWER = (
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
