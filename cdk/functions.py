@@ -76,7 +76,6 @@ def bedrock_model_arns(model_ids: tuple[str, ...]) -> list[str]:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    construct_id: str
     package: FunctionPackage
     service_name: str
     memory_mb: int
@@ -199,35 +198,35 @@ class Functions(Construct):
             "CHATBOT_IMAGE_MAX_BYTES": str(limits.image_max_bytes),
             "CHATBOT_DOCUMENT_MAX_BYTES": str(limits.document_max_bytes),
         }
-        self.chat = WebAdapterFunction(
-            self,
+
+        def web_adapter_function(construct_id: str, spec: FunctionSpec) -> WebAdapterFunction:
+            return WebAdapterFunction(
+                self,
+                construct_id,
+                spec=spec,
+                config=config,
+                environment=shared_env,
+                adapter_layer=adapter_layer,
+                skip_bundling=skip_bundling,
+            )
+
+        self.chat = web_adapter_function(
             CHAT_FUNCTION_ID,
-            spec=FunctionSpec(
-                CHAT_FUNCTION_ID,
+            FunctionSpec(
                 FunctionPackage("lambda_chat"),
                 CHAT_SERVICE_NAME,
                 limits.chat_memory_mb,
                 limits.chat_timeout_seconds,
             ),
-            config=config,
-            environment=shared_env,
-            adapter_layer=adapter_layer,
-            skip_bundling=skip_bundling,
         )
-        self.upload = WebAdapterFunction(
-            self,
+        self.upload = web_adapter_function(
             UPLOAD_FUNCTION_ID,
-            spec=FunctionSpec(
-                UPLOAD_FUNCTION_ID,
+            FunctionSpec(
                 FunctionPackage("lambda_upload"),
                 UPLOAD_SERVICE_NAME,
                 limits.upload_memory_mb,
                 limits.upload_timeout_seconds,
             ),
-            config=config,
-            environment=shared_env,
-            adapter_layer=adapter_layer,
-            skip_bundling=skip_bundling,
         )
         self._grant_chat(config, storage)
         self._grant_upload(storage)
