@@ -8,7 +8,6 @@ start-up; nothing reads the environment at import time.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from dataclasses import asdict
 from typing import Any
@@ -31,6 +30,7 @@ from lambda_chat.adapters.aws_clients import AwsClients, create_clients
 from lambda_chat.adapters.bedrock_models import BedrockChatModel, BedrockModelDirectory
 from lambda_chat.adapters.conversation_store import ConversationStore
 from lambda_chat.adapters.metrics import emit_call_metrics, emit_model_throttle
+from lambda_chat.attachments.wiring import build_attachment_resolver
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService
 from lambda_chat.domain.conversations import ConversationService
@@ -74,7 +74,7 @@ def create_app(
         if model_directory is None:
             model_directory = BedrockModelDirectory(clients.bedrock)
         if attachments is None:
-            attachments = _default_attachment_resolver(settings, clients)
+            attachments = build_attachment_resolver(settings, clients)
 
     retrying = RetryingChatModel(
         model,
@@ -134,22 +134,6 @@ def _observe_call(logger: Logger, record: CallRecord) -> None:
     """Every model call: one structured log line and its CloudWatch metrics."""
     logger.info("model call", extra={"call": asdict(record)})
     emit_call_metrics(record)
-
-
-def _default_attachment_resolver(settings: Settings, clients: AwsClients) -> AttachmentResolver | None:
-    """The documents/images resolver, when that package provides one.
-
-    Contract: `lambda_chat.attachments.resolver.create_attachment_resolver(settings, clients)`
-    returning an `AttachmentResolver` (clients: lambda_chat.adapters.aws_clients.AwsClients).
-    """
-    try:
-        module = importlib.import_module("lambda_chat.attachments.resolver")
-    except ModuleNotFoundError as exc:
-        if exc.name != "lambda_chat.attachments.resolver":
-            raise
-        return None
-    factory = getattr(module, "create_attachment_resolver", None)
-    return factory(settings, clients) if callable(factory) else None
 
 
 _default_app: FastAPI | None = None

@@ -104,10 +104,3 @@ def document_excerpt(
     parts = "\n[...]\n".join(c.text for c in chosen)
     note = f"{len(chosen)} of {len(chunks)} parts, those most relevant to the question"
     return f'{header} excerpts="{note}">\n{parts}\n</document>'
-
-
-def create_attachment_resolver(settings: Any, clients: Any) -> UploadAttachmentResolver:
-    """The chat app's default resolver (the hook ``lambda_chat.app.create_app`` calls)."""
-    from lambda_chat.attachments.wiring import build_attachment_resolver
-
-    return build_attachment_resolver(settings, clients)
