@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
@@ -34,14 +36,29 @@ def removal_policy(config: ChatbotConfig) -> RemovalPolicy:
     return RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
 
 
+def private_bucket(scope: Construct, construct_id: str, *, config: ChatbotConfig, **props: Any) -> s3.Bucket:
+    """A bucket only IAM can reach: public access blocked, TLS only, encrypted, no ACLs.
+
+    Emptied and deleted with the stack unless the stage retains data.
+    """
+    return s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        removal_policy=removal_policy(config),
+        auto_delete_objects=not config.retain_data,
+        **props,
+    )
+
+
 class Storage(Construct):
     """The table (exactly ``chatbot_common.resources``) and the private, TLS-only uploads bucket."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: ChatbotConfig) -> None:
         super().__init__(scope, construct_id)
-        removal = removal_policy(config)
-        disposable = not config.retain_data
-
         self.table = dynamodb.Table(
             self,
             TABLE_ID,
@@ -55,7 +72,7 @@ class Storage(Construct):
             ),
             # Encrypted at rest with an AWS owned key: no KMS key fee, no KMS request charges.
             encryption=dynamodb.TableEncryption.DEFAULT,
-            removal_policy=removal,
+            removal_policy=removal_policy(config),
         )
         self.table.add_global_secondary_index(
             index_name=resources.GSI1_NAME,
@@ -65,25 +82,17 @@ class Storage(Construct):
         )
 
         # Server access logs of the uploads and web buckets. Logs of logs would recurse.
-        self.access_logs_bucket = s3.Bucket(
+        self.access_logs_bucket = private_bucket(
             self,
             ACCESS_LOGS_BUCKET_ID,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            config=config,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(config.log_retention_days))],
-            removal_policy=removal,
-            auto_delete_objects=disposable,
         )
-        self.uploads_bucket = s3.Bucket(
+        self.uploads_bucket = private_bucket(
             self,
             UPLOADS_BUCKET_ID,
+            config=config,
             bucket_name=uploads_bucket_name(config.stage),
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix="uploads-bucket/",
             lifecycle_rules=[
@@ -94,8 +103,6 @@ class Storage(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
-            removal_policy=removal,
-            auto_delete_objects=disposable,
         )
 
     def allow_browser_uploads(self, web_origin: str) -> None:

@@ -17,7 +17,7 @@ from cdk.bundling import REPO_ROOT
 from cdk.config import ChatbotConfig
 from cdk.constants import API_STAGE_NAME, DISTRIBUTION_ID, WEB_API_PREFIX, WEB_BUCKET_ID
 from cdk.functions import log_retention
-from cdk.storage import removal_policy
+from cdk.storage import private_bucket
 
 WEB_DIST = REPO_ROOT / "web_client" / "dist"
 
@@ -58,18 +58,12 @@ class WebHosting(Construct):
         access_logs_bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
-        disposable = not config.retain_data
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             WEB_BUCKET_ID,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            config=config,
             server_access_logs_bucket=access_logs_bucket,
             server_access_logs_prefix="web-bucket/",
-            removal_policy=removal_policy(config),
-            auto_delete_objects=disposable,
         )
         self.strip_api_prefix = cloudfront.Function(
             self,
