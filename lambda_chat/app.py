@@ -92,7 +92,6 @@ def create_app(
         history_token_budget=settings.history_token_budget,
         history_max_messages=settings.history_max_messages,
         max_output_tokens=settings.max_output_tokens,
-        retention_days=settings.retention_days,
     )
     services = ChatServices(
         settings=settings,

@@ -61,10 +61,6 @@ class ChatConfig:
     history_token_budget: int = 6_000
     history_max_messages: int = 100
     max_output_tokens: int = 1_024
-    retention_days: int = 90
-
-    def expires_at(self, now: float) -> int:
-        return int(now) + self.retention_days * 86_400
 
 
 @dataclass(frozen=True)
