@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from functools import lru_cache
 from typing import Any
 
 _STRING_HEADER_TYPE = 7
@@ -26,7 +27,18 @@ def _encode_headers(headers: dict[str, str]) -> bytes:
 
 def encode_frame(headers: dict[str, str], payload: bytes) -> bytes:
     """One complete event-stream message with both CRCs."""
-    raw_headers = _encode_headers(headers)
+    return _frame(_encode_headers(headers), payload)
+
+
+@lru_cache(maxsize=32)
+def _event_headers(event_type: str) -> bytes:
+    # A handful of event types, one frame per token: encode each type's headers once.
+    return _encode_headers(
+        {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"}
+    )
+
+
+def _frame(raw_headers: bytes, payload: bytes) -> bytes:
     total_length = 4 + 4 + 4 + len(raw_headers) + len(payload) + 4
     prelude = struct.pack("!II", total_length, len(raw_headers))
     prelude += struct.pack("!I", zlib.crc32(prelude) & 0xFFFFFFFF)
@@ -36,10 +48,8 @@ def encode_frame(headers: dict[str, str], payload: bytes) -> bytes:
 
 def event_frame(event_type: str, body: dict[str, Any]) -> bytes:
     """A normal event (`messageStart`, `contentBlockDelta`, ...) with a JSON payload."""
-    return encode_frame(
-        {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"},
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
-    )
+    payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _frame(_event_headers(event_type), payload)
 
 
 def exception_frame(exception_type: str, body: dict[str, Any]) -> bytes:
