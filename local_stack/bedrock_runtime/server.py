@@ -14,6 +14,7 @@ at it):
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -140,7 +141,7 @@ class _StreamEncoder:
         self.index = 0
         self.text_open = False
 
-    def events(self, event: GenerationEvent, latency_ms: int) -> list[tuple[str, dict[str, Any]]]:
+    def events(self, event: GenerationEvent, started: float) -> list[tuple[str, dict[str, Any]]]:
         out: list[tuple[str, dict[str, Any]]] = []
         if isinstance(event, TextDelta):
             if event.text:
@@ -162,7 +163,7 @@ class _StreamEncoder:
             self.index += 1
         elif isinstance(event, Finished):
             out.append(("messageStop", {"stopReason": event.stop_reason}))
-            out.append(("metadata", {"usage": _usage(event), "metrics": {"latencyMs": latency_ms}}))
+            out.append(("metadata", {"usage": _usage(event), "metrics": {"latencyMs": _elapsed_ms(started)}}))
         return out
 
 
@@ -195,8 +196,12 @@ def _converse_response(events: Iterable[GenerationEvent], started: float) -> dic
         "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": finished.stop_reason,
         "usage": _usage(finished),
-        "metrics": {"latencyMs": int((time.perf_counter() - started) * 1000)},
+        "metrics": {"latencyMs": _elapsed_ms(started)},
     }
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
 
 
 class _ClientGone(Exception):
@@ -389,13 +394,12 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._send_frame(event_frame("messageStart", {"role": "assistant"}))
             pending = [first] if first is not None else []
-            for event in _chain(pending, events):
+            for event in itertools.chain(pending, events):
                 if error_after is not None and tokens >= error_after:
                     raise ModelStreamError("The model stream was interrupted (injected fault).")
                 if isinstance(event, TextDelta):
                     tokens += 1
-                latency = int((time.perf_counter() - started) * 1000)
-                for event_type, payload in encoder.events(event, latency):
+                for event_type, payload in encoder.events(event, started):
                     self._send_frame(event_frame(event_type, payload))
             if error_after is not None and tokens >= error_after:
                 raise ModelStreamError("The model stream was interrupted (injected fault).")
@@ -451,11 +455,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._end_stream()
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
-
-
-def _chain(first: list[GenerationEvent], rest: Iterator[GenerationEvent]) -> Iterator[GenerationEvent]:
-    yield from first
-    yield from rest
 
 
 class RunningRuntime:
