@@ -37,6 +37,26 @@ def _model_metric(metric_name: str, statistic: str, label: str) -> cloudwatch.Ma
     )
 
 
+def _alarm(
+    scope: Construct,
+    construct_id: str,
+    metric: cloudwatch.Metric | cloudwatch.MathExpression,
+    *,
+    threshold: float,
+    description: str,
+) -> cloudwatch.Alarm:
+    """Every alarm fires on one period at or over its threshold; no data means nothing happened."""
+    return metric.create_alarm(
+        scope,
+        construct_id,
+        alarm_description=description,
+        threshold=threshold,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+
+
 class Monitoring(Construct):
     """Requests, errors, latency, Lambda health and model tokens at a glance; alarms on what hurts."""
 
@@ -62,28 +82,23 @@ class Monitoring(Construct):
         requests = rest_api.metric_count(period=PERIOD, statistic="Sum")
         lambdas = {"chat": functions.chat.function, "upload": functions.upload.function}
 
-        self.alarms: list[cloudwatch.Alarm] = []
-        self.alarms.append(
-            api_5xx.create_alarm(
+        self.alarms: list[cloudwatch.Alarm] = [
+            _alarm(
                 self,
                 "Api5xxAlarm",
-                alarm_description="API answered 5xx: a Lambda failed or timed out.",
+                api_5xx,
                 threshold=5,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                description="API answered 5xx: a Lambda failed or timed out.",
             )
-        )
+        ]
         for name, fn in lambdas.items():
             self.alarms.append(
-                fn.metric_throttles(period=PERIOD, statistic="Sum").create_alarm(
+                _alarm(
                     self,
                     f"{name.capitalize()}ThrottlesAlarm",
-                    alarm_description=f"The {name} Lambda was throttled (account concurrency).",
+                    fn.metric_throttles(period=PERIOD, statistic="Sum"),
                     threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    description=f"The {name} Lambda was throttled (account concurrency).",
                 )
             )
         # Bedrock throttling as counted by the chat Lambda (Powertools: namespace Chatbot, default
@@ -109,14 +124,12 @@ class Monitoring(Construct):
             period=PERIOD,
         )
         self.alarms.append(
-            model_throttles.create_alarm(
+            _alarm(
                 self,
                 "ModelThrottlesAlarm",
-                alarm_description="Bedrock throttled model calls: raise the quota or slow down.",
+                model_throttles,
                 threshold=5,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                description="Bedrock throttled model calls: raise the quota or slow down.",
             )
         )
         for alarm in self.alarms:
