@@ -83,10 +83,6 @@ class ConversationStore:
 
     # -- conversations ------------------------------------------------------------------------
 
-    def create_conversation(self, conversation: Conversation) -> None:
-        item = self._conversation_item(conversation)
-        self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
-
     def start_conversation(self, conversation: Conversation, first_message: Message) -> None:
         """The new conversation and its first message, together or not at all (one request)."""
         self._transact(

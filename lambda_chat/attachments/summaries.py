@@ -266,8 +266,17 @@ class DocumentSummaryService:
         result: SummaryResult,
     ) -> None:
         now = iso_now(self._clock())
+        request = Message(
+            id=user_message_id,
+            conversation_id=conversation_id,
+            role="user",
+            content=f"Summarize {record.filename}",
+            created_at=now,
+            attachments=[reference(record)],
+        )
         if conversation is None:
-            self._store.create_conversation(
+            # A new conversation and its first message in one request, as a chat turn does.
+            self._store.start_conversation(
                 Conversation(
                     id=conversation_id,
                     user_id=user_id,
@@ -275,19 +284,11 @@ class DocumentSummaryService:
                     created_at=now,
                     updated_at=now,
                     model=model_id,
-                )
+                ),
+                request,
             )
-        self._store.append_message(
-            user_id,
-            Message(
-                id=user_message_id,
-                conversation_id=conversation_id,
-                role="user",
-                content=f"Summarize {record.filename}",
-                created_at=now,
-                attachments=[reference(record)],
-            ),
-        )
+        else:
+            self._store.append_message(user_id, request)
         self._store.append_message(
             user_id,
             Message(

@@ -58,8 +58,6 @@ class ModelDirectory(Protocol):
 
 
 class ConversationRepository(Protocol):
-    def create_conversation(self, conversation: Conversation) -> None: ...
-
     def start_conversation(self, conversation: Conversation, first_message: Message) -> None:
         """Create the conversation and store its first message, both or neither."""
         ...

@@ -25,11 +25,6 @@ class FakeStore:
         self.recent_limits: list[int] = []
         self._lock = threading.RLock()
 
-    def create_conversation(self, conversation: Conversation) -> None:
-        with self._lock:
-            self.writes += 1
-            self.conversations[(conversation.user_id, conversation.id)] = conversation
-
     def start_conversation(self, conversation: Conversation, first_message: Message) -> None:
         with self._lock:
             self.writes += 1
