@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from cli.api_client import ApiError, ChatbotApi
 from cli.formatting import calls_table, conversation_text, conversations_table, parse_time, usage_line
+from local_stack import DEFAULT_STATE_DIR
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument(
         "--state-dir",
         type=Path,
-        default=Path(os.environ.get("CHATBOT_STATE_DIR", ".state")),
+        default=Path(os.environ.get("CHATBOT_STATE_DIR", DEFAULT_STATE_DIR)),
         help="the local stack's state dir, to find it when it runs (default .state)",
     )
     logs.add_argument(

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from chatbot_common.resources import LOCAL_TABLE_NAME, LOCAL_UPLOADS_BUCKET
+from local_stack import DEFAULT_STATE_DIR, ENDPOINTS_FILE
 from local_stack.dispatcher import Dispatcher, web_config
 from local_stack.moto_service import DUMMY_CREDENTIALS, LOCAL_REGION, MotoServer
 
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
     from local_stack.bedrock_runtime.engine import Engine
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_STATE_DIR = Path(".state")
-ENDPOINTS_FILE = "endpoints.json"
 ModelChoice = Literal["embedded", "scripted"]
 
 LOCK_FILE = ".lock"
