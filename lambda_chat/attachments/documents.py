@@ -32,6 +32,10 @@ class UploadFiles(Protocol):
         """The object's bytes; PayloadTooLarge past ``max_bytes``, NotFound when absent."""
         ...
 
+    def etag(self, key: str, max_bytes: int) -> str:
+        """The object's ETag without reading it; the same refusals as ``read``."""
+        ...
+
     def get_json(self, key: str) -> dict[str, Any] | None: ...
 
     def put_json(self, key: str, value: dict[str, Any]) -> None: ...
@@ -93,9 +97,10 @@ class DocumentLibrary:
         """The document's text, from the cache when the object has not changed since extraction."""
         if record.purpose != "document":
             raise UnsupportedMediaType(f"{record.filename} is an image, not a document")
-        stored = self._files.read(record.key, self._limits.document_max_bytes)
+        # A cache hit costs a HEAD and the small cache object, never the document's bytes.
+        etag = self._files.etag(record.key, self._limits.document_max_bytes)
         cached = self._files.get_json(cache_key(record))
-        if cached and cached.get("version") == CACHE_VERSION and cached.get("etag") == stored.etag:
+        if cached and cached.get("version") == CACHE_VERSION and cached.get("etag") == etag:
             doc = ExtractedDocument(
                 kind=str(cached["kind"]),
                 text=str(cached["text"]),
@@ -103,6 +108,7 @@ class DocumentLibrary:
                 meta=dict(cached.get("meta") or {}),
             )
             return LoadedDocument(record, doc)
+        stored = self._files.read(record.key, self._limits.document_max_bytes)
         doc = extract_document(stored.data, record.kind, self._limits.extraction)
         try:
             self._files.put_json(

@@ -30,15 +30,21 @@ class S3UploadFiles:
         self._s3 = s3_client
         self._bucket = bucket
 
-    def read(self, key: str, max_bytes: int) -> StoredObject:
+    def etag(self, key: str, max_bytes: int) -> str:
+        return self._head(key, max_bytes)[1]
+
+    def _head(self, key: str, max_bytes: int) -> tuple[int, str]:
         try:
             head = self._s3.head_object(Bucket=self._bucket, Key=key)
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, "The uploaded file") from exc
         size = int(head["ContentLength"])
-        etag = str(head.get("ETag", ""))
         if size > max_bytes:
             raise PayloadTooLarge(f"The file is {size:,} bytes; the limit is {max_bytes:,}")
+        return size, str(head.get("ETag", ""))
+
+    def read(self, key: str, max_bytes: int) -> StoredObject:
+        size, etag = self._head(key, max_bytes)
         if size == 0:
             return StoredObject(b"", etag)
         try:

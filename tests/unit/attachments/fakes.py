@@ -26,6 +26,14 @@ class MemoryFiles:
         self.reads.append(key)
         return StoredObject(data, hashlib.md5(data).hexdigest())
 
+    def etag(self, key: str, max_bytes: int) -> str:
+        if key not in self.objects:
+            raise NotFound("gone")
+        data = self.objects[key]
+        if len(data) > max_bytes:
+            raise PayloadTooLarge("too big")
+        return hashlib.md5(data).hexdigest()
+
     def get_json(self, key: str) -> dict[str, Any] | None:
         return self.json.get(key)
 
