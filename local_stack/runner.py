@@ -392,7 +392,7 @@ class LocalStack:
             "moto": self.moto_url,
             "table": self.table_name,
             "bucket": self.uploads_bucket,
-            "region": LOCAL_REGION if not self.use_aws else os.environ.get("CHATBOT_REGION"),
+            "region": self.env.get("CHATBOT_REGION"),
             "aws": self.use_aws,
             "pid": os.getpid(),
             "motoPid": self.moto.pid if self.moto is not None else None,
