@@ -31,22 +31,42 @@ const marked = new Marked({
     },
     code({ text, lang }) {
       const language = (lang || "").trim().split(/\s+/)[0].toLowerCase();
-      let html;
-      let shown = language;
-      if (language && hljs.getLanguage(language)) {
-        html = hljs.highlight(text, { language, ignoreIllegals: true }).value;
-      } else if (text.length < 20_000) {
-        const auto = hljs.highlightAuto(text);
-        html = auto.value;
-        shown = language || auto.language || "";
-      } else {
-        html = escapeHtml(text);
-      }
+      const { html, shown } = highlighted(text, language);
       const label = shown ? `<span class="code-lang">${escapeHtml(shown)}</span>` : "";
       return `<div class="code-block"><div class="code-head">${label}<button type="button" class="code-copy">Copy code</button></div><pre><code class="hljs">${html}</code></pre></div>`;
     },
   },
 });
+
+// A streamed answer is re-parsed every frame, and its finished code blocks come back unchanged
+// each time: their highlighting (highlightAuto tries every common language) is kept, least
+// recently used out first, so the earlier prefixes of the block still growing age out.
+const HIGHLIGHT_CACHE_SIZE = 32;
+const highlightCache = new Map();
+
+function highlighted(text, language) {
+  const key = `${language}\n${text}`;
+  let result = highlightCache.get(key);
+  if (result) {
+    highlightCache.delete(key);
+  } else {
+    result = highlight(text, language);
+    if (highlightCache.size >= HIGHLIGHT_CACHE_SIZE) highlightCache.delete(highlightCache.keys().next().value);
+  }
+  highlightCache.set(key, result);
+  return result;
+}
+
+function highlight(text, language) {
+  if (language && hljs.getLanguage(language)) {
+    return { html: hljs.highlight(text, { language, ignoreIllegals: true }).value, shown: language };
+  }
+  if (text.length < 20_000) {
+    const auto = hljs.highlightAuto(text);
+    return { html: auto.value, shown: language || auto.language || "" };
+  }
+  return { html: escapeHtml(text), shown: language };
+}
 
 const PURIFY = {
   USE_PROFILES: { html: true },
