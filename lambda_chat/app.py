@@ -30,7 +30,13 @@ from lambda_chat.adapters.aws_clients import AwsClients, create_clients
 from lambda_chat.adapters.bedrock_models import BedrockChatModel, BedrockModelDirectory
 from lambda_chat.adapters.conversation_store import ConversationStore
 from lambda_chat.adapters.metrics import emit_call_metrics, emit_model_throttle
-from lambda_chat.attachments.wiring import build_attachment_resolver
+from lambda_chat.attachments.resolver import UploadAttachmentResolver
+from lambda_chat.attachments.summaries import DocumentSummaryService
+from lambda_chat.attachments.wiring import (
+    build_attachment_resolver,
+    build_document_library,
+    build_summary_service,
+)
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService
 from lambda_chat.domain.conversations import ConversationService
@@ -111,6 +117,7 @@ def create_app(
         attachments=attachments,
         identity=identity_dependency(settings),
         clients=clients,
+        summaries=_summary_service(settings, clients, attachments, store, retrying, catalog),
     )
 
     app = FastAPI(
@@ -133,6 +140,24 @@ def _observe_call(logger: Logger, record: CallRecord) -> None:
     """Every model call: one structured log line and its CloudWatch metrics."""
     logger.info("model call", extra={"call": asdict(record)})
     emit_call_metrics(record)
+
+
+def _summary_service(
+    settings: Settings,
+    clients: AwsClients | None,
+    attachments: AttachmentResolver | None,
+    store: ConversationRepository,
+    model: ChatModel,
+    catalog: ModelCatalog,
+) -> DocumentSummaryService | None:
+    """Summaries read documents through the resolver's library (and its clients) when there is one."""
+    if isinstance(attachments, UploadAttachmentResolver):
+        library = attachments.library
+    elif clients is not None:
+        library = build_document_library(settings, clients)
+    else:
+        return None
+    return build_summary_service(library, store, model, catalog)
 
 
 _default_app: FastAPI | None = None

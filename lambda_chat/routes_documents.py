@@ -8,11 +8,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import Field
 
+from chatbot_common.errors import DomainError
 from chatbot_common.identity import Identity
-from lambda_chat.attachments.documents import DocumentLibrary
-from lambda_chat.attachments.resolver import UploadAttachmentResolver
 from lambda_chat.attachments.summaries import DocumentSummaryService, SummaryOutcome, aggregate_summary
-from lambda_chat.attachments.wiring import build_document_library, build_summary_service
 from lambda_chat.schemas import ApiModel, UsageOut, error_responses
 from lambda_chat.services import ChatServices, current_identity, get_services, request_id_for
 from lambda_chat.sse import SSE_OPENAPI, respond
@@ -37,19 +35,11 @@ class SummaryResponse(ApiModel):
     latency_ms: int
 
 
-def get_summaries(request: Request, services: ChatServices = Depends(get_services)) -> DocumentSummaryService:  # noqa: B008
-    """One summary service per app, sharing the resolver's document library (and its clients)."""
-    existing: DocumentSummaryService | None = getattr(request.app.state, "document_summaries", None)
-    if existing is not None:
-        return existing
-    library: DocumentLibrary
-    if isinstance(services.attachments, UploadAttachmentResolver):
-        library = services.attachments.library
-    else:
-        library = build_document_library(services.settings, services.clients)
-    summaries = build_summary_service(library, services.store, services.model, services.catalog)
-    request.app.state.document_summaries = summaries
-    return summaries
+def get_summaries(services: ChatServices = Depends(get_services)) -> DocumentSummaryService:  # noqa: B008
+    """The summary service built with the app (lambda_chat.app.create_app)."""
+    if services.summaries is None:
+        raise DomainError("Document summaries are unavailable: the app was built without a document library")
+    return services.summaries
 
 
 def _json(outcome: SummaryOutcome) -> SummaryResponse:

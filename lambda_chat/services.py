@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 
 from chatbot_common.identity import Identity
 from chatbot_common.settings import Settings
+from lambda_chat.attachments.summaries import DocumentSummaryService
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatService
 from lambda_chat.domain.conversations import ConversationService
@@ -33,6 +34,7 @@ class ChatServices:
     attachments: AttachmentResolver | None
     identity: Callable[[Request], Identity]
     clients: Any = None  # lambda_chat.adapters.aws_clients.AwsClients when built by create_app
+    summaries: DocumentSummaryService | None = None  # None when built without a document library
 
 
 def get_services(request: Request) -> ChatServices:
