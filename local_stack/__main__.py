@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from local_stack.bedrock_runtime.server import LONG_RUNNING_RECORDED_REQUESTS
 from local_stack.runner import DEFAULT_STATE_DIR, LocalStack, StackError
 
 
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             uploads_bucket=args.bucket,
             log_level=args.log_level,
             keep_env=True,
+            max_recorded_requests=LONG_RUNNING_RECORDED_REQUESTS,
         )
         print("Starting the local stack...", flush=True)
         stack.start()

@@ -114,6 +114,7 @@ class LocalStack:
         log_level: str = "warning",
         extra_env: dict[str, str] | None = None,
         keep_env: bool = False,
+        max_recorded_requests: int | None = None,
     ) -> None:
         self.port = port
         self.host = host
@@ -126,6 +127,8 @@ class LocalStack:
         self.log_level = log_level
         self.extra_env = dict(extra_env or {})
         self.keep_env = keep_env
+        # None: the runtime keeps every Converse body (tests count them); a bound for long runs.
+        self.max_recorded_requests = max_recorded_requests
         # The variables the apps were created with (endpoints, table, bucket...), once started.
         self.env: dict[str, str | None] = {}
         if use_aws:
@@ -274,7 +277,9 @@ class LocalStack:
                 engines = [ScriptedEngine()]
             else:
                 engines = [EmbeddedEngine(model_path=self.model_path, load_timeout=self.model_load_timeout)]
-        self.runtime = serve_in_thread(engines, host="127.0.0.1", port=0)
+        self.runtime = serve_in_thread(
+            engines, host="127.0.0.1", port=0, max_recorded_requests=self.max_recorded_requests
+        )
         self.default_model_id = engines[0].description.model_id
         return list(engines)
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from local_stack.bedrock_runtime.embedded import EmbeddedEngine
 from local_stack.bedrock_runtime.engine import Engine
 from local_stack.bedrock_runtime.scripted import ScriptedEngine
-from local_stack.bedrock_runtime.server import create_server
+from local_stack.bedrock_runtime.server import LONG_RUNNING_RECORDED_REQUESTS, create_server
 
 
 def _env_int(name: str, default: int) -> int:
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.port,
         max_in_flight=args.max_in_flight,
         aliases=aliases,
-        max_recorded_requests=200,
+        max_recorded_requests=LONG_RUNNING_RECORDED_REQUESTS,
     )
     host, port = str(server.server_address[0]), int(server.server_address[1])
     ids = ", ".join(e.description.model_id for e in engines)

@@ -47,6 +47,8 @@ _INFERENCE_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|global|us-gov|jp|au|ca)\."
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 MSG_INVALID_MODEL = "The provided model identifier is invalid."
 MSG_TOO_MANY_REQUESTS = "Too many requests, please wait before trying again."
+# How many Converse bodies a long-running server keeps (they hold whole histories and base64 images).
+LONG_RUNNING_RECORDED_REQUESTS = 200
 
 
 class ModelRegistry:
@@ -538,9 +540,18 @@ def serve_in_thread(
     max_in_flight: int = 32,
     aliases: dict[str, str] | None = None,
     region: str = "us-east-1",
+    max_recorded_requests: int | None = None,
 ) -> RunningRuntime:
     """Start the runtime on a daemon thread and return at once; port 0 picks a free port."""
-    server = create_server(engines, host, port, max_in_flight=max_in_flight, aliases=aliases, region=region)
+    server = create_server(
+        engines,
+        host,
+        port,
+        max_in_flight=max_in_flight,
+        aliases=aliases,
+        region=region,
+        max_recorded_requests=max_recorded_requests,
+    )
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="bedrock-runtime", daemon=True
     )
