@@ -385,8 +385,8 @@ async function refreshConversations({ append = false } = {}) {
       setTitle(current.title);
     }
   } catch (err) {
-    if (!append && isSignedOut(err)) showError(err);
-    else if (append) showError(err);
+    // A failed background refresh stays quiet unless it means the person was signed out.
+    if (append || isSignedOut(err)) showError(err);
   }
   renderConversationList();
 }
