@@ -32,8 +32,7 @@ class UploadAttachmentResolver:
         max_images: int = 20,
         max_documents: int = 5,
     ) -> None:
-        self.library = library
-        self._library = library
+        self.library = library  # shared with the summary service (lambda_chat.app)
         self._chunk_tokens = excerpt_chunk_tokens
         self._max_images = max_images
         self._max_documents = max_documents
@@ -47,15 +46,15 @@ class UploadAttachmentResolver:
         token_budget: int,
     ) -> ResolvedAttachments:
         # Every refusal happens here, before the chat service writes anything.
-        records = [self._library.record(user_id, upload_id) for upload_id in upload_ids]
+        records = [self.library.record(user_id, upload_id) for upload_id in upload_ids]
         images = [r for r in records if r.purpose == "image"]
         documents = [r for r in records if r.purpose == "document"]
         if len(images) > self._max_images:
             raise InvalidInput(f"At most {self._max_images} images per message")
         if len(documents) > self._max_documents:
             raise InvalidInput(f"At most {self._max_documents} documents per message")
-        image_blocks = [self._library.image(r).content_block() for r in images]
-        loaded = [self._library.document(r) for r in documents]
+        image_blocks = [self.library.image(r).content_block() for r in images]
+        loaded = [self.library.document(r) for r in documents]
         loaded += self._earlier_documents(user_id, earlier_refs, {r.upload_id for r in records})
         text_blocks = self._excerpt_blocks(loaded, question, token_budget)
         return ResolvedAttachments(
@@ -74,7 +73,7 @@ class UploadAttachmentResolver:
             if len(loaded) >= self._max_documents:
                 break
             try:
-                loaded.append(self._library.document(self._library.record(user_id, upload_id)))
+                loaded.append(self.library.document(self.library.record(user_id, upload_id)))
             except DomainError as exc:
                 # An earlier document that expired or became unusable must not block the chat.
                 _log.warning("earlier document skipped", extra={"uploadId": upload_id, "code": exc.code})
