@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cli.api_client import ApiError, ChatbotApi
-from cli.formatting import calls_table, conversation_text, conversations_table, parse_time, usage_line
+from cli.formatting import (
+    calls_table,
+    conversation_text,
+    conversations_table,
+    format_table,
+    parse_time,
+    usage_line,
+)
 from local_stack import DEFAULT_STATE_DIR
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
@@ -171,8 +178,6 @@ def _conversations_text(page: dict[str, Any]) -> str:
 
 
 def _models_text(listing: dict[str, Any]) -> str:
-    from cli.formatting import format_table
-
     default = listing.get("defaultModel")
     rows = [
         ("*" if m.get("id") == default else "", m.get("id"), m.get("name"), m.get("provider"))
