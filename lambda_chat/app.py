@@ -9,6 +9,7 @@ start-up; nothing reads the environment at import time.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -99,6 +100,10 @@ def create_app(
         history_max_messages=settings.history_max_messages,
         max_output_tokens=settings.max_output_tokens,
     )
+
+    def observe_call(record: CallRecord) -> None:
+        _observe_call(logger, record)
+
     services = ChatServices(
         settings=settings,
         logger=logger,
@@ -111,13 +116,13 @@ def create_app(
             catalog,
             config,
             attachments=attachments,
-            on_call=lambda record: _observe_call(logger, record),
+            on_call=observe_call,
         ),
         conversations=ConversationService(store, catalog, max_system_chars=settings.max_system_chars),
         attachments=attachments,
         identity=identity_dependency(settings),
         clients=clients,
-        summaries=_summary_service(settings, clients, attachments, store, retrying, catalog),
+        summaries=_summary_service(settings, clients, attachments, store, retrying, catalog, observe_call),
     )
 
     app = FastAPI(
@@ -149,6 +154,7 @@ def _summary_service(
     store: ConversationRepository,
     model: ChatModel,
     catalog: ModelCatalog,
+    on_call: Callable[[CallRecord], None],
 ) -> DocumentSummaryService | None:
     """Summaries read documents through the resolver's library (and its clients) when there is one."""
     if isinstance(attachments, UploadAttachmentResolver):
@@ -157,7 +163,7 @@ def _summary_service(
         library = build_document_library(settings, clients)
     else:
         return None
-    return build_summary_service(library, store, model, catalog)
+    return build_summary_service(library, store, model, catalog, on_call=on_call)
 
 
 _default_app: FastAPI | None = None

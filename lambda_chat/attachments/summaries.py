@@ -24,7 +24,7 @@ from lambda_chat.attachments.summarizer import Completion, SummaryOptions, Summa
 from lambda_chat.domain.call_log import new_call_record, write_call_record
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import validate_id
-from lambda_chat.domain.entities import Conversation, Message, Usage, iso_now
+from lambda_chat.domain.entities import CallRecord, Conversation, Message, Usage, iso_now
 from lambda_chat.domain.events import StreamEvent, collect_events, error_event
 from lambda_chat.domain.ports import ChatMessage, ChatModel, ConversationRepository, ModelRequest
 from lambda_chat.domain.retry import close_iterator
@@ -121,7 +121,9 @@ class DocumentSummaryService:
         options: SummaryOptions,
         max_output_tokens: int = 800,
         clock: Callable[[], float] = time.time,
+        on_call: Callable[[CallRecord], None] | None = None,
     ) -> None:
+        """`on_call` sees every call record, as for chat turns (log line and metrics)."""
         self._library = library
         self._store = store
         self._model = model
@@ -129,6 +131,7 @@ class DocumentSummaryService:
         self._options = options
         self._max_output_tokens = max_output_tokens
         self._clock = clock
+        self._on_call = on_call
 
     def start_summary(
         self,
@@ -186,6 +189,8 @@ class DocumentSummaryService:
                 kind="summary",
             )
             write_call_record(self._store, record)
+            if self._on_call is not None:
+                self._on_call(record)
 
         summaries = ChatModelSummaries(
             self._model, model_id, self._max_output_tokens, log_call=log_call, cancelled=cancelled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chatbot_common.settings import Settings
@@ -14,6 +15,7 @@ from lambda_chat.attachments.storage import DynamoUploadRecords, S3UploadFiles
 from lambda_chat.attachments.summaries import DocumentSummaryService
 from lambda_chat.attachments.summarizer import SummaryOptions
 from lambda_chat.domain.catalog import ModelCatalog
+from lambda_chat.domain.entities import CallRecord
 from lambda_chat.domain.ports import ChatModel, ConversationRepository
 
 
@@ -66,6 +68,7 @@ def build_summary_service(
     model: ChatModel,
     catalog: ModelCatalog,
     extra: AttachmentSettings | None = None,
+    on_call: Callable[[CallRecord], None] | None = None,
 ) -> DocumentSummaryService:
     extra = extra or AttachmentSettings()
     return DocumentSummaryService(
@@ -73,6 +76,7 @@ def build_summary_service(
         store,
         model,
         catalog,
+        on_call=on_call,
         options=SummaryOptions(
             chunk_tokens=extra.summary_chunk_tokens,
             overlap_tokens=extra.summary_chunk_overlap_tokens,

@@ -251,3 +251,23 @@ def test_client_going_away_mid_summary_stops_model_calls_and_stores_nothing(uplo
     time.sleep(0.2)
     assert len(model.requests) == made <= 3  # no new calls after the in-flight one
     assert store.conversations == {} and store.messages == {}
+
+
+def test_every_summary_model_call_is_observed_like_a_chat_call(uploads: Uploads) -> None:
+    # Given a summary service whose observer (log line + metrics in the app) records what it sees
+    store, model = FakeStore(), FakeModel(reply=lambda req: "summary text")
+    observed: list = []
+    service = DocumentSummaryService(
+        uploads.library,
+        store,
+        model,
+        ModelCatalog(FakeDirectory(), default_model_id=MODEL_ID),
+        options=SummaryOptions(chunk_tokens=300, max_concurrency=3),
+        on_call=observed.append,
+    )
+    doc = uploads.add("alice", "manual.txt", _long_manual().encode(), "txt")
+    # When a document is summarised
+    aggregate_summary(service.start_summary("alice", doc.upload_id))
+    # Then the observer saw exactly the call records the call log holds, marked as summary calls
+    assert sorted(r.call_id for r in observed) == sorted(r.call_id for r in store.calls)
+    assert len(observed) == len(model.requests) and {r.kind for r in observed} == {"summary"}
