@@ -101,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.no_persist:
                 print("State: not persisted (--no-persist)", flush=True)
             else:
-                print(f"State: {stack.state_dir}/ ({stack.replayed_requests} recorded writes replayed)")
+                print(
+                    f"State: {stack.state_dir}/ ({stack.restored_items} items restored, "
+                    f"{stack.replayed_requests} writes replayed after an unclean stop)"
+                )
         print("Press Ctrl-C to stop.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:

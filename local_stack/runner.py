@@ -173,7 +173,13 @@ class LocalStack:
 
     @property
     def replayed_requests(self) -> int:
+        """Writes replayed from the recording tail at start (non-zero only after a crash)."""
         return self.moto.replayed_requests if self.moto is not None else 0
+
+    @property
+    def restored_items(self) -> int:
+        """DynamoDB items loaded from the state snapshot at start."""
+        return self.moto.restored_items if self.moto is not None else 0
 
     def __enter__(self) -> LocalStack:
         return self.start()
