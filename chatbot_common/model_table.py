@@ -25,7 +25,8 @@ inference-profile geography (``global.anthropic.claude-sonnet-4-5``) to price th
 A deployment supplies only its *overrides* (Lambda environment variables share 4 KB): each override
 is merged field by field onto the entry its key resolves to today, so
 ``{"us.anthropic.claude-sonnet-4-5": {"price": {...}}}`` keeps Sonnet 4.5's limits and changes its
-price (a ``price`` is replaced whole, with its own ``asOf`` and ``source``). ``price: null`` means "price unknown": the call's cost is then unknown (None), never guessed.
+price (a ``price`` is replaced whole, with its own ``asOf`` and ``source``). ``price: null``
+means "price unknown": the call's cost is then unknown (None), never guessed.
 
 Lookup (`ModelTable.profile_for`): the exact id, then the longest key that prefixes the id, then the
 same two on the id without its geography prefix or ARN, then `UNKNOWN_MODEL` (Bedrock's documented
@@ -214,7 +215,8 @@ class ModelTable:
                 entries[key] = ModelProfile.model_validate(_merged(base, fields))
             except ValidationError as exc:
                 problems = "; ".join(
-                    f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+                    f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+                    for error in exc.errors()
                 )
                 raise ValueError(f"modelTable[{key!r}]: {problems}") from exc
         return ModelTable(entries, unknown=self._unknown)
@@ -223,7 +225,7 @@ class ModelTable:
         """The whole table in its JSON shape (Decimals as strings, dates as ISO text)."""
         return {key: profile.model_dump(by_alias=True, mode="json") for key, profile in self._entries.items()}
 
-    def keys(self) -> list[str]:
+    def entry_keys(self) -> list[str]:
         return list(self._entries)
 
 
@@ -302,7 +304,9 @@ def _nova(name: str, context: int, input_1m: str, output_1m: str) -> ModelProfil
         name=name,
         context_window=context,
         max_output_tokens=10_000,
-        prompt_caching=PromptCaching(supported=True, min_tokens_per_checkpoint=1_000, fields=("system", "messages")),
+        prompt_caching=PromptCaching(
+            supported=True, min_tokens_per_checkpoint=1_000, fields=("system", "messages")
+        ),
         price=_price(input_1m, output_1m, cache_read_per_1m=read, cache_write_per_1m=input_1m),
         limits_source=_NOVA_LIMITS,
     )
@@ -329,7 +333,9 @@ def _claude(
             cache_write_per_1m=str(base * Decimal("1.25")),
         )
     caching = (
-        PromptCaching(supported=True, min_tokens_per_checkpoint=cache_min, fields=("system", "messages", "tools"))
+        PromptCaching(
+            supported=True, min_tokens_per_checkpoint=cache_min, fields=("system", "messages", "tools")
+        )
         if cache_min is not None
         else PromptCaching()
     )
@@ -344,7 +350,9 @@ def _claude(
     )
 
 
-def _open_weights(name: str, *, context: int, max_output: int, input_1m: str, output_1m: str, source: str) -> ModelProfile:
+def _open_weights(
+    name: str, context: int, max_output: int, input_1m: str, output_1m: str, *, source: str
+) -> ModelProfile:
     return ModelProfile(
         name=name,
         context_window=context,
@@ -352,6 +360,14 @@ def _open_weights(name: str, *, context: int, max_output: int, input_1m: str, ou
         price=_price(input_1m, output_1m),
         limits_source=source,
     )
+
+
+def _llama(name: str, context: int, max_output: int, input_1m: str, output_1m: str) -> ModelProfile:
+    return _open_weights(name, context, max_output, input_1m, output_1m, source=_LLAMA_LIMITS)
+
+
+def _mistral(name: str, context: int, max_output: int, input_1m: str, output_1m: str) -> ModelProfile:
+    return _open_weights(name, context, max_output, input_1m, output_1m, source=_MISTRAL_LIMITS)
 
 
 _BOTH: Sampling = "temperatureAndTopP"
@@ -431,60 +447,25 @@ _DEFAULT_ENTRIES: dict[str, ModelProfile] = {
         "Claude Fable 5", context=1_000_000, max_output=128_000, sampling=_NONE, cache_min=None,
         input_1m=None, output_1m=None,
     ),
-    # Meta Llama (max_gen_len tops out at 2,048 for Llama 3.x on Bedrock).
-    "meta.llama3-1-8b-instruct": _open_weights(
-        "Llama 3.1 8B Instruct", context=128_000, max_output=2_048, input_1m="0.22", output_1m="0.22", source=_LLAMA_LIMITS
-    ),
-    "meta.llama3-1-70b-instruct": _open_weights(
-        "Llama 3.1 70B Instruct", context=128_000, max_output=2_048, input_1m="0.72", output_1m="0.72", source=_LLAMA_LIMITS
-    ),
-    "meta.llama3-1-405b-instruct": _open_weights(
-        "Llama 3.1 405B Instruct", context=128_000, max_output=2_048, input_1m="2.40", output_1m="2.40", source=_LLAMA_LIMITS
-    ),
-    "meta.llama3-2-1b-instruct": _open_weights(
-        "Llama 3.2 1B Instruct", context=128_000, max_output=2_048, input_1m="0.10", output_1m="0.10", source=_LLAMA_LIMITS
-    ),
-    "meta.llama3-2-3b-instruct": _open_weights(
-        "Llama 3.2 3B Instruct", context=128_000, max_output=2_048, input_1m="0.15", output_1m="0.15", source=_LLAMA_LIMITS
-    ),
-    "meta.llama3-2-11b-instruct": _open_weights(
-        "Llama 3.2 11B Vision Instruct", context=128_000, max_output=2_048, input_1m="0.16", output_1m="0.16",
-        source=_LLAMA_LIMITS,
-    ),
-    "meta.llama3-2-90b-instruct": _open_weights(
-        "Llama 3.2 90B Vision Instruct", context=128_000, max_output=2_048, input_1m="0.72", output_1m="0.72",
-        source=_LLAMA_LIMITS,
-    ),
-    "meta.llama3-3-70b-instruct": _open_weights(
-        "Llama 3.3 70B Instruct", context=128_000, max_output=2_048, input_1m="0.72", output_1m="0.72", source=_LLAMA_LIMITS
-    ),
-    "meta.llama4-scout-17b-instruct": _open_weights(
-        "Llama 4 Scout 17B Instruct", context=3_500_000, max_output=8_192, input_1m="0.17", output_1m="0.66",
-        source=_LLAMA_LIMITS,
-    ),
-    "meta.llama4-maverick-17b-instruct": _open_weights(
-        "Llama 4 Maverick 17B Instruct", context=1_000_000, max_output=8_192, input_1m="0.24", output_1m="0.97",
-        source=_LLAMA_LIMITS,
-    ),
+    # Meta Llama (max_gen_len tops out at 2,048 for Llama 3.x on Bedrock). Context, max output,
+    # USD per million input and output tokens.
+    "meta.llama3-1-8b-instruct": _llama("Llama 3.1 8B Instruct", 128_000, 2_048, "0.22", "0.22"),
+    "meta.llama3-1-70b-instruct": _llama("Llama 3.1 70B Instruct", 128_000, 2_048, "0.72", "0.72"),
+    "meta.llama3-1-405b-instruct": _llama("Llama 3.1 405B Instruct", 128_000, 2_048, "2.40", "2.40"),
+    "meta.llama3-2-1b-instruct": _llama("Llama 3.2 1B Instruct", 128_000, 2_048, "0.10", "0.10"),
+    "meta.llama3-2-3b-instruct": _llama("Llama 3.2 3B Instruct", 128_000, 2_048, "0.15", "0.15"),
+    "meta.llama3-2-11b-instruct": _llama("Llama 3.2 11B Vision Instruct", 128_000, 2_048, "0.16", "0.16"),
+    "meta.llama3-2-90b-instruct": _llama("Llama 3.2 90B Vision Instruct", 128_000, 2_048, "0.72", "0.72"),
+    "meta.llama3-3-70b-instruct": _llama("Llama 3.3 70B Instruct", 128_000, 2_048, "0.72", "0.72"),
+    "meta.llama4-scout-17b-instruct": _llama("Llama 4 Scout 17B Instruct", 3_500_000, 8_192, "0.17", "0.66"),
+    "meta.llama4-maverick-17b-instruct": _llama("Llama 4 Maverick 17B", 1_000_000, 8_192, "0.24", "0.97"),
     # Mistral AI.
-    "mistral.mistral-7b-instruct": _open_weights(
-        "Mistral 7B Instruct", context=32_000, max_output=8_192, input_1m="0.15", output_1m="0.20", source=_MISTRAL_LIMITS
-    ),
-    "mistral.mixtral-8x7b-instruct": _open_weights(
-        "Mixtral 8x7B Instruct", context=32_000, max_output=4_096, input_1m="0.45", output_1m="0.70", source=_MISTRAL_LIMITS
-    ),
-    "mistral.mistral-small-2402": _open_weights(
-        "Mistral Small (24.02)", context=32_000, max_output=8_192, input_1m="1.00", output_1m="3.00", source=_MISTRAL_LIMITS
-    ),
-    "mistral.mistral-large-2402": _open_weights(
-        "Mistral Large (24.02)", context=32_000, max_output=8_192, input_1m="4.00", output_1m="12.00", source=_MISTRAL_LIMITS
-    ),
-    "mistral.mistral-large-2407": _open_weights(
-        "Mistral Large 2 (24.07)", context=128_000, max_output=8_192, input_1m="2.00", output_1m="6.00", source=_MISTRAL_LIMITS
-    ),
-    "mistral.pixtral-large-2502": _open_weights(
-        "Pixtral Large (25.02)", context=128_000, max_output=8_192, input_1m="2.00", output_1m="6.00", source=_MISTRAL_LIMITS
-    ),
+    "mistral.mistral-7b-instruct": _mistral("Mistral 7B Instruct", 32_000, 8_192, "0.15", "0.20"),
+    "mistral.mixtral-8x7b-instruct": _mistral("Mixtral 8x7B Instruct", 32_000, 4_096, "0.45", "0.70"),
+    "mistral.mistral-small-2402": _mistral("Mistral Small (24.02)", 32_000, 8_192, "1.00", "3.00"),
+    "mistral.mistral-large-2402": _mistral("Mistral Large (24.02)", 32_000, 8_192, "4.00", "12.00"),
+    "mistral.mistral-large-2407": _mistral("Mistral Large 2 (24.07)", 128_000, 8_192, "2.00", "6.00"),
+    "mistral.pixtral-large-2502": _mistral("Pixtral Large (25.02)", 128_000, 8_192, "2.00", "6.00"),
     # The local stack's models (embedded GGUF, scripted test model): free, Converse ranges; the
     # output bound is the local runtime's default context per request (--ctx-size 4096).
     LOCAL_MODEL_PREFIX: ModelProfile(

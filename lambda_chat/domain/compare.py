@@ -93,7 +93,9 @@ def validate_lanes(
     of the model's range, or two lanes with the same model and settings.
     """
     if not MIN_LANES <= len(lanes) <= MAX_LANES:
-        raise InvalidComparison("lanes", f"a comparison takes {MIN_LANES} to {MAX_LANES} lanes, not {len(lanes)}")
+        raise InvalidComparison(
+            "lanes", f"a comparison takes {MIN_LANES} to {MAX_LANES} lanes, not {len(lanes)}"
+        )
     base = base_settings or InferenceSettings()
     validated: list[Lane] = []
     seen: dict[tuple[str, InferenceSettings], int] = {}
@@ -192,7 +194,9 @@ class _Multiplexer:
     def events(self, meta: dict[str, Any]) -> Iterator[StreamEvent]:
         started = self._timer()
         workers = [
-            threading.Thread(target=self._run_lane, args=(run,), name=f"compare-lane-{run.lane.index}", daemon=True)
+            threading.Thread(
+                target=self._run_lane, args=(run,), name=f"compare-lane-{run.lane.index}", daemon=True
+            )
             for run in self._runs
         ]
         outcomes: dict[int, LaneOutcome] = {}
@@ -309,12 +313,19 @@ class _Multiplexer:
             self._post(
                 StreamEvent(
                     "done",
-                    {**tags, "stopReason": outcome.stop_reason or "end_turn", "latencyMs": outcome.latency_ms, "costUsd": cost},
+                    {
+                        **tags,
+                        "stopReason": outcome.stop_reason or "end_turn",
+                        "latencyMs": outcome.latency_ms,
+                        "costUsd": cost,
+                    },
                 )
             )
         else:
             error = outcome.error
-            self._post(StreamEvent("error", {**tags, "code": error.code, "message": error.message}, error=error))
+            self._post(
+                StreamEvent("error", {**tags, "code": error.code, "message": error.message}, error=error)
+            )
 
 
 def _failed(outcome: LaneOutcome, error: DomainError) -> LaneOutcome:
@@ -414,7 +425,12 @@ def aggregate_comparison(events: Iterator[StreamEvent]) -> ComparisonResult:
         if event.name == "meta":
             meta = {key: value for key, value in data.items() if key != "lanes"}
             for lane in data.get("lanes", []):
-                lanes[lane["lane"]] = {**lane, "parts": [], "usage": TokenUsage().to_json(), "status": "incomplete"}
+                lanes[lane["lane"]] = {
+                    **lane,
+                    "parts": [],
+                    "usage": TokenUsage().to_json(),
+                    "status": "incomplete",
+                }
         elif "lane" not in data:
             if event.name == "done":
                 final = data

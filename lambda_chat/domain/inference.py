@@ -56,7 +56,9 @@ class InferenceSettings:
             raise InvalidInferenceConfig(field, "must be an object", allowed=", ".join(FIELDS))
         unknown = sorted(set(raw) - set(FIELDS))
         if unknown:
-            raise InvalidInferenceConfig(f"{field}.{unknown[0]}", "is not an inference setting", allowed=", ".join(FIELDS))
+            raise InvalidInferenceConfig(
+                f"{field}.{unknown[0]}", "is not an inference setting", allowed=", ".join(FIELDS)
+            )
         stops = raw.get("stopSequences")
         if stops is not None:
             if isinstance(stops, str) or not isinstance(stops, list | tuple):
@@ -116,9 +118,15 @@ def validate_inference(
         _check_sampling(profile, model_id, f"{field}.topP")
         if not profile.top_p.contains(settings.top_p):
             raise InvalidInferenceConfig(
-                f"{field}.topP", f"{_number(settings.top_p)} is out of range for {model_id}", allowed=profile.top_p.describe()
+                f"{field}.topP",
+                f"{_number(settings.top_p)} is out of range for {model_id}",
+                allowed=profile.top_p.describe(),
             )
-    if settings.temperature is not None and settings.top_p is not None and not profile.accepts_both_temperature_and_top_p:
+    if (
+        settings.temperature is not None
+        and settings.top_p is not None
+        and not profile.accepts_both_temperature_and_top_p
+    ):
         raise InvalidInferenceConfig(
             f"{field}.topP",
             f"{model_id} takes temperature or topP, not both",
@@ -126,8 +134,14 @@ def validate_inference(
         )
     if settings.max_tokens is not None:
         ceiling = profile.max_output_tokens
-        if settings.max_tokens < CONVERSE_MIN_MAX_TOKENS or (ceiling is not None and settings.max_tokens > ceiling):
-            allowed = f"{CONVERSE_MIN_MAX_TOKENS} to {ceiling}" if ceiling is not None else f"at least {CONVERSE_MIN_MAX_TOKENS}"
+        if settings.max_tokens < CONVERSE_MIN_MAX_TOKENS or (
+            ceiling is not None and settings.max_tokens > ceiling
+        ):
+            allowed = (
+                f"{CONVERSE_MIN_MAX_TOKENS} to {ceiling}"
+                if ceiling is not None
+                else f"at least {CONVERSE_MIN_MAX_TOKENS}"
+            )
             raise InvalidInferenceConfig(
                 f"{field}.maxTokens", f"{settings.max_tokens} is out of range for {model_id}", allowed=allowed
             )
@@ -171,7 +185,9 @@ def converse_inference_config(
 
 def _check_sampling(profile: ModelProfile, model_id: str, field: str) -> None:
     if not profile.accepts_temperature:
-        raise InvalidInferenceConfig(field, f"{model_id} does not accept temperature or topP", allowed="leave it unset")
+        raise InvalidInferenceConfig(
+            field, f"{model_id} does not accept temperature or topP", allowed="leave it unset"
+        )
 
 
 def _float(value: Any, field: str) -> float | None:

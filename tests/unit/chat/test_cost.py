@@ -24,7 +24,9 @@ def test_input_and_output_tokens_are_priced_per_thousand() -> None:
 
 def test_cache_reads_and_writes_are_priced_apart_from_input() -> None:
     # Sonnet 4.5: $0.003 input, $0.015 output, $0.0003 cache read, $0.00375 cache write per 1K
-    usage = TokenUsage(input_tokens=200, output_tokens=100, cache_read_tokens=10_000, cache_write_tokens=2_000)
+    usage = TokenUsage(
+        input_tokens=200, output_tokens=100, cache_read_tokens=10_000, cache_write_tokens=2_000
+    )
     expected = Decimal("0.0006") + Decimal("0.0015") + Decimal("0.003") + Decimal("0.0075")
     assert model_cost_usd(usage, SONNET_45, DEFAULT_MODEL_TABLE) == expected
     # And caching the same 10,000-token prefix costs a tenth of sending it fresh
@@ -34,7 +36,9 @@ def test_cache_reads_and_writes_are_priced_apart_from_input() -> None:
 
 
 def test_cache_tokens_of_a_model_without_cache_prices_cost_the_input_price() -> None:
-    price = Price(input_per_1k=Decimal("0.001"), output_per_1k=Decimal("0.002"), as_of=date(2026, 1, 1), source="x")
+    price = Price(
+        input_per_1k=Decimal("0.001"), output_per_1k=Decimal("0.002"), as_of=date(2026, 1, 1), source="x"
+    )
     assert cost_usd(TokenUsage(cache_read_tokens=1000, cache_write_tokens=1000), price) == Decimal("0.002")
 
 
@@ -73,7 +77,8 @@ def test_chatbot_logs_sums_cost_by_user_model_and_day() -> None:
         record("alice", NOVA_LITE, "2026-12-01T10:00:00.000Z", (1000, 1000)),
         record("alice", NOVA_LITE, "2026-12-01T11:00:00.000Z", (1000, 1000)),
         record("alice", NOVA_LITE, "2026-12-02T09:00:00.000Z", (1000, 0)),
-        record("bob", SONNET_45, "2026-12-01T12:00:00.000Z", (0, 0), cost_usd=Decimal("0.5"), cache_read_tokens=7),
+        record("bob", SONNET_45, "2026-12-01T12:00:00.000Z", (0, 0), cost_usd=Decimal("0.5"),
+               cache_read_tokens=7),
         # the CLI's camelCase form of a record, with a stored cost
         {"userId": "bob", "model": SONNET_45, "createdAt": "2026-12-01T13:00:00.000Z", "inputTokens": 10,
          "outputTokens": 1, "costUsd": "0.25", "cacheWriteInputTokens": 3},

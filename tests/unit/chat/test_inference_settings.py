@@ -24,7 +24,9 @@ LOCAL = "local.smollm2-135m-instruct"
 
 def check(model_id: str, raw: dict[str, object], field: str = "inferenceConfig") -> InferenceSettings:
     settings = InferenceSettings.from_json(raw, field=field)
-    return validate_inference(settings, DEFAULT_MODEL_TABLE.profile_for(model_id), model_id=model_id, field=field)
+    return validate_inference(
+        settings, DEFAULT_MODEL_TABLE.profile_for(model_id), model_id=model_id, field=field
+    )
 
 
 @pytest.mark.parametrize(
@@ -36,7 +38,12 @@ def check(model_id: str, raw: dict[str, object], field: str = "inferenceConfig")
         (NOVA, {"maxTokens": 10_001}, "inferenceConfig.maxTokens", "1 to 10000"),
         (NOVA, {"maxTokens": 0}, "inferenceConfig.maxTokens", "1 to 10000"),
         ("no.such-model-v9", {"maxTokens": 0}, "inferenceConfig.maxTokens", "at least 1"),
-        (SONNET_45, {"temperature": 0.5, "topP": 0.9}, "inferenceConfig.topP", "set only one of temperature and topP"),
+        (
+            SONNET_45,
+            {"temperature": 0.5, "topP": 0.9},
+            "inferenceConfig.topP",
+            "set only one of temperature and topP",
+        ),
         (OPUS_47, {"temperature": 0.5}, "inferenceConfig.temperature", "leave it unset"),
         (NOVA, {"stopSequences": ["END", ""]}, "inferenceConfig.stopSequences[1]", None),
         (NOVA, {"stopSequences": ["x"] * 2501}, "inferenceConfig.stopSequences", "at most 2500"),
@@ -101,10 +108,16 @@ def test_the_converse_inference_config_carries_what_was_set_and_a_bounded_max_to
     llama = DEFAULT_MODEL_TABLE.profile_for("meta.llama3-3-70b-instruct-v1:0")
     nova = DEFAULT_MODEL_TABLE.profile_for(NOVA)
     # The deployment's default max tokens is capped at the model's own limit
-    assert converse_inference_config(InferenceSettings(), llama, default_max_tokens=4096) == {"maxTokens": 2048}
-    assert converse_inference_config(InferenceSettings(), nova, default_max_tokens=1024) == {"maxTokens": 1024}
+    assert converse_inference_config(InferenceSettings(), llama, default_max_tokens=4096) == {
+        "maxTokens": 2048
+    }
+    assert converse_inference_config(InferenceSettings(), nova, default_max_tokens=1024) == {
+        "maxTokens": 1024
+    }
     config = converse_inference_config(
-        InferenceSettings(temperature=0.2, max_tokens=40, stop_sequences=("END",)), nova, default_max_tokens=1024
+        InferenceSettings(temperature=0.2, max_tokens=40, stop_sequences=("END",)),
+        nova,
+        default_max_tokens=1024,
     )
     assert config == {"maxTokens": 40, "temperature": 0.2, "stopSequences": ["END"]}
 

@@ -34,7 +34,10 @@ def test_converse_limits_match_botocores_service_model() -> None:
     shapes = botocore.session.get_session().get_service_model("bedrock-runtime")
     inference = shapes.shape_for("InferenceConfiguration").members
     # Then the table's Bedrock-wide defaults are the documented ones
-    assert (inference["temperature"].metadata["min"], inference["temperature"].metadata["max"]) == CONVERSE_TEMPERATURE_RANGE
+    assert (
+        inference["temperature"].metadata["min"],
+        inference["temperature"].metadata["max"],
+    ) == CONVERSE_TEMPERATURE_RANGE
     assert (inference["topP"].metadata["min"], inference["topP"].metadata["max"]) == CONVERSE_TOP_P_RANGE
     assert inference["maxTokens"].metadata["min"] == CONVERSE_MIN_MAX_TOKENS
     assert inference["stopSequences"].metadata["max"] == CONVERSE_MAX_STOP_SEQUENCES
@@ -73,7 +76,9 @@ def test_an_unknown_model_gets_bedrocks_documented_defaults_and_no_price() -> No
 def test_local_models_cost_nothing() -> None:
     price = DEFAULT_MODEL_TABLE.price_for("local.scripted")
     assert price is not None and is_local_model("local.scripted")
-    assert {price.input_per_1k, price.output_per_1k, price.cache_read_per_1k, price.cache_write_per_1k} == {Decimal(0)}
+    assert {price.input_per_1k, price.output_per_1k, price.cache_read_per_1k, price.cache_write_per_1k} == {
+        Decimal(0)
+    }
 
 
 def test_every_model_the_stack_allows_has_limits_and_a_dated_price() -> None:
@@ -95,7 +100,10 @@ def test_newer_claude_models_take_temperature_or_top_p_but_not_both() -> None:
         "anthropic.claude-opus-4-1-20250805-v1:0",
     ):
         assert DEFAULT_MODEL_TABLE.profile_for(model_id).sampling == "temperatureOrTopP", model_id
-    assert DEFAULT_MODEL_TABLE.profile_for("us.anthropic.claude-3-5-haiku-20241022-v1:0").sampling == "temperatureAndTopP"
+    assert (
+        DEFAULT_MODEL_TABLE.profile_for("us.anthropic.claude-3-5-haiku-20241022-v1:0").sampling
+        == "temperatureAndTopP"
+    )
     assert DEFAULT_MODEL_TABLE.profile_for("us.amazon.nova-lite-v1:0").sampling == "temperatureAndTopP"
 
 
@@ -112,9 +120,20 @@ def test_prompt_caching_rows_follow_bedrocks_rules() -> None:
             assert profile.price.cache_write_per_1k == profile.price.input_per_1k * Decimal("1.25"), key
             assert profile.price.cache_read_per_1k == profile.price.input_per_1k / 10, key
         if key.startswith("amazon.nova"):
-            assert profile.price is not None and profile.price.cache_read_per_1k == profile.price.input_per_1k / 4
-    assert DEFAULT_MODEL_TABLE.profile_for("amazon.nova-lite-v1:0").prompt_caching.fields == ("system", "messages")
-    assert DEFAULT_MODEL_TABLE.profile_for("anthropic.claude-haiku-4-5-20251001-v1:0").prompt_caching.min_tokens_per_checkpoint == 4096
+            assert (
+                profile.price is not None
+                and profile.price.cache_read_per_1k == profile.price.input_per_1k / 4
+            )
+    assert DEFAULT_MODEL_TABLE.profile_for("amazon.nova-lite-v1:0").prompt_caching.fields == (
+        "system",
+        "messages",
+    )
+    assert (
+        DEFAULT_MODEL_TABLE.profile_for(
+            "anthropic.claude-haiku-4-5-20251001-v1:0"
+        ).prompt_caching.min_tokens_per_checkpoint
+        == 4096
+    )
     assert not DEFAULT_MODEL_TABLE.profile_for("meta.llama3-3-70b-instruct-v1:0").prompt_caching.supported
 
 
@@ -131,9 +150,13 @@ def test_the_rows_agree_with_the_models_dev_profiles_in_langchain_aws() -> None:
         checked += 1
         # Then we never allow more output or context than they say the model has
         if theirs.get("max_output_tokens"):
-            assert ours.max_output_tokens is not None and ours.max_output_tokens <= theirs["max_output_tokens"], model_id
+            assert (
+                ours.max_output_tokens is not None and ours.max_output_tokens <= theirs["max_output_tokens"]
+            ), model_id
         if theirs.get("max_input_tokens"):
-            assert ours.context_window is not None and ours.context_window <= theirs["max_input_tokens"], model_id
+            assert ours.context_window is not None and ours.context_window <= theirs["max_input_tokens"], (
+                model_id
+            )
         # And a model that takes no temperature is marked so
         if theirs.get("temperature") is False:
             assert ours.sampling == "none", model_id
@@ -146,14 +169,23 @@ def test_a_deployment_overrides_a_price_for_one_route_and_keeps_the_limits() -> 
         json.dumps(
             {
                 "us.anthropic.claude-sonnet-4-5": {
-                    "price": {"inputPer1k": "0.0033", "outputPer1k": "0.0165", "asOf": "2026-11-01", "source": "https://example.com/p"}
+                    "price": {
+                        "inputPer1k": "0.0033",
+                        "outputPer1k": "0.0165",
+                        "asOf": "2026-11-01",
+                        "source": "https://example.com/p",
+                    }
                 }
             }
         )
     )
     # Then that route has the new price with its own date, the limits stay, other routes are untouched
     us = table.profile_for("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
-    assert us.price is not None and us.price.input_per_1k == Decimal("0.0033") and us.price.as_of == date(2026, 11, 1)
+    assert (
+        us.price is not None
+        and us.price.input_per_1k == Decimal("0.0033")
+        and us.price.as_of == date(2026, 11, 1)
+    )
     assert us.price.cache_read_per_1k is None
     assert us.max_output_tokens == 64_000 and us.sampling == "temperatureOrTopP"
     glob = table.profile_for("global.anthropic.claude-sonnet-4-5-20250929-v1:0")
@@ -163,20 +195,29 @@ def test_a_deployment_overrides_a_price_for_one_route_and_keeps_the_limits() -> 
 def test_a_deployment_adds_a_model_and_marks_a_price_unknown() -> None:
     table = DEFAULT_MODEL_TABLE.with_overrides(
         {
-            "acme.model-x": {"name": "Acme X", "maxOutputTokens": 2048, "temperature": {"min": 0, "max": 0.9}},
+            "acme.model-x": {
+                "name": "Acme X",
+                "maxOutputTokens": 2048,
+                "temperature": {"min": 0, "max": 0.9},
+            },
             "amazon.nova-premier-v1": {"price": None},
         }
     )
     acme = table.profile_for("us.acme.model-x-v1:0")
     assert acme.name == "Acme X" and acme.max_output_tokens == 2048 and acme.temperature.max == 0.9
     assert table.price_for("us.amazon.nova-premier-v1:0") is None
-    assert DEFAULT_MODEL_TABLE.price_for("us.amazon.nova-premier-v1:0") is not None  # the default is untouched
+    assert (
+        DEFAULT_MODEL_TABLE.price_for("us.amazon.nova-premier-v1:0") is not None
+    )  # the default is untouched
 
 
 @pytest.mark.parametrize(
     ("overrides", "named"),
     [
-        ('{"amazon.nova-lite-v1": {"temperature": {"min": 2, "max": 1}}}', "modelTable['amazon.nova-lite-v1']: temperature"),
+        (
+            '{"amazon.nova-lite-v1": {"temperature": {"min": 2, "max": 1}}}',
+            "modelTable['amazon.nova-lite-v1']: temperature",
+        ),
         ({"amazon.nova-lite-v1": {"price": {"inputPer1k": "0.1"}}}, "price.outputPer1k"),
         ({"amazon.nova-lite-v1": {"maxOutputTokens": 0}}, "maxOutputTokens"),
         ({"amazon.nova-lite-v1": {"sampling": "sometimes"}}, "sampling"),
@@ -186,7 +227,9 @@ def test_a_deployment_adds_a_model_and_marks_a_price_unknown() -> None:
         ("[1]", "must be an object"),
     ],
 )
-def test_a_malformed_override_fails_at_start_up_naming_the_key_and_field(overrides: object, named: str) -> None:
+def test_a_malformed_override_fails_at_start_up_naming_the_key_and_field(
+    overrides: object, named: str
+) -> None:
     with pytest.raises(ValueError) as raised:
         load_model_table(overrides)  # type: ignore[arg-type]
     assert named in str(raised.value)
@@ -198,6 +241,6 @@ def test_the_table_round_trips_through_its_json_shape() -> None:
     # When it is read back as a full table
     rebuilt = ModelTable({key: ModelProfile.model_validate(row) for key, row in json.loads(text).items()})
     # Then every row is the same
-    for key in DEFAULT_MODEL_TABLE.keys():
+    for key in DEFAULT_MODEL_TABLE.entry_keys():
         assert rebuilt.profile_for(key) == DEFAULT_MODEL_TABLE.profile_for(key)
     assert load_model_table(None) is DEFAULT_MODEL_TABLE and load_model_table("") is DEFAULT_MODEL_TABLE
