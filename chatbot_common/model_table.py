@@ -69,6 +69,8 @@ MAX_CACHE_CHECKPOINTS = 4
 PRICING_SOURCE = "https://aws.amazon.com/bedrock/pricing/"
 PRICES_AS_OF = date(2026, 12, 3)
 LOCAL_MODEL_PREFIX = "local."
+# The share of a function's 4 KB of environment variables the overrides may take.
+MAX_SETTING_CHARS = 2_048
 
 # Geography prefixes of cross-region inference profiles ("us.amazon.nova-lite-v1:0").
 _GEOGRAPHIES = frozenset({"us", "eu", "apac", "us-gov", "global", "jp", "au", "ca", "in"})
@@ -232,6 +234,25 @@ class ModelTable:
 def load_model_table(overrides: Mapping[str, Any] | str | None = None) -> ModelTable:
     """The built-in table with a deployment's overrides (the ``modelTable`` setting) applied."""
     return DEFAULT_MODEL_TABLE.with_overrides(overrides)
+
+
+def encode_model_table_setting(overrides: Mapping[str, Any] | None) -> str:
+    """A deployment's ``modelTable`` overrides as the Lambda's ``CHATBOT_MODEL_TABLE`` value.
+
+    Validates them (ValueError naming the key and field, so `cdk synth` fails on a bad table) and
+    returns compact JSON ("" for none). Raises ValueError past `MAX_SETTING_CHARS`: Lambda allows
+    4 KB for all of a function's environment variables together.
+    """
+    if not overrides:
+        return ""
+    load_model_table(overrides)
+    text = json.dumps(overrides, separators=(",", ":"), sort_keys=True, default=str)
+    if len(text) > MAX_SETTING_CHARS:
+        raise ValueError(
+            f"modelTable overrides take {len(text)} characters; at most {MAX_SETTING_CHARS} fit in the "
+            "function's environment (Lambda: 4 KB for all variables). Override fewer fields or models."
+        )
+    return text
 
 
 def is_local_model(model_id: str) -> bool:

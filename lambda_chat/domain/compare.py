@@ -162,8 +162,10 @@ def multiplex_lanes(
     """Run the lanes concurrently (one thread each) and yield their events interleaved.
 
     `on_lane_end` is called in the lane's thread once the lane has ended (including ``stopped``
-    when the stream is closed early); a DomainError it raises for a lane that had completed turns
-    that lane's ``done`` into an ``error`` (the answer could not be stored). `table` prices usage.
+    when the stream is closed early), so calls for different lanes may run at the same time; a
+    DomainError it raises for a lane that had completed turns that lane's ``done`` into an
+    ``error`` (the answer could not be stored). `table` prices usage. A lane without a `cancel`
+    hook stops at its model's next chunk; the close waits at most `close_timeout_seconds`.
     """
     return _Multiplexer(runs, table, on_lane_end, timer, close_timeout_seconds).events(dict(meta or {}))
 
@@ -279,7 +281,7 @@ class _Multiplexer:
         outcome = LaneOutcome(
             lane=lane,
             text="".join(parts),
-            stop_reason=stop_reason if status == "complete" else stop_reason or status,
+            stop_reason=stop_reason,
             usage=usage,
             cost_usd=cost_usd(usage, self._table.price_for(lane.model_id)),
             latency_ms=int((self._timer() - started) * 1000),

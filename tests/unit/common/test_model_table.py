@@ -19,9 +19,11 @@ from chatbot_common.model_table import (
     CONVERSE_TOP_P_RANGE,
     DEFAULT_MODEL_TABLE,
     MAX_CACHE_CHECKPOINTS,
+    MAX_SETTING_CHARS,
     UNKNOWN_MODEL,
     ModelProfile,
     ModelTable,
+    encode_model_table_setting,
     is_local_model,
     load_model_table,
 )
@@ -244,3 +246,29 @@ def test_the_table_round_trips_through_its_json_shape() -> None:
     for key in DEFAULT_MODEL_TABLE.entry_keys():
         assert rebuilt.profile_for(key) == DEFAULT_MODEL_TABLE.profile_for(key)
     assert load_model_table(None) is DEFAULT_MODEL_TABLE and load_model_table("") is DEFAULT_MODEL_TABLE
+
+
+def test_the_cdk_hands_the_overrides_to_the_lambda_as_compact_validated_json() -> None:
+    # Given a deployment's overrides from cdk.json context
+    overrides = {
+        "amazon.nova-lite-v1": {
+            "price": {
+                "inputPer1k": "0.00007",
+                "outputPer1k": "0.00028",
+                "asOf": "2026-11-01",
+                "source": "https://example.com/p",
+            }
+        }
+    }
+    # When the stack turns them into the function's setting, and the function loads it
+    setting = encode_model_table_setting(overrides)
+    table = load_model_table(setting)
+    # Then the function sees the deployment's price
+    assert table.price_for("us.amazon.nova-lite-v1:0").input_per_1k == Decimal("0.00007")  # type: ignore[union-attr]
+    assert encode_model_table_setting(None) == "" and encode_model_table_setting({}) == ""
+    # And a bad or oversized table fails the synth instead of the first request
+    with pytest.raises(ValueError, match="maxOutputTokens"):
+        encode_model_table_setting({"amazon.nova-lite-v1": {"maxOutputTokens": -1}})
+    many = {f"acme.model-{i}": {"name": "x" * 40} for i in range(60)}
+    with pytest.raises(ValueError, match=str(MAX_SETTING_CHARS)):
+        encode_model_table_setting(many)
