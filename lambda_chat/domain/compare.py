@@ -12,6 +12,7 @@ model stream in its own thread and yields one interleaved sequence of `StreamEve
 - ``done``  {lane, model, stopReason, latencyMs, costUsd}  or  ``error`` {lane, model, code, message}
 - ``done``  {lanes: [{lane, model, status, stopReason, latencyMs, costUsd}], costUsd, latencyMs}
   (the final event; it has no ``lane``)
+- ``ping``  {} (optional keep-alive while every lane waits on its model)
 
 One lane's failure (throttled after retries, model error) ends that lane with an ``error`` event
 and never the others. Closing the iterator (the client went away, or pressed "stop all") cancels
@@ -158,6 +159,7 @@ def multiplex_lanes(
     on_lane_end: Callable[[LaneOutcome], None] | None = None,
     timer: Callable[[], float] = time.perf_counter,
     close_timeout_seconds: float = 10.0,
+    heartbeat_seconds: float | None = None,
 ) -> Iterator[StreamEvent]:
     """Run the lanes concurrently (one thread each) and yield their events interleaved.
 
@@ -166,8 +168,11 @@ def multiplex_lanes(
     DomainError it raises for a lane that had completed turns that lane's ``done`` into an
     ``error`` (the answer could not be stored). `table` prices usage. A lane without a `cancel`
     hook stops at its model's next chunk; the close waits at most `close_timeout_seconds`.
+    With `heartbeat_seconds`, a ``ping`` event {} is yielded whenever no lane has said anything for
+    that long (CloudFront drops a response idle for 30 s; every lane may be waiting on its model).
     """
-    return _Multiplexer(runs, table, on_lane_end, timer, close_timeout_seconds).events(dict(meta or {}))
+    multiplexer = _Multiplexer(runs, table, on_lane_end, timer, close_timeout_seconds, heartbeat_seconds)
+    return multiplexer.events(dict(meta or {}))
 
 
 @dataclass
@@ -184,12 +189,14 @@ class _Multiplexer:
         on_lane_end: Callable[[LaneOutcome], None] | None,
         timer: Callable[[], float],
         close_timeout: float,
+        heartbeat: float | None,
     ) -> None:
         self._runs = list(runs)
         self._table = table
         self._on_lane_end = on_lane_end
         self._timer = timer
         self._close_timeout = close_timeout
+        self._heartbeat = heartbeat
         self._queue: queue.SimpleQueue[_Posted] = queue.SimpleQueue()
         self._cancelled = threading.Event()
 
@@ -207,7 +214,11 @@ class _Multiplexer:
                 worker.start()
             yield StreamEvent("meta", {**meta, "lanes": [run.lane.to_json() for run in self._runs]})
             while len(outcomes) < len(workers):
-                posted = self._queue.get()
+                try:
+                    posted = self._queue.get(timeout=self._heartbeat)
+                except queue.Empty:
+                    yield StreamEvent("ping", {})
+                    continue
                 if posted.finished is not None:
                     outcomes[posted.finished.lane.index] = posted.finished
                 elif posted.event is not None:

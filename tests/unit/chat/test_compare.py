@@ -326,3 +326,25 @@ def test_an_unexpected_failure_in_a_lane_is_reported_on_that_lane_without_intern
     result = aggregate_comparison(iter(events))
     assert result.answers[0].answer == "partial" and result.answers[0].status == "incomplete"
     assert result.answers[1].answer == "fine"
+
+
+def test_a_heartbeat_keeps_the_stream_alive_while_every_lane_waits_on_its_model() -> None:
+    lanes = lanes_for(LaneInput(LOCAL, {"temperature": 0.2}), LaneInput(LOCAL, {"temperature": 1.0}))
+    pinged = threading.Event()
+
+    def waits_for_the_ping() -> Iterator[ModelChunk]:
+        assert pinged.wait(WAIT)
+        yield ModelChunk(text="late")
+
+    events = multiplex_lanes(
+        [LaneRun(lane, waits_for_the_ping) for lane in lanes],
+        table=DEFAULT_MODEL_TABLE,
+        heartbeat_seconds=0.01,
+    )
+    names = []
+    for event in events:
+        names.append(event.name)
+        if event.name == "ping":
+            pinged.set()
+    assert names[0] == "meta" and names[1] == "ping" and names[-1] == "done"
+    assert aggregate_comparison(iter([StreamEvent("ping", {})])).answers == []
