@@ -418,8 +418,10 @@ _DEFAULT_ENTRIES: dict[str, ModelProfile] = {
         "Claude Sonnet 4.5", context=200_000, max_output=64_000, sampling=_ONE, cache_min=1_024,
         input_1m="3.00", output_1m="15.00",
     ),
+    # Sonnet 4.6: documented at 1,024 tokens per checkpoint, observed to cache only from 2,048
+    # (anthropics/anthropic-sdk-python issue 1194); the higher figure wastes no checkpoint.
     "anthropic.claude-sonnet-4-6": _claude(
-        "Claude Sonnet 4.6", context=1_000_000, max_output=128_000, sampling=_ONE, cache_min=1_024,
+        "Claude Sonnet 4.6", context=1_000_000, max_output=128_000, sampling=_ONE, cache_min=2_048,
         input_1m="3.00", output_1m="15.00",
     ),
     "anthropic.claude-haiku-4-5": _claude(
@@ -443,7 +445,10 @@ _DEFAULT_ENTRIES: dict[str, ModelProfile] = {
         input_1m="5.00", output_1m="25.00",
     ),
     # Newer Claude models take neither temperature nor topP (langchain-aws profiles: temperature
-    # unsupported). Prices and cache minimums not yet verified here: set them in modelTable.
+    # unsupported). Their Bedrock prompt-caching support and most prices are not verified here, so
+    # caching stays off (a cachePoint a model refuses fails the whole request) and unknown prices
+    # stay None: set both in modelTable. Anthropic's API documents 2,048 tokens per checkpoint for
+    # Opus 4.7, 1,024 for Opus 4.8 and Sonnet 5, 512 for Opus 5 and Fable 5.
     "anthropic.claude-opus-4-7": _claude(
         "Claude Opus 4.7", context=1_000_000, max_output=128_000, sampling=_NONE, cache_min=None,
         input_1m="5.00", output_1m="25.00",
