@@ -130,3 +130,55 @@ def test_the_converse_inference_config_carries_what_was_set_and_a_bounded_max_to
     }
     report = ParamValidator().validate(request, shapes.operation_model("ConverseStream").input_shape)
     assert not report.has_errors(), report.generate_report()
+
+
+class _RecordingRuntime:
+    """A bedrock-runtime client double that records ConverseStream requests."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, object]] = []
+
+    def converse_stream(self, **request: object) -> dict[str, object]:
+        self.requests.append(request)
+        events = [
+            {"messageStart": {"role": "assistant"}},
+            {"contentBlockDelta": {"delta": {"text": "hi"}, "contentBlockIndex": 0}},
+            {"messageStop": {"stopReason": "end_turn"}},
+            {"metadata": {"usage": {"inputTokens": 3, "outputTokens": 1, "totalTokens": 4}}},
+        ]
+        return {"stream": iter(events)}
+
+
+def test_langchain_aws_sends_the_inference_config_to_converse_as_given() -> None:
+    # Given ChatBedrockConverse built once per model (as the Bedrock adapter does, with a default
+    # max_tokens) and a per-call inferenceConfig from these settings
+    from langchain_aws import ChatBedrockConverse
+    from langchain_core.messages import HumanMessage
+
+    runtime = _RecordingRuntime()
+    llm = ChatBedrockConverse(
+        model=SONNET_45,
+        region_name="us-east-1",
+        provider="anthropic",
+        disable_streaming=False,
+        max_tokens=1024,
+        client=runtime,
+        bedrock_client=object(),
+    )
+    profile = DEFAULT_MODEL_TABLE.profile_for(SONNET_45)
+    config = converse_inference_config(
+        InferenceSettings(temperature=0.2, max_tokens=40, stop_sequences=("END",)),
+        profile,
+        default_max_tokens=1024,
+    )
+
+    # When a turn streams with it
+    text = "".join(chunk.text for chunk in llm.stream([HumanMessage(content="x")], inferenceConfig=config))
+
+    # Then Bedrock receives exactly that inferenceConfig (the per-call value replaces the default)
+    assert text == "hi"
+    assert runtime.requests[0]["inferenceConfig"] == {
+        "maxTokens": 40,
+        "temperature": 0.2,
+        "stopSequences": ["END"],
+    }
