@@ -236,10 +236,11 @@ class _Multiplexer:
                     run.cancel()
                 except Exception:
                     _log.exception("cancelling lane %s failed", run.lane.index)
-        deadline = self._timer() + self._close_timeout
+        # Real time, whatever clock measures latency: this bounds how long a close may block.
+        deadline = time.monotonic() + self._close_timeout
         for worker in workers:
             if worker.is_alive():
-                worker.join(max(0.0, deadline - self._timer()))
+                worker.join(max(0.0, deadline - time.monotonic()))
         if any(worker.is_alive() for worker in workers):
             _log.warning("a comparison lane did not stop within %.1f s of the close", self._close_timeout)
 
