@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common import keys
 from chatbot_common.resources import GSI1_NAME, TTL_ATTRIBUTE
-from lambda_chat.adapters.dynamo import from_item, to_item, translate_error
+from chatbot_common.dynamo import from_item, to_item, translate_error
 from lambda_chat.domain.entities import CallRecord, iso_now
 
 MAX_DAYS_SCANNED = 31

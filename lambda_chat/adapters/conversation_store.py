@@ -22,7 +22,7 @@ from chatbot_common import keys
 from chatbot_common.errors import Conflict, InvalidInput, NotFound, Throttled, UpstreamError
 from chatbot_common.resources import GSI1_NAME, TTL_ATTRIBUTE
 from lambda_chat.adapters.call_log import CallLog, call_record_item
-from lambda_chat.adapters.dynamo import decode_cursor, encode_cursor, from_item, to_item, translate_error
+from chatbot_common.dynamo import decode_cursor, encode_cursor, from_item, to_item, translate_error
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, Page, Usage
 
 _BATCH = 25
