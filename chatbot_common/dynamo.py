@@ -1,5 +1,5 @@
-"""Small DynamoDB helpers shared by the store and the call log: (de)serialising, error mapping,
-opaque cursors."""
+"""The DynamoDB data layer both Lambdas share: (de)serialising items, error translation and
+opaque pagination cursors."""
 
 from __future__ import annotations
 
@@ -11,25 +11,21 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import BotoCoreError, ClientError
 
-from chatbot_common.errors import Conflict, DomainError, InvalidInput, Throttled, UpstreamError
+from chatbot_common.aws_errors import translate_client_error
+from chatbot_common.errors import DomainError, InvalidInput
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-_THROTTLING_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-}
-
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain values as a DynamoDB item (attribute-value shape); None values are left out."""
     return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain values; numbers come back as int (or float), not Decimal."""
     return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
 
 
@@ -44,19 +40,8 @@ def _plain(value: Any) -> Any:
 
 
 def translate_error(exc: Exception, *, what: str = "storage") -> DomainError:
-    """A botocore failure as a domain error (never matched on message text)."""
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in _THROTTLING_CODES:
-            return Throttled(f"The {what} is busy; retry shortly")
-        if code in ("ConditionalCheckFailedException", "TransactionConflictException"):
-            return Conflict(f"The {what} changed concurrently; retry")
-        if code == "ValidationException":
-            return InvalidInput(f"The {what} rejected the request")
-        return UpstreamError(f"The {what} failed ({code or 'unknown error'})")
-    if isinstance(exc, BotoCoreError):
-        return UpstreamError(f"The {what} could not be reached")
-    return UpstreamError(f"The {what} failed")
+    """A botocore failure on the table as a domain error (see `translate_client_error`)."""
+    return translate_client_error(exc, f"The {what}")
 
 
 def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:

@@ -23,8 +23,9 @@ from chatbot_common.http import (
 )
 from chatbot_common.identity import Identity
 from chatbot_common.settings import Settings, get_settings
+from chatbot_common.upload_records import DynamoUploadRecords
 from chatbot_common.uploads import UploadRecord
-from lambda_upload.adapters import DynamoUploadRecords, S3UploadObjects
+from lambda_upload.adapters import S3UploadObjects
 from lambda_upload.domain import UploadLimits, UploadService
 
 logger = Logger(service="upload")

@@ -15,8 +15,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common import keys
-from chatbot_common.resources import GSI1_NAME, TTL_ATTRIBUTE
 from chatbot_common.dynamo import from_item, to_item, translate_error
+from chatbot_common.resources import GSI1_NAME, ITEM_TYPE_ATTRIBUTE, TTL_ATTRIBUTE
 from lambda_chat.domain.entities import CallRecord, iso_now
 
 MAX_DAYS_SCANNED = 31
@@ -29,7 +29,7 @@ def call_record_item(record: CallRecord, expires_at: int) -> dict[str, Any]:
             "sk": keys.call_sk(record.created_at, record.call_id),
             "gsi1pk": keys.calls_gsi_pk(record.created_at[:10]),
             "gsi1sk": f"{record.created_at}#{record.call_id}",
-            "kind": "call",
+            ITEM_TYPE_ATTRIBUTE: "call",
             "callId": record.call_id,
             "userId": record.user_id,
             "conversationId": record.conversation_id,

@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common import keys
-from chatbot_common.errors import Conflict, InvalidInput, NotFound, Throttled, UpstreamError
-from chatbot_common.resources import GSI1_NAME, TTL_ATTRIBUTE
-from lambda_chat.adapters.call_log import CallLog, call_record_item
+from chatbot_common.aws_errors import transaction_cancellation_error
 from chatbot_common.dynamo import decode_cursor, encode_cursor, from_item, to_item, translate_error
+from chatbot_common.errors import NotFound, UpstreamError
+from chatbot_common.resources import GSI1_NAME, ITEM_TYPE_ATTRIBUTE, TTL_ATTRIBUTE
+from lambda_chat.adapters.call_log import CallLog, call_record_item
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, Page, Usage
 
 _BATCH = 25
@@ -132,7 +133,7 @@ class ConversationStore:
                 "sk": keys.conversation_sk(conversation.id),
                 "gsi1pk": keys.conversations_gsi_pk(conversation.user_id),
                 "gsi1sk": f"{conversation.updated_at}#{conversation.id}",
-                "kind": "conversation",
+                ITEM_TYPE_ATTRIBUTE: "conversation",
                 "id": conversation.id,
                 "userId": conversation.user_id,
                 "title": conversation.title,
@@ -234,7 +235,7 @@ class ConversationStore:
         values: dict[str, Any] = {
             "pk": keys.messages_pk(user_id, message.conversation_id),
             "sk": keys.message_sk(message.id),
-            "kind": "message",
+            ITEM_TYPE_ATTRIBUTE: "message",
             "id": message.id,
             "conversationId": message.conversation_id,
             "role": message.role,
@@ -404,7 +405,7 @@ class ConversationStore:
                 if "TransactionConflict" in codes and attempt + 1 < _CONFLICT_ATTEMPTS:
                     _conflict_pause(attempt)
                     continue
-                raise _cancellation_error(codes) from exc
+                raise transaction_cancellation_error(codes, "The storage") from exc
             except BotoCoreError as exc:
                 raise translate_error(exc) from exc
 
@@ -414,15 +415,3 @@ _MUST_BE_NEW: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)
 
 def _conflict_pause(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
-
-
-def _cancellation_error(codes: list[str]) -> Exception:
-    """A cancelled transaction as a domain error, from its per-item reasons (never message text)."""
-    if "ThrottlingError" in codes or "ProvisionedThroughputExceeded" in codes:
-        return Throttled("The storage is busy; retry shortly")
-    if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
-        return Conflict("The storage changed concurrently; retry")
-    if "ValidationError" in codes or "ItemCollectionSizeLimitExceeded" in codes:
-        return InvalidInput("The storage rejected the request")
-    reasons = ", ".join(code for code in codes if code != "None") or "unknown error"
-    return UpstreamError(f"The storage failed ({reasons})")

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from chatbot_common.settings import Settings
+from chatbot_common.upload_records import DynamoUploadRecords
 from lambda_chat.attachments.documents import DocumentLibrary, LibraryLimits
 from lambda_chat.attachments.extraction import ExtractionLimits
 from lambda_chat.attachments.images import ImageLimits
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
 from lambda_chat.attachments.settings import AttachmentSettings
-from lambda_chat.attachments.storage import DynamoUploadRecords, S3UploadFiles
+from lambda_chat.attachments.storage import S3UploadFiles
 from lambda_chat.attachments.summaries import DocumentSummaryService
 from lambda_chat.attachments.summarizer import SummaryOptions
 from lambda_chat.domain.catalog import ModelCatalog
@@ -45,7 +46,12 @@ def build_document_library(
     extra = extra or AttachmentSettings()
     return DocumentLibrary(
         S3UploadFiles(clients.s3, settings.uploads_bucket),
-        DynamoUploadRecords(clients.dynamodb, settings.table_name),
+        DynamoUploadRecords(
+            clients.dynamodb,
+            settings.table_name,
+            consistent_reads=False,
+            missing_note=" (it may have expired)",
+        ),
         library_limits(settings, extra),
     )
 
