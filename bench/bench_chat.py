@@ -260,9 +260,10 @@ def our_turns(stack: LocalStack, engine: ScriptedEngine) -> list[tuple[str, ...]
     from starlette.testclient import TestClient
 
     from chatbot_common.settings import Settings
+    from chatbot_common.timestamps import iso_now
     from lambda_chat.adapters.conversation_store import ConversationStore
     from lambda_chat.app import create_app
-    from lambda_chat.domain.entities import Message, iso_now
+    from lambda_chat.domain.entities import Message
 
     client = dynamodb_client(stack)
     traffic = DynamoTraffic(client)

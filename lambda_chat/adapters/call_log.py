@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,7 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chatbot_common import keys
 from chatbot_common.dynamo import from_item, to_item, translate_error
 from chatbot_common.resources import GSI1_NAME, ITEM_TYPE_ATTRIBUTE, TTL_ATTRIBUTE
-from lambda_chat.domain.entities import CallRecord, iso_now
+from chatbot_common.timestamps import iso_now, parse_iso
+from lambda_chat.domain.entities import CallRecord
 
 MAX_DAYS_SCANNED = 31
 
@@ -102,7 +103,7 @@ class CallLog:
         (at most 31 days; `since` defaults to 24 hours before `until`).
         """
         until = until or iso_now(self._clock() + 1)
-        since = since or iso_now(_parse_iso(until).timestamp() - 86_400)
+        since = since or iso_now(parse_iso(until).timestamp() - 86_400)
         filters, names, values = [], {}, {}
         if conversation_id:
             filters.append("conversationId = :conv")
@@ -168,14 +169,9 @@ class CallLog:
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _parse_iso(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _days_newest_first(since: str, until: str) -> list[str]:
-    first: date = _parse_iso(since).date()
-    last: date = _parse_iso(until).date()
+    first: date = parse_iso(since).date()
+    last: date = parse_iso(until).date()
     days: list[str] = []
     day = last
     while day >= first and len(days) < MAX_DAYS_SCANNED:

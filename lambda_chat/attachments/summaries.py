@@ -18,16 +18,22 @@ from dataclasses import dataclass
 
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, Throttled, UnsupportedMediaType
+from chatbot_common.keys import validate_id
+from chatbot_common.timestamps import iso_now
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import DocumentLibrary, reference
 from lambda_chat.attachments.summarizer import Completion, SummaryOptions, SummaryResult, summarize_text
 from lambda_chat.domain.call_log import new_call_record, write_call_record
 from lambda_chat.domain.catalog import ModelCatalog
-from lambda_chat.domain.chat import validate_id
-from lambda_chat.domain.entities import CallRecord, Conversation, Message, Usage, iso_now
+from lambda_chat.domain.entities import CallRecord, Conversation, Message, Usage
 from lambda_chat.domain.events import StreamEvent, collect_events, error_event
-from lambda_chat.domain.ports import ChatMessage, ChatModel, ConversationRepository, ModelRequest
-from lambda_chat.domain.retry import close_iterator
+from lambda_chat.domain.ports import (
+    ChatMessage,
+    ChatModel,
+    ConversationRepository,
+    ModelRequest,
+    close_iterator,
+)
 
 _log = logging.getLogger(__name__)
 

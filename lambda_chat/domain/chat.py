@@ -18,9 +18,11 @@ from typing import Any
 
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Throttled
-from chatbot_common.keys import is_valid_id
+from chatbot_common.keys import validate_id
+from chatbot_common.timestamps import iso_now
 from lambda_chat.domain.call_log import new_call_record, write_call_record
 from lambda_chat.domain.catalog import ModelCatalog
+from lambda_chat.domain.conversations import validate_system
 from lambda_chat.domain.entities import (
     CallRecord,
     CallStatus,
@@ -28,14 +30,11 @@ from lambda_chat.domain.entities import (
     Message,
     MessageStatus,
     Usage,
-    iso_now,
 )
 from lambda_chat.domain.events import StreamEvent, collect_events, error_event
 from lambda_chat.domain.history import (
     conversation_title,
     document_references,
-    estimate_block_tokens,
-    estimate_tokens,
     trim_history,
 )
 from lambda_chat.domain.ports import (
@@ -45,9 +44,10 @@ from lambda_chat.domain.ports import (
     ConversationRepository,
     ModelRequest,
     ResolvedAttachments,
+    close_iterator,
 )
 from lambda_chat.domain.presets import preset_prompt
-from lambda_chat.domain.retry import close_iterator
+from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
 
 _log = logging.getLogger(__name__)
 
@@ -97,20 +97,6 @@ class _Turn:
     text: str
     model_messages: list[ChatMessage]
     references: list[dict[str, Any]] = field(default_factory=list)
-
-
-def validate_id(value: str, what: str) -> str:
-    if not is_valid_id(value):
-        raise InvalidInput(f"{what} must be a 26-character lowercase ULID")
-    return value
-
-
-def validate_system(system: str | None, max_chars: int) -> str | None:
-    if system is None:
-        return None
-    if len(system) > max_chars:
-        raise PayloadTooLarge(f"system is longer than {max_chars} characters")
-    return system
 
 
 class ChatService:

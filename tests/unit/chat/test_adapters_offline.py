@@ -7,9 +7,9 @@ import pytest
 from botocore.exceptions import ClientError, EventStreamError
 from langchain_aws.chat_models.bedrock_converse import _messages_to_bedrock
 
+from chatbot_common.dynamo import decode_cursor, encode_cursor, to_item, translate_error
 from chatbot_common.errors import Conflict, InvalidInput, Throttled, UpstreamError
 from lambda_chat.adapters.bedrock_models import provider_for, to_langchain, translate_bedrock_error
-from chatbot_common.dynamo import decode_cursor, encode_cursor, to_item, translate_error
 from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.domain.ports import ChatMessage, ModelRequest
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cli.formatting import calls_table, conversation_text, format_table, iso_utc, parse_time, usage_line
+from chatbot_common.timestamps import iso_utc
+from cli.formatting import calls_table, conversation_text, format_table, parse_time, usage_line
 from cli.main import DEFAULT_API_URL, build_parser, chat_body
 from cli.sse import ServerEvent, parse_events
 
