@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from lambda_chat.attachments.extraction import ExtractionLimits, extract_document
-from lambda_chat.attachments.summarizer import Completion, SummaryOptions, summarize_text
+from lambda_chat.attachments.map_reduce import Completion, SummaryOptions, summarize_text
 from lambda_chat.domain.tokens import CHARS_PER_TOKEN
 
 PAGES = 300

@@ -32,7 +32,7 @@ from lambda_chat.adapters.bedrock_models import BedrockChatModel, BedrockModelDi
 from lambda_chat.adapters.conversation_store import ConversationStore
 from lambda_chat.adapters.metrics import emit_call_metrics, emit_model_throttle
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
-from lambda_chat.attachments.summaries import DocumentSummaryService
+from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.attachments.wiring import (
     build_attachment_resolver,
     build_document_library,

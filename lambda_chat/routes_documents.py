@@ -10,7 +10,7 @@ from pydantic import Field
 
 from chatbot_common.errors import DomainError
 from chatbot_common.identity import Identity
-from lambda_chat.attachments.summaries import DocumentSummaryService, SummaryOutcome, aggregate_summary
+from lambda_chat.attachments.summary_service import DocumentSummaryService, SummaryOutcome, aggregate_summary
 from lambda_chat.schemas import ApiModel, UsageOut, error_responses
 from lambda_chat.services import ChatServices, current_identity, get_services, request_id_for
 from lambda_chat.sse import SSE_OPENAPI, respond

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 
 from chatbot_common.identity import Identity
 from chatbot_common.settings import Settings
-from lambda_chat.attachments.summaries import DocumentSummaryService
+from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatService
 from lambda_chat.domain.conversations import ConversationService

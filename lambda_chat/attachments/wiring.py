@@ -10,11 +10,11 @@ from chatbot_common.upload_records import DynamoUploadRecords
 from lambda_chat.attachments.documents import DocumentLibrary, LibraryLimits
 from lambda_chat.attachments.extraction import ExtractionLimits
 from lambda_chat.attachments.images import ImageLimits
+from lambda_chat.attachments.map_reduce import SummaryOptions
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
 from lambda_chat.attachments.settings import AttachmentSettings
 from lambda_chat.attachments.storage import S3UploadFiles
-from lambda_chat.attachments.summaries import DocumentSummaryService
-from lambda_chat.attachments.summarizer import SummaryOptions
+from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import CallRecord
 from lambda_chat.domain.ports import ChatModel, ConversationRepository

@@ -6,9 +6,9 @@ import pytest
 
 from chatbot_common.errors import InvalidInput, NotFound, UnprocessableContent, UnsupportedMediaType
 from lambda_chat.attachments.documents import cache_key
+from lambda_chat.attachments.map_reduce import SummaryOptions
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
-from lambda_chat.attachments.summaries import DocumentSummaryService, aggregate_summary
-from lambda_chat.attachments.summarizer import SummaryOptions
+from lambda_chat.attachments.summary_service import DocumentSummaryService, aggregate_summary
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService, TurnInput
 from tests.unit.attachments import sample_files as files

@@ -22,7 +22,7 @@ from chatbot_common.keys import validate_id
 from chatbot_common.timestamps import iso_now
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import DocumentLibrary, reference
-from lambda_chat.attachments.summarizer import Completion, SummaryOptions, SummaryResult, summarize_text
+from lambda_chat.attachments.map_reduce import Completion, SummaryOptions, SummaryResult, summarize_text
 from lambda_chat.domain.call_log import new_call_record, write_call_record
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, Usage
