@@ -33,7 +33,7 @@ class ChatServices:
     conversations: ConversationService
     attachments: AttachmentResolver | None
     identity: Callable[[Request], Identity]
-    clients: Any = None  # lambda_chat.adapters.aws_clients.AwsClients when built by create_app
+    clients: Any = None  # chatbot_common.aws_clients.AwsClients when built by create_app
     summaries: DocumentSummaryService | None = None  # None when built without a document library
 
 

@@ -94,6 +94,6 @@ def test_image_and_text_blocks_reach_bedrock_as_converse_blocks() -> None:
 
 
 def test_botocore_retries_are_off_for_bedrock_so_only_ours_apply() -> None:
-    from lambda_chat.adapters.aws_clients import BEDROCK_CONFIG
+    from chatbot_common.aws_clients import BEDROCK_CONFIG
 
     assert BEDROCK_CONFIG.retries == {"total_max_attempts": 1, "mode": "standard"}
