@@ -11,9 +11,9 @@ from lambda_chat.attachments.resolver import UploadAttachmentResolver
 from lambda_chat.attachments.summary_service import DocumentSummaryService, aggregate_summary
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService, TurnInput
-from tests.unit.attachments import sample_files as files
-from tests.unit.attachments.fakes import Uploads
-from tests.unit.chat.fakes import MODEL_ID, FakeDirectory, FakeModel, FakeStore
+from tests.fakes import sample_files as files
+from tests.fakes.uploads import Uploads
+from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeModel, FakeStore
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService
 from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
-from tests.unit.chat.fakes import MODEL_ID, FakeDirectory, FakeModel, FakeResolver, FakeStore
+from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeModel, FakeResolver, FakeStore
 
 
 @dataclass

@@ -16,7 +16,7 @@ from lambda_chat.domain.chat import ChatConfig, TurnInput
 from lambda_chat.domain.ports import ModelChunk
 from lambda_chat.domain.presets import preset_prompt
 from tests.unit.chat.conftest import Harness, build
-from tests.unit.chat.fakes import MODEL_ID, FakeResolver
+from tests.fakes.chat import MODEL_ID, FakeResolver
 
 ALICE, BOB = "alice", "bob"
 

@@ -15,7 +15,7 @@ from lambda_chat.app import create_app
 from lambda_chat.domain.events import StreamEvent
 from lambda_chat.domain.retry import RetryPolicy
 from lambda_chat.sse import format_sse
-from tests.unit.chat.fakes import MODEL_ID, FakeDirectory, FakeModel, FakeStore
+from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeModel, FakeStore
 
 
 @pytest.fixture
