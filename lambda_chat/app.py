@@ -23,6 +23,7 @@ from chatbot_common.http import (
     install_error_handlers,
     install_request_logging,
 )
+from chatbot_common.logs import route_package_loggers
 from chatbot_common.observability_names import CHAT_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
 from lambda_chat import routes_chat, routes_conversations, routes_documents, routes_meta
@@ -47,6 +48,9 @@ from lambda_chat.domain.ports import AttachmentResolver, ChatModel, Conversation
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
 from lambda_chat.services import ChatServices
 
+# Packages whose stdlib loggers write through the app's Powertools logger.
+APP_PACKAGES = ("lambda_chat", "chatbot_common")
+
 
 def create_app(
     settings: Settings | None = None,
@@ -62,6 +66,7 @@ def create_app(
     and `clients` (default: `create_clients(settings.region)`, boto3's own credential chain)."""
     settings = settings or get_settings()
     logger = Logger(service=CHAT_SERVICE_NAME)
+    route_package_loggers(logger, APP_PACKAGES)
 
     if store is None or model is None or model_directory is None:
         clients = clients or create_clients(settings.region)

@@ -21,6 +21,7 @@ from chatbot_common.http import (
     install_request_logging,
 )
 from chatbot_common.identity import Identity
+from chatbot_common.logs import route_package_loggers
 from chatbot_common.observability_names import UPLOAD_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
 from chatbot_common.upload_records import DynamoUploadRecords
@@ -29,6 +30,8 @@ from lambda_upload.adapters import S3UploadObjects
 from lambda_upload.domain import UploadLimits, UploadService
 
 logger = Logger(service=UPLOAD_SERVICE_NAME)
+# Packages whose stdlib loggers write through the app's Powertools logger.
+APP_PACKAGES = ("lambda_upload", "chatbot_common")
 
 
 class CreateUploadRequest(BaseModel):
@@ -149,6 +152,7 @@ def create_app(
     """Build the upload app; settings are validated and AWS clients created here, at start-up
     (default: `create_clients(settings.region)`, boto3's own credential chain)."""
     settings = settings or get_settings()
+    route_package_loggers(logger, APP_PACKAGES)
     app = FastAPI(title="Bedrock chatbot uploads", version="0.1.0")
     app.state.uploads = service or build_upload_service(settings, clients or create_clients(settings.region))
     app.state.identity = identity_dependency(settings)

@@ -6,8 +6,8 @@ import json
 
 import httpx
 
-from tests.integration.uploads.conftest import BUCKET, Stack
 from tests.fakes import sample_files as files
+from tests.integration.uploads.conftest import BUCKET, Stack
 
 OTHER_USER = {
     "x-amzn-request-context": json.dumps(

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from chatbot_common.settings import Settings
 from lambda_chat.app import create_app
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
-from tests.fakes.uploads import Uploads
 from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeModel, FakeStore
+from tests.fakes.uploads import Uploads
 
 
 @pytest.fixture

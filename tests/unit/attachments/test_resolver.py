@@ -12,8 +12,8 @@ from lambda_chat.attachments.summary_service import DocumentSummaryService, aggr
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService, TurnInput
 from tests.fakes import sample_files as files
-from tests.fakes.uploads import Uploads
 from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeModel, FakeStore
+from tests.fakes.uploads import Uploads
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from chatbot_common.keys import new_id
 from lambda_chat.domain.chat import ChatConfig, TurnInput
 from lambda_chat.domain.ports import ModelChunk
 from lambda_chat.domain.presets import preset_prompt
-from tests.unit.chat.conftest import Harness, build
 from tests.fakes.chat import MODEL_ID, FakeResolver
+from tests.unit.chat.conftest import Harness, build
 
 ALICE, BOB = "alice", "bob"
 
