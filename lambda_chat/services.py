@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from fastapi import Depends, Request
@@ -42,9 +42,15 @@ def get_services(request: Request) -> ChatServices:
     return services
 
 
-def current_identity(request: Request, services: ChatServices = Depends(get_services)) -> Identity:  # noqa: B008
+Services = Annotated[ChatServices, Depends(get_services)]
+
+
+def current_identity(request: Request, services: Services) -> Identity:
     """The caller, from the authenticated request context only (chatbot_common.identity)."""
     return services.identity(request)
+
+
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
 
 
 def request_id_for(request: Request, identity: Identity) -> str | None:

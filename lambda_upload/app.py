@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot_common.aws_clients import AwsClients, create_clients
 from chatbot_common.http import (
+    ApiModel,
     RequestSizeLimit,
     identity_dependency,
     install_error_handlers,
@@ -43,37 +44,29 @@ class CreateUploadRequest(BaseModel):
     purpose: Literal["document", "image"]
 
 
-class CreateUploadResponse(BaseModel):
-    uploadId: str
+class CreateUploadResponse(ApiModel):
+    upload_id: str
     url: str
     fields: dict[str, str]
     key: str
-    expiresIn: int
-    maxBytes: int
+    expires_in: int
+    max_bytes: int
 
 
-class UploadStatusResponse(BaseModel):
-    uploadId: str
+class UploadStatusResponse(ApiModel):
+    upload_id: str
     status: Literal["pending", "ready", "rejected"]
     filename: str
     purpose: Literal["document", "image"]
-    contentType: str
-    size: int
-    detectedType: str | None
+    content_type: str
+    size: int  # measured once the object arrived, else the declared size
+    detected_type: str | None
     reason: str | None
 
 
 def _status_response(record: UploadRecord) -> UploadStatusResponse:
-    return UploadStatusResponse(
-        uploadId=record.upload_id,
-        status=record.status,
-        filename=record.filename,
-        purpose=record.purpose,
-        contentType=record.content_type,
-        size=record.size if record.size is not None else record.declared_size,
-        detectedType=record.detected_type,
-        reason=record.reason,
-    )
+    size = record.size if record.size is not None else record.declared_size
+    return UploadStatusResponse.model_validate({**vars(record), "size": size})
 
 
 def build_upload_service(settings: Settings, clients: AwsClients) -> UploadService:
@@ -126,12 +119,12 @@ def create_upload(
         purpose=body.purpose,
     )
     return CreateUploadResponse(
-        uploadId=ticket.record.upload_id,
+        upload_id=ticket.record.upload_id,
         url=ticket.post.url,
         fields=ticket.post.fields,
         key=ticket.record.key,
-        expiresIn=ticket.expires_in,
-        maxBytes=ticket.max_bytes,
+        expires_in=ticket.expires_in,
+        max_bytes=ticket.max_bytes,
     )
 
 
