@@ -316,8 +316,7 @@ def test_a_model_switch_is_recorded_on_the_conversation_with_the_answer(harness:
 
 
 def test_every_call_record_is_also_given_to_the_observer() -> None:
-    h = build()
     seen: list[str] = []
-    h.chat._on_call = lambda record: seen.append(record.status)  # type: ignore[attr-defined]
+    h = build(on_call=lambda record: seen.append(record.status))
     h.chat.run_turn(ALICE, TurnInput(message="hi"))
     assert seen == ["complete"]
