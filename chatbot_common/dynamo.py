@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Collection, Mapping
+import time
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,31 @@ from chatbot_common.errors import DomainError, InvalidInput
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+
+class TableAdapter:
+    """Base of the adapters that keep items in one table for `retention_days`: the client, the
+    table name, and the TTL (`expiresAt`, Unix seconds) of what they write now.
+
+    DynamoDB deletes an item some time after its TTL passes (usually within days): "Using time to
+    live (TTL) in DynamoDB" (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        retention_days: int = 90,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._retention_days = retention_days
+        self._clock = clock
+
+    def _expires_at(self) -> int:
+        return int(self._clock()) + self._retention_days * 86_400
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:

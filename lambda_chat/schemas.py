@@ -123,12 +123,12 @@ class ConversationPatch(ApiModel):
 
 
 class ModelOut(ApiModel):
-    id: str
+    id: str = Field(description="Send as `model`: a model id or an inference-profile id (us.amazon...)")
     name: str
     provider: str
-    input_modalities: list[str]
+    input_modalities: list[str] = Field(description="TEXT, IMAGE, DOCUMENT, ...")
     output_modalities: list[str]
-    streaming: bool
+    streaming: bool = Field(description="Answers stream (always true: only streaming models are listed)")
 
 
 class ModelsResponse(ApiModel):

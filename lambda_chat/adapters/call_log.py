@@ -7,15 +7,14 @@ CALLS#<YYYY-MM-DD> / <ISO time>#<call id> to read all users by day.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common import keys
-from chatbot_common.dynamo import from_item, to_item, translate_error
+from chatbot_common.dynamo import TableAdapter, from_item, to_item, translate_error
 from chatbot_common.resources import GSI1_NAME, ITEM_TYPE_ATTRIBUTE, TTL_ATTRIBUTE
 from chatbot_common.timestamps import iso_now, parse_iso
 from lambda_chat.domain.entities import CallRecord
@@ -66,22 +65,11 @@ def call_record_from_item(item: dict[str, Any]) -> CallRecord:
     )
 
 
-class CallLog:
-    def __init__(
-        self,
-        client: Any,
-        table_name: str,
-        *,
-        retention_days: int = 90,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._table = table_name
-        self._retention_seconds = retention_days * 86_400
-        self._clock = clock
+class CallLog(TableAdapter):
+    """Call records in the table: written by the chat service, read by `chatbot logs`."""
 
     def put(self, record: CallRecord) -> None:
-        item = call_record_item(record, int(self._clock()) + self._retention_seconds)
+        item = call_record_item(record, self._expires_at())
         try:
             self._client.put_item(TableName=self._table, Item=item)
         except (ClientError, BotoCoreError) as exc:

@@ -14,13 +14,21 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common import keys
 from chatbot_common.aws_errors import transaction_cancellation_error
-from chatbot_common.dynamo import decode_cursor, encode_cursor, from_item, to_item, translate_error
+from chatbot_common.dynamo import (
+    TableAdapter,
+    decode_cursor,
+    encode_cursor,
+    from_item,
+    to_item,
+    translate_error,
+)
 from chatbot_common.errors import NotFound, UpstreamError
 from chatbot_common.resources import GSI1_NAME, ITEM_TYPE_ATTRIBUTE, TTL_ATTRIBUTE
 from lambda_chat.adapters.call_log import CallLog, call_record_item
@@ -65,22 +73,12 @@ def _message_from(item: dict[str, Any]) -> Message:
     )
 
 
-class ConversationStore:
+class ConversationStore(TableAdapter):
     """Implements `lambda_chat.domain.ports.ConversationRepository` on one DynamoDB table."""
 
-    def __init__(
-        self,
-        client: Any,
-        table_name: str,
-        *,
-        retention_days: int = 90,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._table = table_name
-        self._retention_seconds = retention_days * 86_400
-        self._clock = clock
-        self.call_log = CallLog(client, table_name, retention_days=retention_days, clock=clock)
+    @cached_property
+    def call_log(self) -> CallLog:
+        return CallLog(self._client, self._table, retention_days=self._retention_days, clock=self._clock)
 
     # -- conversations ------------------------------------------------------------------------
 
@@ -283,30 +281,7 @@ class ConversationStore:
     def put_call_record(self, record: CallRecord) -> None:
         self.call_log.put(record)
 
-    def query_calls(
-        self,
-        *,
-        user_id: str | None = None,
-        conversation_id: str | None = None,
-        status: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        limit: int = 100,
-    ) -> list[CallRecord]:
-        """Call records newest first; see `CallLog.query`."""
-        return self.call_log.query(
-            user_id=user_id,
-            conversation_id=conversation_id,
-            status=status,
-            since=since,
-            until=until,
-            limit=limit,
-        )
-
     # -- plumbing -------------------------------------------------------------------------------
-
-    def _expires_at(self) -> int:
-        return int(self._clock()) + self._retention_seconds
 
     def _touch_expression(
         self,

@@ -23,7 +23,7 @@ from chatbot_common.timestamps import iso_now
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import DocumentLibrary, reference
 from lambda_chat.attachments.map_reduce import Completion, SummaryOptions, SummaryResult, summarize_text
-from lambda_chat.domain.call_log import CallLog
+from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, Usage
 from lambda_chat.domain.events import StreamEvent, collect_events, error_event
@@ -137,7 +137,7 @@ class DocumentSummaryService:
         self._options = options
         self._max_output_tokens = max_output_tokens
         self._clock = clock
-        self._calls = CallLog(store, clock=clock, on_call=on_call)
+        self._calls = CallRecorder(store, clock=clock, on_call=on_call)
 
     def start_summary(
         self,

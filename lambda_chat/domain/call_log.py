@@ -1,6 +1,6 @@
 """The call log (`chatbot logs`): one record a model call, for chat turns and summaries alike.
 
-`CallLog` is the one writer of call records in the domain: a record is stored either inside the
+`CallRecorder` is the one writer of call records in the domain: a record is stored either inside the
 write that stores a turn's answer (one DynamoDB transaction, `ConversationRepository.record_answer`)
 or alone, and every record is shown to the app's observer (a structured log line and metrics).
 """
@@ -20,7 +20,7 @@ from lambda_chat.domain.ports import ConversationRepository
 _log = logging.getLogger(__name__)
 
 
-class CallLog:
+class CallRecorder:
     """Builds, writes and reports call records for one service.
 
     `on_call` sees every record (the app logs it and emits its metrics); `clock` gives Unix

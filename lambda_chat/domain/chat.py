@@ -20,7 +20,7 @@ from chatbot_common import keys
 from chatbot_common.errors import DomainError, InvalidInput, PayloadTooLarge, Throttled
 from chatbot_common.keys import validate_id
 from chatbot_common.timestamps import iso_now
-from lambda_chat.domain.call_log import CallLog
+from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.conversations import validate_system
 from lambda_chat.domain.entities import (
@@ -120,7 +120,7 @@ class ChatService:
         self._attachments = attachments
         self._clock = clock
         self._timer = timer
-        self._calls = CallLog(store, clock=clock, on_call=on_call)
+        self._calls = CallRecorder(store, clock=clock, on_call=on_call)
 
     def start_turn(
         self, user_id: str, turn: TurnInput, *, request_id: str | None = None

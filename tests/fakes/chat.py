@@ -12,6 +12,17 @@ from lambda_chat.domain.entities import CallRecord, Conversation, Message, Model
 from lambda_chat.domain.ports import ModelChunk, ModelRequest, ResolvedAttachments
 
 MODEL_ID = "local.fake"
+# Routes the chat app's OpenAPI document lists (docs/api.md).
+CHAT_API_PATHS = (
+    "/chat",
+    "/conversations",
+    "/conversations/{conversation_id}",
+    "/models",
+    "/presets",
+    "/health",
+)
+# GET /presets, in order (docs/api.md).
+PRESET_NAMES = ["caption", "description", "classification", "objects", "transcribe", "translate"]
 
 
 class FakeStore:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from chatbot_common.errors import NotFound, UpstreamError
-from lambda_chat.domain.call_log import CallLog
+from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.entities import CallRecord
 from tests.fakes.chat import FakeStore
 
 
-def new_record(calls: CallLog) -> CallRecord:
+def new_record(calls: CallRecorder) -> CallRecord:
     return calls.new_record(
         user_id="alice",
         conversation_id="c",
@@ -25,14 +25,14 @@ def new_record(calls: CallLog) -> CallRecord:
 
 
 def test_a_record_carries_the_clock_s_time_and_the_error_code() -> None:
-    record = new_record(CallLog(FakeStore(), clock=lambda: 0.0))
+    record = new_record(CallRecorder(FakeStore(), clock=lambda: 0.0))
     assert record.created_at == "1970-01-01T00:00:00.000Z"
     assert record.error_code == UpstreamError.code
 
 
 def test_when_the_answer_s_write_fails_the_record_is_written_alone() -> None:
     store = FakeStore()
-    calls = CallLog(store)
+    calls = CallRecorder(store)
     record = new_record(calls)
 
     def deleted() -> None:
@@ -53,7 +53,7 @@ def test_a_failed_write_is_not_raised_and_the_observer_still_sees_the_record() -
             raise UpstreamError("storage down")
 
     seen: list[CallRecord] = []
-    calls = CallLog(BrokenStore(), on_call=seen.append)
+    calls = CallRecorder(BrokenStore(), on_call=seen.append)
     record = new_record(calls)
     calls.record(record)
     assert seen == [record]
