@@ -86,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
             table_name=args.table,
             uploads_bucket=args.bucket,
             log_level=args.log_level,
-            keep_env=True,
             max_recorded_requests=LONG_RUNNING_RECORDED_REQUESTS,
         )
         print("Starting the local stack...", flush=True)

@@ -12,6 +12,17 @@ from lambda_chat.domain.entities import CallRecord, Conversation, Message, Model
 from lambda_chat.domain.ports import ModelChunk, ModelRequest, ResolvedAttachments
 
 MODEL_ID = "local.fake"
+# Routes the chat app's OpenAPI document lists (docs/api.md).
+CHAT_API_PATHS = (
+    "/chat",
+    "/conversations",
+    "/conversations/{conversation_id}",
+    "/models",
+    "/presets",
+    "/health",
+)
+# GET /presets, in order (docs/api.md).
+PRESET_NAMES = ["caption", "description", "classification", "objects", "transcribe", "translate"]
 
 
 class FakeStore:
@@ -177,10 +188,15 @@ class FakeDirectory:
 
 @dataclass
 class FakeResolver:
+    """`blocks` and the `refs` whose uploadId is asked for; with `image` (PNG bytes), instead one
+    Converse image block and one image reference per upload id, as the uploads-backed resolver
+    returns for images."""
+
     blocks: list[dict[str, Any]] = field(default_factory=list)
     refs: list[dict[str, Any]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     fail_with: DomainError | None = None
+    image: bytes | None = None
 
     def resolve(
         self,
@@ -195,6 +211,20 @@ class FakeResolver:
         )
         if self.fail_with:
             raise self.fail_with
+        if self.image is not None:
+            image = {"image": {"format": "png", "source": {"bytes": self.image}}}
+            return ResolvedAttachments(
+                content_blocks=[image for _ in upload_ids],
+                references=[
+                    {
+                        "uploadId": u,
+                        "kind": "image",
+                        "filename": "red.png",
+                        "key": f"uploads/{user_id}/{u}/red.png",
+                    }
+                    for u in upload_ids
+                ],
+            )
         refs = [r for r in self.refs if r["uploadId"] in upload_ids]
         return ResolvedAttachments(content_blocks=list(self.blocks) if upload_ids else [], references=refs)
 

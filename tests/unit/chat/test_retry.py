@@ -6,7 +6,7 @@ from chatbot_common.errors import Throttled, UpstreamError
 from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.domain.ports import ChatMessage, ModelChunk, ModelRequest
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
-from tests.unit.chat.fakes import FakeModel
+from tests.fakes.chat import FakeModel
 
 REQUEST = ModelRequest(model_id="m", messages=[ChatMessage.text("user", "hi")])
 OK = [ModelChunk(text="hello"), ModelChunk(stop_reason="end_turn")]

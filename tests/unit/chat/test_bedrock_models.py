@@ -1,5 +1,5 @@
-"""Adapter logic that needs no network: error translation, provider names, cursors, and how
-content blocks are converted for Bedrock."""
+"""The Bedrock adapter without network: error translation, provider names, and how content
+blocks are converted for Bedrock."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import pytest
 from botocore.exceptions import ClientError, EventStreamError
 from langchain_aws.chat_models.bedrock_converse import _messages_to_bedrock
 
-from chatbot_common.errors import Conflict, InvalidInput, Throttled, UpstreamError
+from chatbot_common.errors import InvalidInput, Throttled, UpstreamError
 from lambda_chat.adapters.bedrock_models import provider_for, to_langchain, translate_bedrock_error
-from lambda_chat.adapters.dynamo import decode_cursor, encode_cursor, to_item, translate_error
 from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.domain.ports import ChatMessage, ModelRequest
 
@@ -57,25 +56,6 @@ def test_missing_message_stop_is_an_upstream_error() -> None:
     assert isinstance(translate_bedrock_error(ConnectionError("no messageStop")), UpstreamError)
 
 
-def test_dynamodb_errors_become_domain_errors() -> None:
-    assert isinstance(translate_error(client_error("ProvisionedThroughputExceededException")), Throttled)
-    assert isinstance(translate_error(client_error("ConditionalCheckFailedException")), Conflict)
-    assert isinstance(translate_error(client_error("InternalServerError")), UpstreamError)
-
-
-def test_cursor_round_trips_and_rejects_tampering() -> None:
-    key = to_item({"pk": "USER#a", "sk": "CONV#1", "gsi1pk": "USER#a#CONVS", "gsi1sk": "t#1"})
-    cursor = encode_cursor(key)
-    assert cursor is not None
-    names = ("pk", "sk", "gsi1pk", "gsi1sk")
-    assert decode_cursor(cursor, expected={"gsi1pk": "USER#a#CONVS"}, keys=names) == key
-    with pytest.raises(InvalidInput):  # another user's partition
-        decode_cursor(cursor, expected={"gsi1pk": "USER#b#CONVS"}, keys=names)
-    for bad in ("!!!", "bm90LWpzb24", "W10", cursor[:-3]):
-        with pytest.raises(InvalidInput):
-            decode_cursor(bad, expected={}, keys=names)
-
-
 def test_image_and_text_blocks_reach_bedrock_as_converse_blocks() -> None:
     image = {"image": {"format": "png", "source": {"bytes": b"\x89PNG..."}}}
     request = ModelRequest(
@@ -91,9 +71,3 @@ def test_image_and_text_blocks_reach_bedrock_as_converse_blocks() -> None:
     assert system == [{"text": "sys"}]
     assert [m["role"] for m in bedrock_messages] == ["user", "assistant", "user"]
     assert bedrock_messages[-1]["content"] == [image, {"text": "EXCERPT"}, {"text": "what is this?"}]
-
-
-def test_botocore_retries_are_off_for_bedrock_so_only_ours_apply() -> None:
-    from lambda_chat.adapters.aws_clients import BEDROCK_CONFIG
-
-    assert BEDROCK_CONFIG.retries == {"total_max_attempts": 1, "mode": "standard"}

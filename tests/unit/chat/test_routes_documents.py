@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from chatbot_common.settings import Settings
 from lambda_chat.app import create_app
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
-from tests.unit.attachments.fakes import Uploads
-from tests.unit.chat.fakes import MODEL_ID, FakeDirectory, FakeModel, FakeStore
+from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeModel, FakeStore
+from tests.fakes.uploads import Uploads
 
 
 @pytest.fixture

@@ -8,66 +8,27 @@ import zipfile
 import pytest
 
 from chatbot_common.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
-from chatbot_common.uploads import UploadRecord
 from lambda_upload.domain import (
-    ObjectInfo,
-    PresignedPost,
     UploadLimits,
     UploadService,
     sanitize_filename,
 )
+from tests.fakes.uploads import MemoryObjects, MemoryRecords
 
 PNG_HEAD = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-class FakeObjects:
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
-        self.presigned: list[tuple[str, str, int, int]] = []
-        self.ranges: list[tuple[str, int, int]] = []
-
-    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
-        self.presigned.append((key, content_type, max_bytes, expires_in))
-        return PresignedPost(url="http://s3.local/bucket", fields={"key": key, "Content-Type": content_type})
-
-    def head(self, key: str) -> ObjectInfo | None:
-        data = self.objects.get(key)
-        return None if data is None else ObjectInfo(size=len(data), content_type=None)
-
-    def read_range(self, key: str, start: int, end: int) -> bytes:
-        self.ranges.append((key, start, end))
-        return self.objects[key][start : end + 1]
-
-    def delete(self, key: str) -> None:
-        self.objects.pop(key, None)
-
-
-class FakeRecords:
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], UploadRecord] = {}
-
-    def put(self, record: UploadRecord) -> None:
-        self.items[(record.user_id, record.upload_id)] = record
-
-    def get(self, user_id: str, upload_id: str) -> UploadRecord | None:
-        found = self.items.get((user_id, upload_id))
-        return None if found is None else UploadRecord.from_item(found.to_item())
-
-    def update(self, record: UploadRecord) -> None:
-        self.items[(record.user_id, record.upload_id)] = record
 
 
 LIMITS = UploadLimits(image_max_bytes=1000, document_max_bytes=5000, url_expiry_seconds=120, retention_days=1)
 
 
 @pytest.fixture
-def objects() -> FakeObjects:
-    return FakeObjects()
+def objects() -> MemoryObjects:
+    return MemoryObjects()
 
 
 @pytest.fixture
-def service(objects: FakeObjects) -> UploadService:
-    return UploadService(objects, FakeRecords(), LIMITS)
+def service(objects: MemoryObjects) -> UploadService:
+    return UploadService(objects, MemoryRecords(), LIMITS)
 
 
 def _presign(service: UploadService, name: str = "photo.png", ctype: str = "image/png", size: int = 100):
@@ -112,7 +73,7 @@ def test_sanitize_filename_rejects_names_with_nothing_left(raw: str) -> None:
 
 
 def test_presign_pins_key_under_the_callers_prefix_type_and_size_limit(
-    service: UploadService, objects: FakeObjects
+    service: UploadService, objects: MemoryObjects
 ) -> None:
     ticket = _presign(service, "../../other-user/pic.png")
     key, ctype, max_bytes, expiry = objects.presigned[0]
@@ -157,7 +118,7 @@ def test_presign_enforces_size_limits_per_purpose(service: UploadService) -> Non
 
 
 def test_status_is_pending_until_the_object_arrives_then_ready(
-    service: UploadService, objects: FakeObjects
+    service: UploadService, objects: MemoryObjects
 ) -> None:
     ticket = _presign(service)
     assert service.upload_status("alice", ticket.record.upload_id).status == "pending"
@@ -179,7 +140,7 @@ def test_status_is_pending_until_the_object_arrives_then_ready(
     ],
 )
 def test_status_rejects_and_deletes_content_that_is_not_what_was_declared(
-    service: UploadService, objects: FakeObjects, name: str, ctype: str, content: bytes, reason_part: str
+    service: UploadService, objects: MemoryObjects, name: str, ctype: str, content: bytes, reason_part: str
 ) -> None:
     ticket = _presign(service, name, ctype)
     objects.objects[ticket.record.key] = content
@@ -199,8 +160,8 @@ def _zip(names: list[str]) -> bytes:
     return buf.getvalue()
 
 
-def test_status_tells_a_word_document_from_any_other_zip(objects: FakeObjects) -> None:
-    service = UploadService(objects, FakeRecords(), UploadLimits(1000, 100_000, 60, 1))
+def test_status_tells_a_word_document_from_any_other_zip(objects: MemoryObjects) -> None:
+    service = UploadService(objects, MemoryRecords(), UploadLimits(1000, 100_000, 60, 1))
     dtype = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     good = _presign(service, "a.docx", dtype, size=100)
     objects.objects[good.record.key] = _zip(["[Content_Types].xml", "word/document.xml"])
@@ -224,15 +185,15 @@ def test_status_of_a_malformed_id_is_invalid(service: UploadService, bad_id: str
         service.upload_status("alice", bad_id)
 
 
-def test_rejection_stands_even_when_the_object_cannot_be_deleted(objects: FakeObjects) -> None:
+def test_rejection_stands_even_when_the_object_cannot_be_deleted(objects: MemoryObjects) -> None:
     from chatbot_common.errors import UpstreamError
 
-    class UndeletableObjects(FakeObjects):
+    class UndeletableObjects(MemoryObjects):
         def delete(self, key: str) -> None:
             raise UpstreamError("AccessDenied")
 
     undeletable = UndeletableObjects()
-    service = UploadService(undeletable, FakeRecords(), LIMITS)
+    service = UploadService(undeletable, MemoryRecords(), LIMITS)
     ticket = _presign(service, "a.pdf", "application/pdf")
     undeletable.objects[ticket.record.key] = b"not a pdf at all"
     assert service.upload_status("alice", ticket.record.upload_id).status == "rejected"

@@ -11,7 +11,7 @@ import pytest
 
 from chatbot_common.errors import Throttled
 from lambda_chat.attachments.chunking import estimate_tokens, select_relevant_chunks, split_into_chunks
-from lambda_chat.attachments.summarizer import Completion, SummaryOptions, summarize_text
+from lambda_chat.attachments.map_reduce import Completion, SummaryOptions, summarize_text
 
 
 def _document(parts: int, words_per_part: int = 600) -> str:

@@ -1,35 +1,57 @@
-"""Small DynamoDB helpers shared by the store and the call log: (de)serialising, error mapping,
-opaque cursors."""
+"""The DynamoDB data layer both Lambdas share: (de)serialising items, error translation and
+opaque pagination cursors."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Collection, Mapping
+import time
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import BotoCoreError, ClientError
 
-from chatbot_common.errors import Conflict, DomainError, InvalidInput, Throttled, UpstreamError
+from chatbot_common.aws_errors import translate_client_error
+from chatbot_common.errors import DomainError, InvalidInput
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-_THROTTLING_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-}
+
+class TableAdapter:
+    """Base of the adapters that keep items in one table for `retention_days`: the client, the
+    table name, and the TTL (`expiresAt`, Unix seconds) of what they write now.
+
+    DynamoDB deletes an item some time after its TTL passes (usually within days): "Using time to
+    live (TTL) in DynamoDB" (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        retention_days: int = 90,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._retention_days = retention_days
+        self._clock = clock
+
+    def _expires_at(self) -> int:
+        return int(self._clock()) + self._retention_days * 86_400
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain values as a DynamoDB item (attribute-value shape); None values are left out."""
     return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain values; numbers come back as int (or float), not Decimal."""
     return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
 
 
@@ -44,19 +66,8 @@ def _plain(value: Any) -> Any:
 
 
 def translate_error(exc: Exception, *, what: str = "storage") -> DomainError:
-    """A botocore failure as a domain error (never matched on message text)."""
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in _THROTTLING_CODES:
-            return Throttled(f"The {what} is busy; retry shortly")
-        if code in ("ConditionalCheckFailedException", "TransactionConflictException"):
-            return Conflict(f"The {what} changed concurrently; retry")
-        if code == "ValidationException":
-            return InvalidInput(f"The {what} rejected the request")
-        return UpstreamError(f"The {what} failed ({code or 'unknown error'})")
-    if isinstance(exc, BotoCoreError):
-        return UpstreamError(f"The {what} could not be reached")
-    return UpstreamError(f"The {what} failed")
+    """A botocore failure on the table as a domain error (see `translate_client_error`)."""
+    return translate_client_error(exc, f"The {what}")
 
 
 def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:

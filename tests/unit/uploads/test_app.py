@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from test_upload_service import FakeObjects, FakeRecords
 
 from chatbot_common.settings import Settings
 from lambda_upload.app import create_app
 from lambda_upload.domain import UploadLimits, UploadService
+from tests.fakes.uploads import MemoryObjects, MemoryRecords
 
 
 def _client(local_mode: bool = True) -> TestClient:
     settings = Settings(table_name="table", uploads_bucket="bucket", local_mode=local_mode)
-    service = UploadService(FakeObjects(), FakeRecords(), UploadLimits(1000, 5000, 60, 1))
+    service = UploadService(MemoryObjects(), MemoryRecords(), UploadLimits(1000, 5000, 60, 1))
     return TestClient(create_app(settings, service=service))
 
 

@@ -1,4 +1,4 @@
-"""In-memory stand-ins for the uploads bucket and upload records."""
+"""In-memory stand-ins for the uploads bucket (as each Lambda sees it) and the upload-record store."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from chatbot_common.errors import NotFound, PayloadTooLarge
 from chatbot_common.keys import new_id, upload_object_key
 from chatbot_common.uploads import FILE_TYPES, UploadRecord
 from lambda_chat.attachments.documents import DocumentLibrary, LibraryLimits, StoredObject
+from lambda_upload.domain import ObjectInfo, PresignedPost
 
 
 class MemoryFiles:
@@ -42,11 +43,45 @@ class MemoryFiles:
 
 
 class MemoryRecords:
+    """The upload-record store (`chatbot_common.upload_records.DynamoUploadRecords`) in memory;
+    reads return a copy through the item shape, as DynamoDB does."""
+
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], UploadRecord] = {}
 
+    def put(self, record: UploadRecord) -> None:
+        self.records[(record.user_id, record.upload_id)] = record
+
     def get(self, user_id: str, upload_id: str) -> UploadRecord | None:
-        return self.records.get((user_id, upload_id))
+        found = self.records.get((user_id, upload_id))
+        return None if found is None else UploadRecord.from_item(found.to_item())
+
+    def update(self, record: UploadRecord) -> None:
+        self.records[(record.user_id, record.upload_id)] = record
+
+
+class MemoryObjects:
+    """The uploads bucket as the upload Lambda uses it (`lambda_upload.adapters.S3UploadObjects`)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.presigned: list[tuple[str, str, int, int]] = []
+        self.ranges: list[tuple[str, int, int]] = []
+
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> PresignedPost:
+        self.presigned.append((key, content_type, max_bytes, expires_in))
+        return PresignedPost(url="http://s3.local/bucket", fields={"key": key, "Content-Type": content_type})
+
+    def head(self, key: str) -> ObjectInfo | None:
+        data = self.objects.get(key)
+        return None if data is None else ObjectInfo(size=len(data), content_type=None)
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        self.ranges.append((key, start, end))
+        return self.objects[key][start : end + 1]
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
 
 
 class Uploads:

@@ -18,16 +18,22 @@ from dataclasses import dataclass
 
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, Throttled, UnsupportedMediaType
+from chatbot_common.keys import validate_id
+from chatbot_common.timestamps import iso_now
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import DocumentLibrary, reference
-from lambda_chat.attachments.summarizer import Completion, SummaryOptions, SummaryResult, summarize_text
-from lambda_chat.domain.call_log import new_call_record, write_call_record
+from lambda_chat.attachments.map_reduce import Completion, SummaryOptions, SummaryResult, summarize_text
+from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.catalog import ModelCatalog
-from lambda_chat.domain.chat import validate_id
-from lambda_chat.domain.entities import CallRecord, Conversation, Message, Usage, iso_now
+from lambda_chat.domain.entities import CallRecord, Conversation, Message, Usage
 from lambda_chat.domain.events import StreamEvent, collect_events, error_event
-from lambda_chat.domain.ports import ChatMessage, ChatModel, ConversationRepository, ModelRequest
-from lambda_chat.domain.retry import close_iterator
+from lambda_chat.domain.ports import (
+    ChatMessage,
+    ChatModel,
+    ConversationRepository,
+    ModelRequest,
+    close_iterator,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -131,7 +137,7 @@ class DocumentSummaryService:
         self._options = options
         self._max_output_tokens = max_output_tokens
         self._clock = clock
-        self._on_call = on_call
+        self._calls = CallRecorder(store, clock=clock, on_call=on_call)
 
     def start_summary(
         self,
@@ -175,7 +181,7 @@ class DocumentSummaryService:
         def log_call(
             tokens_in: int, tokens_out: int, latency: int, status: str, err: DomainError | None
         ) -> None:
-            record = new_call_record(
+            record = self._calls.new_record(
                 user_id=user_id,
                 conversation_id=conversation_id,
                 model=model_id,
@@ -184,13 +190,10 @@ class DocumentSummaryService:
                 latency_ms=latency,
                 status=status,  # type: ignore[arg-type]
                 request_id=request_id,
-                created_at=iso_now(self._clock()),
                 error=err,
                 kind="summary",
             )
-            write_call_record(self._store, record)
-            if self._on_call is not None:
-                self._on_call(record)
+            self._calls.record(record)
 
         summaries = ChatModelSummaries(
             self._model, model_id, self._max_output_tokens, log_call=log_call, cancelled=cancelled

@@ -15,7 +15,7 @@ from lambda_chat.app import create_app
 from lambda_chat.domain.events import StreamEvent
 from lambda_chat.domain.retry import RetryPolicy
 from lambda_chat.sse import format_sse
-from tests.unit.chat.fakes import MODEL_ID, FakeDirectory, FakeModel, FakeStore
+from tests.fakes.chat import CHAT_API_PATHS, MODEL_ID, PRESET_NAMES, FakeDirectory, FakeModel, FakeStore
 
 
 @pytest.fixture
@@ -131,14 +131,7 @@ def test_models_presets_and_bad_paths(client: TestClient) -> None:
     assert models["defaultModel"] == MODEL_ID
     assert {m["id"] for m in models["models"]} == {MODEL_ID, "local.other"}
     presets = client.get("/presets").json()["presets"]
-    assert [p["name"] for p in presets] == [
-        "caption",
-        "description",
-        "classification",
-        "objects",
-        "transcribe",
-        "translate",
-    ]
+    assert [p["name"] for p in presets] == PRESET_NAMES
     assert client.get("/conversations/NOT-A-ULID").status_code == 400
     assert client.get("/conversations?limit=0").status_code == 400
     assert client.patch(f"/conversations/{new_id()}", json={"title": "x"}).status_code == 404
@@ -149,14 +142,7 @@ def test_models_presets_and_bad_paths(client: TestClient) -> None:
 def test_openapi_documents_routes_models_and_errors(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
-    for path in (
-        "/chat",
-        "/conversations",
-        "/conversations/{conversation_id}",
-        "/models",
-        "/presets",
-        "/health",
-    ):
+    for path in CHAT_API_PATHS:
         assert path in paths
     chat = paths["/chat"]["post"]
     assert chat["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/ChatResponse")

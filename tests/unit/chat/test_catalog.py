@@ -5,7 +5,7 @@ import pytest
 from chatbot_common.errors import InvalidInput, UpstreamError
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import ModelInfo
-from tests.unit.chat.fakes import FakeDirectory
+from tests.fakes.chat import FakeDirectory
 
 
 class FlakyDirectory(FakeDirectory):

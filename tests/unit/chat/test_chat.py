@@ -15,8 +15,8 @@ from chatbot_common.keys import new_id
 from lambda_chat.domain.chat import ChatConfig, TurnInput
 from lambda_chat.domain.ports import ModelChunk
 from lambda_chat.domain.presets import preset_prompt
+from tests.fakes.chat import MODEL_ID, FakeResolver
 from tests.unit.chat.conftest import Harness, build
-from tests.unit.chat.fakes import MODEL_ID, FakeResolver
 
 ALICE, BOB = "alice", "bob"
 
@@ -316,8 +316,7 @@ def test_a_model_switch_is_recorded_on_the_conversation_with_the_answer(harness:
 
 
 def test_every_call_record_is_also_given_to_the_observer() -> None:
-    h = build()
     seen: list[str] = []
-    h.chat._on_call = lambda record: seen.append(record.status)  # type: ignore[attr-defined]
+    h = build(on_call=lambda record: seen.append(record.status))
     h.chat.run_turn(ALICE, TurnInput(message="hi"))
     assert seen == ["complete"]
