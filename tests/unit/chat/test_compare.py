@@ -29,7 +29,7 @@ from lambda_chat.domain.events import StreamEvent
 from lambda_chat.domain.inference import InferenceSettings, InvalidInferenceConfig
 from lambda_chat.domain.ports import ChatMessage, ModelChunk, ModelRequest
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
-from tests.unit.chat.fakes import FakeDirectory, FakeModel
+from tests.fakes.chat import FakeDirectory, FakeModel
 
 LOCAL = "local.fake"
 NOVA = "us.amazon.nova-lite-v1:0"
