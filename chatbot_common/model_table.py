@@ -57,6 +57,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from chatbot_common.model_ids import split_model_id
+
 # Converse limits (botocore's bedrock-runtime model, shape InferenceConfiguration / CachePointBlock;
 # the unit tests compare these with the installed botocore).
 CONVERSE_TEMPERATURE_RANGE = (0.0, 1.0)
@@ -71,9 +73,6 @@ PRICES_AS_OF = date(2026, 12, 3)
 LOCAL_MODEL_PREFIX = "local."
 # The share of a function's 4 KB of environment variables the overrides may take.
 MAX_SETTING_CHARS = 2_048
-
-# Geography prefixes of cross-region inference profiles ("us.amazon.nova-lite-v1:0").
-_GEOGRAPHIES = frozenset({"us", "eu", "apac", "us-gov", "global", "jp", "au", "ca", "in"})
 
 Sampling = Literal["temperatureAndTopP", "temperatureOrTopP", "none"]
 
@@ -259,7 +258,6 @@ def is_local_model(model_id: str) -> bool:
     return model_id.startswith(LOCAL_MODEL_PREFIX)
 
 
-# TODO(merge): use chatbot_common.model_ids (inference-profile geography prefixes) once on main.
 def _base_model_id(model_id: str) -> str:
     """The foundation-model id behind an inference profile id or ARN.
 
@@ -268,10 +266,7 @@ def _base_model_id(model_id: str) -> str:
     """
     if model_id.startswith("arn:"):
         model_id = model_id.rsplit("/", 1)[-1]
-    head, dot, rest = model_id.partition(".")
-    if dot and rest.count(".") >= 1 and head in _GEOGRAPHIES:
-        return rest
-    return model_id
+    return split_model_id(model_id)[1]
 
 
 def _merged(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
