@@ -11,7 +11,7 @@ from lambda_chat.tools.builtins import (
     current_time_tool,
     evaluate_expression,
 )
-from lambda_chat.tools.registry import ToolCall, ToolContext, ToolRegistry, ToolError
+from lambda_chat.tools.registry import ToolCall, ToolContext, ToolError, ToolRegistry
 from tests.async_support import run_coroutine
 
 # Monday 30 November 2026, 21:12:00 UTC
