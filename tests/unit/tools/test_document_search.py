@@ -13,6 +13,9 @@ from tests.unit.attachments.sample_files import text_pdf
 FILLER = "Quarterly planning notes about office logistics and catering. " * 30
 
 
+MARKDOWN = f"# Intro\n\n{FILLER}\n\n## Travel\n\nTravel expenses are refunded within 30 days.\n\n{FILLER}"
+
+
 class MemoryListing:
     """In-memory UploadListing over the same records the library reads (keyed by owner)."""
 
@@ -52,7 +55,7 @@ def setup() -> tuple[Uploads, ToolRegistry, dict[str, UploadRecord]]:
             uploads,
             "alice",
             "notes.md",
-            f"# Intro\n\n{FILLER}\n\n## Travel\n\nTravel expenses are refunded within 30 days.\n\n{FILLER}".encode(),
+            MARKDOWN.encode(),
             "md",
         ),
         "bob_secret": ready(
