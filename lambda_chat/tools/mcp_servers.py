@@ -205,16 +205,17 @@ class McpToolSource:
         self._clock = clock
         self._lock = threading.Lock()
 
-    def discover(self, names: Sequence[str] | None = None) -> None:
+    def discover(self, names: Sequence[str] | None = None, *, budget_seconds: float | None = None) -> None:
         """Discover the named servers (default: all) concurrently; blocks until each answered
-        or timed out. Never raises: a failing server gets a notice."""
+        or timed out (its own timeout, or `budget_seconds` when shorter: a Lambda's init phase
+        has 10 s in all). Never raises: a failing server gets a notice."""
         targets = [self._states[n] for n in (names if names is not None else list(self._states))]
         if not targets:
             return
         outcome: list[tuple[_ServerState, list[Tool] | None, str | None]] = []
 
         async def all_servers() -> None:
-            found = await asyncio.gather(*(self._discover_one(state) for state in targets))
+            found = await asyncio.gather(*(self._discover_one(state, budget_seconds) for state in targets))
             outcome.extend(
                 (state, tools, notice) for state, (tools, notice) in zip(targets, found, strict=True)
             )
@@ -230,14 +231,17 @@ class McpToolSource:
                 else:
                     state.tools, state.stale, state.notice = tools, False, notice
 
-    def current(self) -> tuple[list[Tool], list[str]]:
+    def current(self, *, budget_seconds: float = 3.0) -> tuple[list[Tool], list[str]]:
         """The cached tools of reachable servers, and one notice per server left out (or tool
-        skipped). Servers that failed or were marked stale are rediscovered first when due."""
+        skipped). Servers that failed or were marked stale are rediscovered first when due,
+        within `budget_seconds` (this delays the turn that does it)."""
         now = self._clock()
         with self._lock:
             due = [n for n, s in self._states.items() if s.stale and s.retry_at <= now]
+            for name in due:  # one turn rediscovers; concurrent turns use the cache meanwhile
+                self._states[name].retry_at = now + self._retry_after
         if due:
-            self.discover(due)
+            self.discover(due, budget_seconds=budget_seconds)
         with self._lock:
             tools = [t for s in self._states.values() for t in s.tools]
             notices = [s.notice for s in self._states.values() if s.notice]
@@ -251,15 +255,18 @@ class McpToolSource:
                 state.stale = True
                 state.retry_at = self._clock()
 
-    async def _discover_one(self, state: _ServerState) -> tuple[list[Tool] | None, str | None]:
+    async def _discover_one(
+        self, state: _ServerState, budget_seconds: float | None
+    ) -> tuple[list[Tool] | None, str | None]:
         config = state.config
+        timeout = min(config.timeout_seconds, budget_seconds or config.timeout_seconds)
         try:
             headers = self._headers(config)
         except Exception:
             _log.exception("MCP server secret unreadable", extra={"server": config.name})
             return None, f"The tools of {config.name} are unavailable: its credentials could not be read."
         try:
-            listed = await asyncio.wait_for(self._list_tools(config, headers), config.timeout_seconds)
+            listed = await asyncio.wait_for(self._list_tools(config, headers), timeout)
         except Exception as exc:
             _log.warning("MCP discovery failed", extra={"server": config.name, "error": type(exc).__name__})
             return None, f"The tools of {config.name} are unavailable: the server could not be reached."

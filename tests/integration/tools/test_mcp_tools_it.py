@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+
+import pytest
 
 from lambda_chat.domain.ports import ChatMessage, ModelRequest
 from lambda_chat.tools.agent_loop import AgentRun, LoopDone, ToolResultEvent, run_to_completion
@@ -164,3 +167,21 @@ def test_tool_results_are_text_the_model_reads(mcp_server: RunningMcp) -> None:
     assert json.dumps(block) == json.dumps(
         {"toolResult": {"toolUseId": "c", "content": [{"text": "7"}], "status": "success"}}
     )
+
+
+@pytest.mark.timeout(30)
+def test_a_server_that_never_answers_is_left_out_within_the_start_up_budget(mcp_server: RunningMcp) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts connections, never answers
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/mcp"
+        source = McpToolSource([config("demo", mcp_server.url), config("silent", url, timeoutSeconds=120)])
+
+        source.discover(budget_seconds=0.5)
+
+        tools, notices = source.current()
+        assert {t.source for t in tools} == {"demo"}
+        assert notices == ["The tools of silent are unavailable: the server could not be reached."]
+    finally:
+        silent.close()
