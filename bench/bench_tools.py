@@ -46,9 +46,8 @@ def bench_calculator() -> None:
     ]
     print("| expression (allowed, worst cases) | ms |\n|---|---:|")
     for expression in expressions:
-        print(
-            f"| `{expression[:40]}{'…' if len(expression) > 40 else ''}` | {timed(lambda e=expression: evaluate_expression(e)):.2f} |"
-        )
+        shown = expression[:40] + ("…" if len(expression) > 40 else "")
+        print(f"| `{shown}` | {timed(lambda e=expression: evaluate_expression(e)):.2f} |")
 
 
 class LoopModel:
