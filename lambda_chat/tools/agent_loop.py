@@ -488,4 +488,26 @@ __all__ = [
     "ToolResultEvent",
     "ToolUseEvent",
     "run_to_completion",
+    "tool_calls_summary",
 ]
+
+
+def tool_calls_summary(events: Sequence[AgentEvent]) -> list[dict[str, Any]]:
+    """The JSON form's ``toolCalls``: [{id, name, input, status, output, step}] in call order."""
+    uses = {e.tool_use_id: e for e in events if isinstance(e, ToolUseEvent)}
+    summary = []
+    for event in events:
+        if isinstance(event, StepDone):
+            for outcome in event.outcomes:
+                use = uses.get(outcome.tool_use_id)
+                summary.append(
+                    {
+                        "id": outcome.tool_use_id,
+                        "name": outcome.name,
+                        "input": use.input if use else {},
+                        "status": outcome.status,
+                        "output": outcome.text,
+                        "step": event.step,
+                    }
+                )
+    return summary
