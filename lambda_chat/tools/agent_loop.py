@@ -174,6 +174,8 @@ class ToolExecutor:
         enabled: Sequence[str] | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[ToolOutcome]:
+        if not calls:
+            return
         results: queue.Queue[ToolOutcome | BaseException] = queue.Queue()
         abandon = threading.Event()
 
