@@ -180,10 +180,17 @@ class ToolExecutor:
         abandon = threading.Event()
 
         def worker() -> None:
+            # Not asyncio.run: it waits for the default executor's threads at the end, so a tool
+            # that timed out inside asyncio.to_thread would hold the turn until it finished.
+            # loop.close() shuts the executor down without waiting.
+            loop = asyncio.new_event_loop()
             try:
-                asyncio.run(self._run_all(calls, context, enabled, results, abandon, cancel))
+                loop.run_until_complete(self._run_all(calls, context, enabled, results, abandon, cancel))
             except BaseException as exc:  # surfaced in the consuming thread
                 results.put(exc)
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
 
         thread = threading.Thread(target=worker, name="tool-batch", daemon=True)
         thread.start()

@@ -445,3 +445,28 @@ def test_tool_use_start_alone_still_gets_a_result() -> None:
 
     assert of(events, ToolUseEvent)[0].input == {}
     assert of(events, ToolResultEvent)[0].outcome.status == "success"  # {} is valid: default zone UTC
+
+
+@pytest.mark.timeout(20)
+def test_a_timed_out_blocking_tool_does_not_hold_the_turn() -> None:
+    gate = threading.Event()
+
+    async def blocking(arguments: dict[str, Any], context: ToolContext) -> str:
+        await asyncio.to_thread(gate.wait)  # a slow S3 read, say: the thread cannot be interrupted
+        return "late"
+
+    registry = ToolRegistry(
+        [Tool(name="slow", description="d", input_schema=EMPTY_OBJECT, run=blocking)],
+        limits=ToolLimits(timeout_seconds=0.05),
+    )
+    model = ScriptedToolModel(
+        [[*tool_use(0, "s", "slow", {}), *end("tool_use")], [text("ok"), *end("end_turn")]]
+    )
+    try:
+        events = run_to_completion(start(model, registry))
+
+        assert not gate.is_set()  # the loop finished while the tool's thread still runs
+        assert "did not answer" in of(events, ToolResultEvent)[0].outcome.text
+        assert of(events, LoopDone)[0].text == "ok"
+    finally:
+        gate.set()
