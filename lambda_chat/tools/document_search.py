@@ -15,7 +15,7 @@ import bisect
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from chatbot_common.errors import DomainError
@@ -186,7 +186,7 @@ class DocumentSearch:
         """Blocking (S3 and DynamoDB reads): run it off the event loop."""
         options = self._options
         if max_results is not None:
-            options = SearchOptions(**{**options.__dict__, "max_results": max_results})
+            options = replace(options, max_results=max_results)
         searched_scope, records = self.records(context, scope)
         if not records:
             where = "in this conversation" if searched_scope == "conversation" else "for this user"
