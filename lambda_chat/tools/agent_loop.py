@@ -30,7 +30,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from chatbot_common.errors import Throttled
@@ -311,13 +311,9 @@ class AgentRun:
         messages = self.messages
         if config is None and has_tool_blocks(messages):
             messages = tool_blocks_as_text(messages)
-        return ToolModelRequest(
-            model_id=self._base.model_id,
-            messages=messages,
-            system=self._base.system,
-            max_tokens=self._base.max_tokens,
-            tool_config=config,
-        )
+        # Every ModelRequest field rides along (inference settings added later included).
+        carried = {f.name: getattr(self._base, f.name) for f in fields(ModelRequest)}
+        return ToolModelRequest(**{**carried, "messages": messages, "tool_config": config})
 
     def events(self) -> Generator[AgentEvent, None, None]:
         totals = [0, 0]
