@@ -24,12 +24,19 @@ from chatbot_common.settings import Settings
 CORRELATION_HEADER = "x-correlation-id"
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str, details: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"error": {**(details or {}), "code": code, "message": message}}
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content=error_body(code, message))
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(status_code=status, content=error_body(code, message, details), headers=headers)
 
 
 def _describe_validation_error(exc: RequestValidationError) -> str:
@@ -47,7 +54,7 @@ def install_error_handlers(app: FastAPI, logger: Logger) -> None:
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         if exc.status >= 500:
             logger.error("request failed", extra={"error_code": exc.code, "detail": exc.message})
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, details=exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -25,6 +25,8 @@ def new_call_record(
     created_at: str,
     error: DomainError | None,
     kind: str = "chat",
+    stop_reason: str | None = None,
+    tokens_estimated: bool = False,
 ) -> CallRecord:
     return CallRecord(
         call_id=keys.new_id(),
@@ -39,6 +41,8 @@ def new_call_record(
         created_at=created_at,
         error_code=error.code if error is not None else None,
         kind=kind,
+        stop_reason=stop_reason,
+        tokens_estimated=tokens_estimated,
     )
 
 

@@ -20,7 +20,9 @@ class StreamEvent:
 
 
 def error_event(error: DomainError) -> StreamEvent:
-    return StreamEvent("error", {"code": error.code, "message": error.message}, error=error)
+    """The `error` event: {code, message} plus the error's details (ids of what was stored)."""
+    data = {**error.details, "code": error.code, "message": error.message}
+    return StreamEvent("error", data, error=error)
 
 
 @dataclass(frozen=True)
