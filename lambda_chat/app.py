@@ -44,6 +44,7 @@ from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.entities import CallRecord
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository, ModelDirectory
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
+from lambda_chat.idempotency import IdempotentOperations, dynamodb_persistence
 from lambda_chat.services import ChatServices
 
 SERVICE_NAME = "chat"
@@ -57,8 +58,11 @@ def create_app(
     attachments: AttachmentResolver | None = None,
     model_directory: ModelDirectory | None = None,
     retry_policy: RetryPolicy | None = None,
+    idempotency: IdempotentOperations | None = None,
 ) -> FastAPI:
-    """Build the chat app. Anything not passed in is built from `settings` (default: environment)."""
+    """Build the chat app. Anything not passed in is built from `settings` (default: environment);
+    `idempotency` is built with the DynamoDB store (an app given another store has none unless
+    passed one)."""
     settings = settings or get_settings()
     logger = Logger(service=SERVICE_NAME)
 
@@ -69,6 +73,12 @@ def create_app(
             store = ConversationStore(
                 clients.dynamodb, settings.table_name, retention_days=settings.retention_days
             )
+            if idempotency is None:
+                idempotency = IdempotentOperations(
+                    dynamodb_persistence(clients.dynamodb, settings.table_name, function=SERVICE_NAME),
+                    expires_after_seconds=settings.idempotency_expiry_seconds,
+                    in_progress_seconds=settings.idempotency_in_progress_seconds,
+                )
         if model is None:
             bedrock = BedrockChatModel(
                 clients.bedrock_runtime,
@@ -123,6 +133,7 @@ def create_app(
         identity=identity_dependency(settings),
         clients=clients,
         summaries=_summary_service(settings, clients, attachments, store, retrying, catalog, observe_call),
+        idempotency=idempotency,
     )
 
     app = FastAPI(

@@ -58,4 +58,8 @@ async def post_chat(
         request,
         lambda: services.chat.start_turn(identity.user_id, turn, request_id=request_id),
         lambda events: _json(aggregate_turn(events)),
+        idempotency=services.idempotency,
+        user_id=identity.user_id,
+        operation="chat",
+        body=body.model_dump(mode="json", by_alias=True),
     )

@@ -73,6 +73,7 @@ async def post_summary(
     body: SummaryRequest | None = None,
     identity: Identity = Depends(current_identity),  # noqa: B008
     summaries: DocumentSummaryService = Depends(get_summaries),  # noqa: B008
+    services: ChatServices = Depends(get_services),  # noqa: B008
 ) -> SummaryResponse | Response:
     body = body or SummaryRequest()
     request_id = request_id_for(request, identity)
@@ -86,4 +87,8 @@ async def post_summary(
             request_id=request_id,
         ),
         lambda events: _json(aggregate_summary(events)),
+        idempotency=services.idempotency,
+        user_id=identity.user_id,
+        operation=f"summary:{upload_id}",
+        body=body.model_dump(mode="json", by_alias=True),
     )

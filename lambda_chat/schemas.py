@@ -57,17 +57,25 @@ class ChatRequest(ApiModel):
 class UsageOut(ApiModel):
     input_tokens: int
     output_tokens: int
+    estimated: bool = Field(
+        default=False,
+        description="True when Bedrock sent no counts (stopped or failed stream): ~4 characters a token",
+    )
 
     @classmethod
     def of(cls, usage: Usage) -> UsageOut:
-        return cls(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+        return cls(
+            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens, estimated=usage.estimated
+        )
 
 
 class ChatResponse(ApiModel):
     conversation_id: str
     message_id: str
     answer: str
-    stop_reason: str | None
+    stop_reason: str | None = Field(
+        description="Converse stopReason: end_turn, max_tokens (the answer was cut), stop_sequence, ..."
+    )
     usage: UsageOut
     model: str
     latency_ms: int
@@ -114,6 +122,9 @@ class MessageOut(ApiModel):
     attachments: list[dict[str, Any]]
     usage: UsageOut | None
     model: str | None
+    stop_reason: str | None = Field(
+        default=None, description="Why the model stopped (assistant messages): end_turn, max_tokens, ..."
+    )
 
     @classmethod
     def of(cls, message: Message) -> MessageOut:
@@ -127,6 +138,7 @@ class MessageOut(ApiModel):
             attachments=message.attachments,
             usage=UsageOut.of(usage) if usage else None,
             model=message.model,
+            stop_reason=message.stop_reason,
         )
 
 

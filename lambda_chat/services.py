@@ -19,6 +19,7 @@ from lambda_chat.attachments.summaries import DocumentSummaryService
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatService
 from lambda_chat.domain.conversations import ConversationService
+from lambda_chat.idempotency import IdempotentOperations
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository
 
 
@@ -35,6 +36,8 @@ class ChatServices:
     identity: Callable[[Request], Identity]
     clients: Any = None  # lambda_chat.adapters.aws_clients.AwsClients when built by create_app
     summaries: DocumentSummaryService | None = None  # None when built without a document library
+    # Idempotency-Key support (lambda_chat.idempotency); None when built without the DynamoDB table.
+    idempotency: IdempotentOperations | None = None
 
 
 def get_services(request: Request) -> ChatServices:

@@ -33,7 +33,7 @@ from lambda_chat.domain.entities import (
     iso_now,
 )
 from lambda_chat.domain.errors import ConversationDeleted
-from lambda_chat.domain.events import StreamEvent, collect_events, error_event
+from lambda_chat.domain.events import OperationStopped, StreamEvent, collect_events, error_event
 from lambda_chat.domain.history import (
     conversation_title,
     document_references,
@@ -297,8 +297,13 @@ class ChatService:
             for chunk in chunks:
                 yield from recorder.accept(chunk)
                 recorder.check_conversation_exists()
+        except OperationStopped:
+            # The client went away (the HTTP layer throws this in): store what was said, and end
+            # the events as a stopped turn, for an idempotent retry to replay.
+            yield from recorder.stopped()
+            return
         except GeneratorExit:
-            recorder.stop()  # the client went away or pressed stop
+            recorder.stop()  # closed early by a caller that wants no more events
             raise
         except DomainError as exc:
             yield from recorder.fail(exc)
@@ -431,16 +436,28 @@ class TurnRecorder:
         yield StreamEvent("usage", _usage_data(usage))
         yield StreamEvent("done", {"stopReason": self._final_stop_reason(), "latencyMs": latency_ms})
 
-    def stop(self) -> None:
-        """The client went away: keep the question and what was said, marked `stopped`."""
+    def stopped(self) -> Iterator[StreamEvent]:
+        """`stop`, then the events a stopped turn ends with: meta (if none went out), usage, and
+        `done` with stopReason "stopped" (the message is stored with status `stopped`)."""
+        answered = self.state is TurnState.ANSWERING
+        latency_ms = self.stop()
+        if not answered:
+            yield self._meta()
+        yield StreamEvent("usage", _usage_data(self._usage("stopped")))
+        yield StreamEvent("done", {"stopReason": "stopped", "latencyMs": latency_ms})
+
+    def stop(self) -> int:
+        """The client went away: keep the question and what was said, marked `stopped`. Returns
+        the latency in ms."""
         if self.state is TurnState.FINISHED:
-            return
+            return 0
         try:
             self._store_question()
         except DomainError:
             _log.exception("could not store the question of a stopped turn")
         with _logged_on_failure("could not store the answer of a stopped turn"):
-            self._finish("stopped")
+            return self._finish("stopped")
+        return int((self._timer() - self._started) * 1000)
 
     def fail(self, error: DomainError, *, cause: BaseException | None = None) -> Iterator[StreamEvent]:
         """The model (or storage) failed. Before the model answered: record the call and raise, so
