@@ -14,7 +14,9 @@ from aws_lambda_powertools import Logger
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatbot_common.errors import DomainError
@@ -39,6 +41,56 @@ def error_response(
     return JSONResponse(status_code=status, content=error_body(code, message, details), headers=headers)
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine code (docs/api.md lists them): invalid_request, not_found, ...")
+    message: str
+    conversationId: str | None = Field(
+        default=None, description="Set when a turn failed after its question was stored"
+    )
+    messageId: str | None = Field(default=None, description="The stored (incomplete) answer of such a turn")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+# What each status means on this API; every route lists the ones it can really return.
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request: malformed JSON, bad id, unknown model or preset, bad cursor, ill-formed "
+    "Unicode (invalid_request); Idempotency-Key unavailable (idempotency_unavailable)",
+    401: "No authenticated identity (unauthenticated)",
+    404: "Not found, or not the caller's (not_found)",
+    405: "Method not allowed on this path (method_not_allowed); the Allow header lists the methods",
+    409: "Conflict: the conversation was deleted during the turn (conversation_deleted), a request "
+    "with this Idempotency-Key is still running (idempotency_in_progress), concurrent change (conflict)",
+    413: "Request body, message, system prompt or file too large (payload_too_large)",
+    415: "Unsupported file type (unsupported_media_type)",
+    422: "Unusable content: an attachment that cannot be read (unprocessable_content), an "
+    "Idempotency-Key reused with another body (idempotency_key_reused)",
+    429: "Throttled by the model service or storage after retries (throttled)",
+    500: "Unexpected error (internal_error)",
+    502: "The model service or storage failed (upstream_error)",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error statuses, all with the error shape."""
+    return {
+        status: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[status]} for status in statuses
+    }
+
+
+def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
+    """Every method some route of `app` serves at this request's path, for the Allow header a
+    405 must carry (RFC 9110 section 15.5.6)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(scope)[0] is not Match.NONE:
+            methods.update(route_methods)
+    return sorted(methods)
+
+
 def _describe_validation_error(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
@@ -61,9 +113,14 @@ def install_error_handlers(app: FastAPI, logger: Logger) -> None:
         return error_response(400, "invalid_request", _describe_validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path served by several
+            # routes (GET, PATCH, DELETE /conversations/{id}) allows all of theirs.
+            headers["Allow"] = ", ".join(allowed_methods(app, dict(request.scope)))
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

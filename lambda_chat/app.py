@@ -140,6 +140,10 @@ def create_app(
         title="Bedrock chatbot: chat service",
         version="0.1.0",
         description="Conversations with Amazon Bedrock models. See docs/api.md.",
+        # GET /openapi.json serves the whole API's document (both apps), see routes_meta.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app, logger)

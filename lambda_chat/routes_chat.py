@@ -29,7 +29,7 @@ def _json(result: TurnResult) -> ChatResponse:
 @router.post(
     "/chat",
     response_model=ChatResponse,
-    responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 413, 429, 502)},
+    responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 409, 413, 415, 422, 429, 500, 502)},
     summary="Send a message and get the answer",
     description=(
         "Without `conversationId` a new conversation is created (titled from the message). "

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from chatbot_common.identity import Identity
+from chatbot_common.keys import ID_SCHEMA
 from lambda_chat.schemas import (
     ConversationDetail,
     ConversationList,
@@ -16,6 +19,7 @@ from lambda_chat.services import ChatServices, current_identity, get_services
 
 router = APIRouter(tags=["conversations"])
 
+ConversationId = Annotated[str, Path(json_schema_extra=ID_SCHEMA)]
 Caller = Depends(current_identity)
 Services = Depends(get_services)
 
@@ -23,7 +27,7 @@ Services = Depends(get_services)
 @router.get(
     "/conversations",
     response_model=ConversationList,
-    responses=error_responses(400, 401),
+    responses=error_responses(400, 401, 429, 500, 502),
     summary="The caller's conversations, newest activity first",
 )
 def list_conversations(
@@ -39,11 +43,11 @@ def list_conversations(
 @router.get(
     "/conversations/{conversation_id}",
     response_model=ConversationDetail,
-    responses=error_responses(400, 401, 404),
+    responses=error_responses(400, 401, 404, 429, 500, 502),
     summary="A conversation and a page of its messages, oldest first",
 )
 def get_conversation(
-    conversation_id: str,
+    conversation_id: ConversationId,
     limit: int = Query(default=50, ge=1, le=100),
     cursor: str | None = Query(default=None),
     identity: Identity = Caller,
@@ -56,11 +60,11 @@ def get_conversation(
 @router.patch(
     "/conversations/{conversation_id}",
     response_model=ConversationOut,
-    responses=error_responses(400, 401, 404, 413),
+    responses=error_responses(400, 401, 404, 409, 413, 429, 500, 502),
     summary="Change the title, system prompt or model",
 )
 def patch_conversation(
-    conversation_id: str,
+    conversation_id: ConversationId,
     body: ConversationPatch,
     identity: Identity = Caller,
     services: ChatServices = Services,
@@ -75,11 +79,11 @@ def patch_conversation(
     "/conversations/{conversation_id}",
     status_code=204,
     response_class=Response,
-    responses=error_responses(400, 401, 404),
+    responses=error_responses(400, 401, 404, 429, 500, 502),
     summary="Delete a conversation and its messages",
 )
 def delete_conversation(
-    conversation_id: str,
+    conversation_id: ConversationId,
     identity: Identity = Caller,
     services: ChatServices = Services,
 ) -> Response:

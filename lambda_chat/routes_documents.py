@@ -10,6 +10,7 @@ from pydantic import Field
 
 from chatbot_common.errors import DomainError
 from chatbot_common.identity import Identity
+from chatbot_common.keys import ID_SCHEMA
 from lambda_chat.attachments.summaries import DocumentSummaryService, SummaryOutcome, aggregate_summary
 from lambda_chat.schemas import ApiModel, UsageOut, error_responses
 from lambda_chat.services import ChatServices, current_identity, get_services, request_id_for
@@ -57,7 +58,7 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
 @router.post(
     "/documents/{uploadId}/summary",
     response_model=SummaryResponse,
-    responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 413, 429, 502)},
+    responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 409, 413, 415, 422, 429, 500, 502)},
     summary="Summarize a whole uploaded document",
     description=(
         "Extracts the document's text (refusing hostile files with a 4xx), summarizes every part "
@@ -68,7 +69,10 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
     ),
 )
 async def post_summary(
-    upload_id: Annotated[str, Path(alias="uploadId", description="An upload id from POST /uploads")],
+    upload_id: Annotated[
+        str,
+        Path(alias="uploadId", description="An upload id from POST /uploads", json_schema_extra=ID_SCHEMA),
+    ],
     request: Request,
     body: SummaryRequest | None = None,
     identity: Identity = Depends(current_identity),  # noqa: B008

@@ -19,8 +19,8 @@ from lambda_chat.attachments.summaries import DocumentSummaryService
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatService
 from lambda_chat.domain.conversations import ConversationService
-from lambda_chat.idempotency import IdempotentOperations
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository
+from lambda_chat.idempotency import IdempotentOperations
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot_common.http import (
     RequestSizeLimit,
+    error_responses,
     identity_dependency,
     install_error_handlers,
     install_request_logging,
 )
 from chatbot_common.identity import Identity
+from chatbot_common.keys import ID_SCHEMA
 from chatbot_common.settings import Settings, get_settings
 from chatbot_common.uploads import UploadRecord
 from lambda_upload.adapters import DynamoUploadRecords, S3UploadObjects
@@ -107,12 +109,16 @@ Uploads = Annotated[UploadService, Depends(upload_service)]
 router = APIRouter(tags=["uploads"])
 
 
-@router.get("/health")
+@router.get("/health", include_in_schema=False)  # API Gateway routes /health to the chat app
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.post("/uploads", response_model=CreateUploadResponse)
+@router.post(
+    "/uploads",
+    response_model=CreateUploadResponse,
+    responses=error_responses(400, 401, 413, 415, 429, 500, 502),
+)
 def create_upload(
     body: CreateUploadRequest, identity: CurrentIdentity, uploads: Uploads
 ) -> CreateUploadResponse:
@@ -134,9 +140,15 @@ def create_upload(
     )
 
 
-@router.get("/uploads/{uploadId}", response_model=UploadStatusResponse)
+@router.get(
+    "/uploads/{uploadId}",
+    response_model=UploadStatusResponse,
+    responses=error_responses(400, 401, 404, 429, 500, 502),
+)
 def get_upload(
-    upload_id: Annotated[str, Path(alias="uploadId")], identity: CurrentIdentity, uploads: Uploads
+    upload_id: Annotated[str, Path(alias="uploadId", json_schema_extra=ID_SCHEMA)],
+    identity: CurrentIdentity,
+    uploads: Uploads,
 ) -> UploadStatusResponse:
     """Status of an upload: pending until the object arrives, then ready or rejected (with reason)."""
     return _status_response(uploads.upload_status(identity.user_id, upload_id))
@@ -151,7 +163,10 @@ def create_app(
 ) -> FastAPI:
     """Build the upload app; settings are validated and AWS clients created here, at start-up."""
     settings = settings or get_settings()
-    app = FastAPI(title="Bedrock chatbot uploads", version="0.1.0")
+    # The whole API's OpenAPI document is the chat app's GET /openapi.json (chatbot_common.openapi).
+    app = FastAPI(
+        title="Bedrock chatbot uploads", version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None
+    )
     app.state.uploads = service or build_upload_service(
         settings, s3_client=s3_client, dynamodb_client=dynamodb_client
     )

@@ -11,7 +11,7 @@ from chatbot_common.errors import DomainError
 from lambda_chat.domain.entities import Usage
 
 
-class OperationStopped(Exception):  # noqa: N818 - a signal, not an error
+class OperationStopped(Exception):
     """Thrown into a streamed operation when its client has gone. The operation stops its model
     call, stores what it has, and may yield closing events (kept for an idempotent retry, never
     sent); an operation that stores nothing lets it propagate."""
