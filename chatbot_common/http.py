@@ -80,15 +80,26 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
     """Every method some route of `app` serves at this request's path, for the Allow header a
-    405 must carry (RFC 9110 section 15.5.6)."""
+    405 must carry (RFC 9110 section 15.5.6). Asks the router itself (Match.FULL per method), so
+    included routers and path parameters are handled as routing does."""
     methods: set[str] = set()
     for route in app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(scope)[0] is not Match.NONE:
-            methods.update(route_methods)
+        if route.matches(scope)[0] is Match.NONE:
+            continue
+        for method in _METHODS:
+            if route.matches({**scope, "method": method})[0] is Match.FULL:
+                methods.add(method)
     return sorted(methods)
+
+
+# Codes of errors Starlette raises itself (routing); everything else is a DomainError's code.
+HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
+OTHER_HTTP_ERROR_CODE = "http_error"
 
 
 def _describe_validation_error(exc: RequestValidationError) -> str:
@@ -114,7 +125,7 @@ def install_error_handlers(app: FastAPI, logger: Logger) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = HTTP_ERROR_CODES.get(exc.status_code, OTHER_HTTP_ERROR_CODE)
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             # Starlette names only the first matching route's methods; a path served by several

@@ -17,6 +17,9 @@ from chatbot_common.keys import upload_sk, user_pk
 
 Purpose = Literal["document", "image"]
 UploadStatus = Literal["pending", "ready", "rejected"]
+# Why an upload was rejected, as the status the chat service answers when it is used:
+# empty -> 422, too_large -> 413, type_mismatch -> 415 (docs/uploads-and-documents.md).
+Rejection = Literal["empty", "too_large", "type_mismatch"]
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_TYPE = "application/pdf"
@@ -149,6 +152,7 @@ class UploadRecord:
     size: int | None = None
     detected_type: str | None = None
     reason: str | None = None
+    rejection: Rejection | None = None
     created_at: str = ""
     updated_at: str = ""
     expires_at: int | None = None
@@ -175,6 +179,7 @@ class UploadRecord:
             "size": self.size,
             "detectedType": self.detected_type,
             "reason": self.reason,
+            "rejection": self.rejection,
             "expiresAt": self.expires_at,
         }
         item.update({k: v for k, v in optional.items() if v is not None})
@@ -198,6 +203,7 @@ class UploadRecord:
             size=_int(item.get("size")),
             detected_type=item.get("detectedType"),
             reason=item.get("reason"),
+            rejection=item.get("rejection"),
             created_at=str(item.get("createdAt", "")),
             updated_at=str(item.get("updatedAt", "")),
             expires_at=_int(item.get("expiresAt")),

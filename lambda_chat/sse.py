@@ -229,7 +229,9 @@ async def _json(request: Request, run: _Run, aggregate: Callable[[Iterator[Strea
         stored = run.task.result()
     except OperationStopped:
         # Nobody is listening; this answer is for the log only (499: nginx's "client closed request").
-        raise DomainError("The client closed the request", code="client_closed_request") from None
+        closed = DomainError("The client closed the request", code="client_closed_request")
+        closed.status = 499
+        raise closed from None
     return aggregate(iter([from_stored(item) for item in stored]))
 
 

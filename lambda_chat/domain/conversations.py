@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatbot_common.errors import InvalidInput
+from chatbot_common.typed_text import require_well_formed
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import validate_id, validate_system
 from lambda_chat.domain.entities import Conversation, Message, Page, iso_now
@@ -66,7 +67,7 @@ class ConversationService:
         """Change title, system prompt (empty string clears it) or model."""
         validate_id(conversation_id, "conversation id")
         if title is not None:
-            title = " ".join(title.split())
+            title = " ".join(require_well_formed(title, "title").split())
             if not title:
                 raise InvalidInput("title must not be empty")
             if len(title) > MAX_TITLE_CHARS:
