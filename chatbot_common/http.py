@@ -14,13 +14,14 @@ from aws_lambda_powertools import Logger
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatbot_common.errors import DomainError
 from chatbot_common.identity import REQUEST_CONTEXT_HEADER, Identity, identity_from_headers
+from chatbot_common.keys import ID_PATTERN
 from chatbot_common.settings import Settings
 
 CORRELATION_HEADER = "x-correlation-id"
@@ -39,6 +40,10 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(status_code=status, content=error_body(code, message, details), headers=headers)
+
+
+# Ids as JSON Schema, for the OpenAPI document (routes check ids themselves, answering 400).
+ID_SCHEMA: dict[str, JsonValue] = {"pattern": ID_PATTERN, "minLength": 26, "maxLength": 26}
 
 
 class ErrorDetail(BaseModel):

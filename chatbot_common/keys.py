@@ -20,8 +20,7 @@ import time
 # Ids are ULIDs written in lowercase Crockford base32 (26 characters); what `is_valid_id` accepts.
 ID_PATTERN = r"^[0-9a-z]{26}$"
 _ID = re.compile(ID_PATTERN)
-# The same rule as JSON Schema, for the OpenAPI document (routes check it themselves, answering 400).
-ID_SCHEMA: dict[str, object] = {"pattern": ID_PATTERN, "minLength": 26, "maxLength": 26}
+
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from chatbot_common.http import ID_SCHEMA
 from chatbot_common.identity import Identity
-from chatbot_common.keys import ID_SCHEMA
 from lambda_chat.schemas import (
     ConversationDetail,
     ConversationList,

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from chatbot_common.errors import DomainError
+from chatbot_common.http import ID_SCHEMA
 from chatbot_common.identity import Identity
-from chatbot_common.keys import ID_SCHEMA
 from lambda_chat.attachments.summaries import DocumentSummaryService, SummaryOutcome, aggregate_summary
 from lambda_chat.schemas import ApiModel, UsageOut, error_responses
 from lambda_chat.services import ChatServices, current_identity, get_services, request_id_for

@@ -7,10 +7,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from chatbot_common.http import ID_SCHEMA
 from chatbot_common.http import ErrorDetail as ErrorDetail
 from chatbot_common.http import ErrorResponse as ErrorResponse
 from chatbot_common.http import error_responses as error_responses
-from chatbot_common.keys import ID_SCHEMA
 from lambda_chat.domain.conversations import ConversationWithMessages
 from lambda_chat.domain.entities import Conversation, Message, ModelInfo, Page, Usage
 from lambda_chat.domain.presets import Preset

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot_common.http import (
+    ID_SCHEMA,
     RequestSizeLimit,
     error_responses,
     identity_dependency,
@@ -23,7 +24,6 @@ from chatbot_common.http import (
     install_request_logging,
 )
 from chatbot_common.identity import Identity
-from chatbot_common.keys import ID_SCHEMA
 from chatbot_common.settings import Settings, get_settings
 from chatbot_common.uploads import UploadRecord
 from lambda_upload.adapters import DynamoUploadRecords, S3UploadObjects

@@ -212,5 +212,9 @@ class UploadService:
             found = detected or "unrecognised binary data"
             if detected == ZIP_TYPE:
                 found = "a zip archive that is not a Word document"
-            return "type_mismatch", f"The content is {found}, not the declared {record.content_type}", detected
+            return (
+                "type_mismatch",
+                f"The content is {found}, not the declared {record.content_type}",
+                detected,
+            )
         return None, None, detected

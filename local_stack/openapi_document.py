@@ -1,5 +1,5 @@
-"""`python -m local_stack.openapi_document [--check]` (`make openapi`): write (or check) chatbot_common/openapi.json
-from the two apps (built with stand-in settings and no AWS calls)."""
+"""`python -m local_stack.openapi_document [--check]` (`make openapi`): write (or check)
+chatbot_common/openapi.json from the two apps (built with stand-in settings and no AWS calls)."""
 
 from __future__ import annotations
 

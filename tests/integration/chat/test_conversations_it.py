@@ -130,7 +130,15 @@ def test_messages_are_paginated_oldest_first(api: httpx.Client) -> None:
     assert rest["nextCursor"] is None
     message = first["messages"][1]
     assert set(message) == {
-        "id", "role", "content", "createdAt", "status", "attachments", "usage", "model", "stopReason"
+        "id",
+        "role",
+        "content",
+        "createdAt",
+        "status",
+        "attachments",
+        "usage",
+        "model",
+        "stopReason",
     }
 
     # A cursor from another conversation is refused rather than followed.

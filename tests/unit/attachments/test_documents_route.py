@@ -80,7 +80,9 @@ def test_a_failed_summary_over_sse_never_announces_a_conversation_it_did_not_cre
     from lambda_chat.domain.retry import RetryPolicy
 
     store = FakeStore()
-    settings = Settings(table_name="table", uploads_bucket="bucket", local_mode=True, default_model_id=MODEL_ID)
+    settings = Settings(
+        table_name="table", uploads_bucket="bucket", local_mode=True, default_model_id=MODEL_ID
+    )
     app = create_app(
         settings,
         store=store,
@@ -94,7 +96,10 @@ def test_a_failed_summary_over_sse_never_announces_a_conversation_it_did_not_cre
         f"/documents/{doc.upload_id}/summary", headers={"Accept": "text/event-stream"}
     )
     events = [
-        (block.split("\n")[0].removeprefix("event: "), json.loads(block.split("\n")[1].removeprefix("data: ")))
+        (
+            block.split("\n")[0].removeprefix("event: "),
+            json.loads(block.split("\n")[1].removeprefix("data: ")),
+        )
         for block in response.text.strip().split("\n\n")
     ]
     assert [name for name, _ in events] == ["meta", "error"]

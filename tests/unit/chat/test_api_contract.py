@@ -72,7 +72,9 @@ def test_the_document_covers_both_apps_with_ulid_patterns_and_real_statuses(clie
     # Validation errors are 400s in the error shape: FastAPI's 422 HTTPValidationError is gone.
     assert "HTTPValidationError" not in json.dumps(spec)
     statuses = {
-        (path, method): set(operation["responses"]) for path, item in paths.items() for method, operation in item.items()
+        (path, method): set(operation["responses"])
+        for path, item in paths.items()
+        for method, operation in item.items()
     }
     assert statuses[("/uploads", "post")] >= {"200", "400", "401", "413", "415", "429", "500", "502"}
     assert statuses[("/uploads/{uploadId}", "get")] >= {"400", "401", "404"}
@@ -151,7 +153,9 @@ def test_a_lone_surrogate_in_typed_input_is_400_before_any_model_call_or_write(
     client: TestClient, store: FakeStore, model: FakeModel, field: str, raw: bytes
 ) -> None:
     for accept in ("application/json", "text/event-stream"):
-        response = client.post("/chat", content=raw, headers={"content-type": "application/json", "accept": accept})
+        response = client.post(
+            "/chat", content=raw, headers={"content-type": "application/json", "accept": accept}
+        )
         assert response.status_code == 400, response.text
         error = response.json()["error"]
         assert error["code"] == "invalid_request"
