@@ -84,6 +84,18 @@ def test_the_document_covers_both_apps_with_ulid_patterns_and_real_statuses(clie
     assert public == [("/health", "get")]
 
 
+def test_the_document_has_exactly_the_routes_api_gateway_serves() -> None:
+    from cdk.constants import ROUTES
+
+    documented = {
+        (method.upper(), re.sub(r"\{[^}]+\}", "{id}", path))
+        for path, item in load_document()["paths"].items()
+        for method in item
+    }
+    served = {(method, re.sub(r"\{[^}]+\}", "{id}", path)) for method, path, _ in ROUTES}
+    assert documented == served
+
+
 def test_docs_list_every_error_code_the_api_returns() -> None:
     codes: set[str] = set()
     for package in ("chatbot_common", "lambda_chat", "lambda_upload"):
