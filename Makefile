@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install lock run test test-fast lint format bench synth deploy web e2e-deps clean
+.PHONY: install lock run test test-fast lint format openapi bench synth deploy web e2e-deps clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The whole API's OpenAPI document (chatbot_common/openapi.json), regenerated from both apps.
+openapi: install
+	$(PY) -m local_stack.openapi_document
 
 # make bench [BENCH=chat]: every bench/bench_*.py, or the named ones.
 bench: install

@@ -64,8 +64,8 @@ class LoopModel:
             yield ToolModelChunk(text="done", stop_reason="end_turn", input_tokens=1, output_tokens=1)
             return
         for i in range(self.per_step):
-            yield ToolModelChunk(tool_use=ToolUseStart(i, f"t{self.calls}-{i}", self.tool))
-            yield ToolModelChunk(tool_use=ToolUseStop(i))
+            yield ToolModelChunk(tool_part=ToolUseStart(i, f"t{self.calls}-{i}", self.tool))
+            yield ToolModelChunk(tool_part=ToolUseStop(i))
         yield ToolModelChunk(stop_reason="tool_use")
 
 

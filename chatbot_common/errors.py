@@ -10,9 +10,14 @@ class DomainError(Exception):
     code = "internal_error"
     status = 500
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict[str, str] | None = None
+    ) -> None:
+        """`details` are extra fields of the error object on the wire (e.g. the ids of a turn that
+        failed after its question was stored, so a client can find what was kept)."""
         super().__init__(message)
         self.message = message
+        self.details: dict[str, str] = dict(details or {})
         if code is not None:
             self.code = code
 

@@ -14,13 +14,15 @@ from aws_lambda_powertools import Logger
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatbot_common.errors import DomainError
 from chatbot_common.identity import REQUEST_CONTEXT_HEADER, Identity, identity_from_headers
+from chatbot_common.keys import ID_PATTERN
 from chatbot_common.settings import Settings
 
 CORRELATION_HEADER = "x-correlation-id"
@@ -33,12 +35,84 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str, details: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"error": {**(details or {}), "code": code, "message": message}}
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content=error_body(code, message))
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(status_code=status, content=error_body(code, message, details), headers=headers)
+
+
+# Ids as JSON Schema, for the OpenAPI document (routes check ids themselves, answering 400).
+ID_SCHEMA: dict[str, JsonValue] = {"pattern": ID_PATTERN, "minLength": 26, "maxLength": 26}
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine code (docs/api.md lists them): invalid_request, not_found, ...")
+    message: str
+    conversationId: str | None = Field(
+        default=None, description="Set when a turn failed after its question was stored"
+    )
+    messageId: str | None = Field(default=None, description="The stored (incomplete) answer of such a turn")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+# What each status means on this API; every route lists the ones it can really return.
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request: malformed JSON, bad id, unknown model or preset, bad cursor, ill-formed "
+    "Unicode (invalid_request); Idempotency-Key unavailable (idempotency_unavailable)",
+    401: "No authenticated identity (unauthenticated)",
+    404: "Not found, or not the caller's (not_found)",
+    405: "Method not allowed on this path (method_not_allowed); the Allow header lists the methods",
+    409: "Conflict: the conversation was deleted during the turn (conversation_deleted), a request "
+    "with this Idempotency-Key is still running (idempotency_in_progress), concurrent change (conflict)",
+    413: "Request body, message, system prompt or file too large (payload_too_large)",
+    415: "Unsupported file type (unsupported_media_type)",
+    422: "Unusable content: an attachment that cannot be read (unprocessable_content), an "
+    "Idempotency-Key reused with another body (idempotency_key_reused)",
+    429: "Throttled by the model service or storage after retries (throttled)",
+    500: "Unexpected error (internal_error)",
+    502: "The model service or storage failed (upstream_error)",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error statuses, all with the error shape."""
+    return {
+        status: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[status]} for status in statuses
+    }
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
+    """Every method some route of `app` serves at this request's path, for the Allow header a
+    405 must carry (RFC 9110 section 15.5.6). Asks the router itself (Match.FULL per method), so
+    included routers and path parameters are handled as routing does."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if route.matches(scope)[0] is Match.NONE:
+            continue
+        for method in _METHODS:
+            if route.matches({**scope, "method": method})[0] is Match.FULL:
+                methods.add(method)
+    return sorted(methods)
+
+
+# Codes of errors Starlette raises itself (routing); everything else is a DomainError's code.
+HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
+OTHER_HTTP_ERROR_CODE = "http_error"
 
 
 def _describe_validation_error(exc: RequestValidationError) -> str:
@@ -56,16 +130,21 @@ def install_error_handlers(app: FastAPI, logger: Logger) -> None:
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         if exc.status >= 500:
             logger.error("request failed", extra={"error_code": exc.code, "detail": exc.message})
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, details=exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(400, "invalid_request", _describe_validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_ERROR_CODES.get(exc.status_code, OTHER_HTTP_ERROR_CODE)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path served by several
+            # routes (GET, PATCH, DELETE /conversations/{id}) allows all of theirs.
+            headers["Allow"] = ", ".join(allowed_methods(app, dict(request.scope)))
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

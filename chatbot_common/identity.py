@@ -39,14 +39,27 @@ def identity_from_headers(headers: Mapping[str, str], *, local_mode: bool, dev_u
 
 
 def identity_from_request_context(context: Mapping[str, Any]) -> Identity:
-    authorizer = context.get("authorizer") or {}
+    """The caller from API Gateway's request context; Unauthenticated (401) for anything that is
+    not an object at each level (`authorizer`, `claims`: a string or list there is no identity)."""
+    authorizer = _object_or_empty(context.get("authorizer"))
     # REST API Cognito authorizers put claims under authorizer.claims; HTTP API JWT under jwt.claims.
-    claims = authorizer.get("claims") or (authorizer.get("jwt") or {}).get("claims") or {}
+    claims = _object_or_empty(authorizer.get("claims")) or _object_or_empty(
+        _object_or_empty(authorizer.get("jwt")).get("claims")
+    )
     user_id = claims.get("sub")
     if not isinstance(user_id, str) or not _SAFE_USER_ID.match(user_id):
         raise Unauthenticated("The request context carries no valid user identity")
     username = claims.get("cognito:username") or claims.get("username") or claims.get("email")
-    return Identity(user_id=user_id, username=username, request_id=context.get("requestId"))
+    request_id = context.get("requestId")
+    return Identity(
+        user_id=user_id,
+        username=username if isinstance(username, str) else None,
+        request_id=request_id if isinstance(request_id, str) else None,
+    )
+
+
+def _object_or_empty(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _parse_context(raw: str) -> Mapping[str, Any]:

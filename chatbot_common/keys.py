@@ -19,7 +19,10 @@ import time
 
 from chatbot_common.errors import InvalidInput
 
-_ID = re.compile(r"^[0-9a-z]{26}$")
+# Ids are ULIDs written in lowercase Crockford base32 (26 characters); what `is_valid_id` accepts.
+ID_PATTERN = r"^[0-9a-z]{26}$"
+_ID = re.compile(ID_PATTERN)
+
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 

@@ -16,6 +16,12 @@ GSI1_NAME = "gsi1"
 GSI1_PARTITION_KEY = "gsi1pk"
 GSI1_SORT_KEY = "gsi1sk"
 
+# Idempotency records (lambda_chat.idempotency, Powertools' DynamoDB persistence layer) live in the
+# same table: pk "IDEMPOTENCY#<function>", sk the hashed key, attributes `status`, `data`,
+# `validation`, `in_progress_expiration` and the TTL attribute. The chat function needs GetItem,
+# PutItem, UpdateItem and DeleteItem on the table (it has them for conversations already).
+IDEMPOTENCY_PARTITION_PREFIX = "IDEMPOTENCY#"
+
 LOCAL_TABLE_NAME = "chatbot-local"
 LOCAL_UPLOADS_BUCKET = "chatbot-local-uploads"
 

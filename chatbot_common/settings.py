@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     max_output_tokens: int = Field(default=1_024, gt=0)
     retention_days: int = Field(default=90, gt=0)
     model_max_attempts: int = Field(default=4, ge=1)
+    # Idempotency-Key records (lambda_chat.idempotency): how long a result is replayed, and how long
+    # a request's in-progress lock holds if its process dies (Lambda's maximum duration).
+    idempotency_expiry_seconds: int = Field(default=86_400, gt=0)
+    idempotency_in_progress_seconds: float = Field(default=900.0, gt=0)
 
     image_max_bytes: int = Field(default=DEFAULT_IMAGE_MAX_BYTES, gt=0)
     document_max_bytes: int = Field(default=DEFAULT_DOCUMENT_MAX_BYTES, gt=0)

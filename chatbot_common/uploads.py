@@ -18,6 +18,9 @@ from chatbot_common.resources import ITEM_TYPE_ATTRIBUTE
 
 Purpose = Literal["document", "image"]
 UploadStatus = Literal["pending", "ready", "rejected"]
+# Why an upload was rejected, as the status the chat service answers when it is used:
+# empty -> 422, too_large -> 413, type_mismatch -> 415 (docs/uploads-and-documents.md).
+Rejection = Literal["empty", "too_large", "type_mismatch"]
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_TYPE = "application/pdf"
@@ -150,6 +153,7 @@ class UploadRecord:
     size: int | None = None
     detected_type: str | None = None
     reason: str | None = None
+    rejection: Rejection | None = None
     created_at: str = ""
     updated_at: str = ""
     expires_at: int | None = None
@@ -176,6 +180,7 @@ class UploadRecord:
             "size": self.size,
             "detectedType": self.detected_type,
             "reason": self.reason,
+            "rejection": self.rejection,
             "expiresAt": self.expires_at,
         }
         item.update({k: v for k, v in optional.items() if v is not None})
@@ -199,6 +204,7 @@ class UploadRecord:
             size=_int(item.get("size")),
             detected_type=item.get("detectedType"),
             reason=item.get("reason"),
+            rejection=item.get("rejection"),
             created_at=str(item.get("createdAt", "")),
             updated_at=str(item.get("updatedAt", "")),
             expires_at=_int(item.get("expiresAt")),

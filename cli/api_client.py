@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import httpx
 
-from cli.sse import ServerEvent, parse_events
+from cli.sse import ServerEvent, read_events
 
 
 class ApiError(Exception):
@@ -103,7 +103,7 @@ class ChatbotApi:
                 if response.status_code >= 400:
                     response.read()
                     raise error_from_response(response)
-                yield from parse_events(response.iter_lines())
+                yield from read_events(response)
         except httpx.HTTPError as exc:
             raise ApiError(f"stream from {self.base_url} failed: {exc}", code="connection_error") from exc
 

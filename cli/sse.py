@@ -1,11 +1,18 @@
-"""Server-Sent Events, parsed from lines as they arrive (the `/chat` stream)."""
+"""Server-Sent Events from a streaming httpx response (the `/chat` stream), read with httpx-sse.
+
+httpx-sse follows the SSE spec's line rules (CR, LF or CRLF end a line, nothing else), so an answer
+quoting U+2028 or U+2029 arrives whole; httpx's `iter_lines` splits on those too (str.splitlines).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
+from httpx_sse import EventSource
 
 
 @dataclass(frozen=True)
@@ -17,29 +24,7 @@ class ServerEvent:
         return json.loads(self.data) if self.data else {}
 
 
-def parse_events(lines: Iterable[str]) -> Iterator[ServerEvent]:
-    """Yield one event per blank-line-terminated block, as soon as the block is complete.
-
-    Follows the HTML spec's rules that matter here: `event:` names the event (default
-    "message"), `data:` lines are joined with newlines, lines starting with `:` are comments
-    (keep-alives), one optional space after the colon is not part of the value.
-    """
-    event = ""
-    data: list[str] = []
-    for raw in lines:
-        line = raw.rstrip("\r\n")
-        if not line:
-            if data or event:
-                yield ServerEvent(event or "message", "\n".join(data))
-            event, data = "", []
-            continue
-        if line.startswith(":"):
-            continue
-        field, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if field == "event":
-            event = value
-        elif field == "data":
-            data.append(value)
-    if data:
-        yield ServerEvent(event or "message", "\n".join(data))
+def read_events(response: httpx.Response) -> Iterator[ServerEvent]:
+    """One event per complete SSE block, as soon as it arrives (comments/keep-alives skipped)."""
+    for sse in EventSource(response).iter_sse():
+        yield ServerEvent(sse.event or "message", sse.data)

@@ -46,6 +46,7 @@ from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.entities import CallRecord
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository, ModelDirectory
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
+from lambda_chat.idempotency import IdempotentOperations, dynamodb_persistence
 from lambda_chat.services import ChatServices
 
 # Packages whose stdlib loggers write through the app's Powertools logger.
@@ -61,9 +62,12 @@ def create_app(
     model_directory: ModelDirectory | None = None,
     retry_policy: RetryPolicy | None = None,
     clients: AwsClients | None = None,
+    idempotency: IdempotentOperations | None = None,
 ) -> FastAPI:
     """Build the chat app. Anything not passed in is built from `settings` (default: environment)
-    and `clients` (default: `create_clients(settings.region)`, boto3's own credential chain)."""
+    and `clients` (default: `create_clients(settings.region)`, boto3's own credential chain);
+    `idempotency` is built with the DynamoDB store (an app given another store has none unless
+    passed one)."""
     settings = settings or get_settings()
     logger = Logger(service=CHAT_SERVICE_NAME)
     route_package_loggers(logger, APP_PACKAGES)
@@ -74,6 +78,12 @@ def create_app(
             store = ConversationStore(
                 clients.dynamodb, settings.table_name, retention_days=settings.retention_days
             )
+            if idempotency is None:
+                idempotency = IdempotentOperations(
+                    dynamodb_persistence(clients.dynamodb, settings.table_name, function=CHAT_SERVICE_NAME),
+                    expires_after_seconds=settings.idempotency_expiry_seconds,
+                    in_progress_seconds=settings.idempotency_in_progress_seconds,
+                )
         if model is None:
             bedrock = BedrockChatModel(
                 clients.bedrock_runtime,
@@ -128,12 +138,17 @@ def create_app(
         identity=identity_dependency(settings),
         clients=clients,
         summaries=_summary_service(settings, clients, attachments, store, retrying, catalog, observe_call),
+        idempotency=idempotency,
     )
 
     app = FastAPI(
         title="Bedrock chatbot: chat service",
         version="0.1.0",
         description="Conversations with Amazon Bedrock models. See docs/api.md.",
+        # GET /openapi.json serves the whole API's document (both apps), see routes_meta.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app, logger)

@@ -20,7 +20,7 @@ def _json(result: TurnResult) -> ChatResponse:
 @router.post(
     "/chat",
     response_model=ChatResponse,
-    responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 413, 429, 502)},
+    responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 409, 413, 415, 422, 429, 500, 502)},
     summary="Send a message and get the answer",
     description=(
         "Without `conversationId` a new conversation is created (titled from the message). "
@@ -49,4 +49,8 @@ async def post_chat(
         request,
         lambda: services.chat.start_turn(identity.user_id, turn, request_id=request_id),
         lambda events: _json(aggregate_turn(events)),
+        idempotency=services.idempotency,
+        user_id=identity.user_id,
+        operation="chat",
+        body=body.model_dump(mode="json", by_alias=True),
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
+from chatbot_common.http import ID_SCHEMA
 from lambda_chat.schemas import (
     ConversationDetail,
     ConversationList,
@@ -17,11 +18,13 @@ from lambda_chat.services import CurrentIdentity, Services
 
 router = APIRouter(tags=["conversations"])
 
+ConversationId = Annotated[str, Path(json_schema_extra=ID_SCHEMA)]
+
 
 @router.get(
     "/conversations",
     response_model=ConversationList,
-    responses=error_responses(400, 401),
+    responses=error_responses(400, 401, 429, 500, 502),
     summary="The caller's conversations, newest activity first",
 )
 def list_conversations(
@@ -37,11 +40,11 @@ def list_conversations(
 @router.get(
     "/conversations/{conversation_id}",
     response_model=ConversationDetail,
-    responses=error_responses(400, 401, 404),
+    responses=error_responses(400, 401, 404, 429, 500, 502),
     summary="A conversation and a page of its messages, oldest first",
 )
 def get_conversation(
-    conversation_id: str,
+    conversation_id: ConversationId,
     identity: CurrentIdentity,
     services: Services,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -54,11 +57,11 @@ def get_conversation(
 @router.patch(
     "/conversations/{conversation_id}",
     response_model=ConversationOut,
-    responses=error_responses(400, 401, 404, 413),
+    responses=error_responses(400, 401, 404, 409, 413, 429, 500, 502),
     summary="Change the title, system prompt or model",
 )
 def patch_conversation(
-    conversation_id: str,
+    conversation_id: ConversationId,
     body: ConversationPatch,
     identity: CurrentIdentity,
     services: Services,
@@ -73,11 +76,11 @@ def patch_conversation(
     "/conversations/{conversation_id}",
     status_code=204,
     response_class=Response,
-    responses=error_responses(400, 401, 404),
+    responses=error_responses(400, 401, 404, 429, 500, 502),
     summary="Delete a conversation and its messages",
 )
 def delete_conversation(
-    conversation_id: str,
+    conversation_id: ConversationId,
     identity: CurrentIdentity,
     services: Services,
 ) -> Response:

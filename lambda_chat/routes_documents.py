@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from chatbot_common.errors import DomainError
-from chatbot_common.http import ApiModel
+from chatbot_common.http import ID_SCHEMA, ApiModel
 from lambda_chat.attachments.summary_service import DocumentSummaryService, SummaryOutcome, aggregate_summary
 from lambda_chat.schemas import UsageOut, error_responses
 from lambda_chat.services import CurrentIdentity, Services, request_id_for
@@ -49,7 +49,7 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
 @router.post(
     "/documents/{uploadId}/summary",
     response_model=SummaryResponse,
-    responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 413, 429, 502)},
+    responses={**SSE_OPENAPI, **error_responses(400, 401, 404, 409, 413, 415, 422, 429, 500, 502)},
     summary="Summarize a whole uploaded document",
     description=(
         "Extracts the document's text (refusing hostile files with a 4xx), summarizes every part "
@@ -60,10 +60,14 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
     ),
 )
 async def post_summary(
-    upload_id: Annotated[str, Path(alias="uploadId", description="An upload id from POST /uploads")],
+    upload_id: Annotated[
+        str,
+        Path(alias="uploadId", description="An upload id from POST /uploads", json_schema_extra=ID_SCHEMA),
+    ],
     request: Request,
     identity: CurrentIdentity,
     summaries: Annotated[DocumentSummaryService, Depends(get_summaries)],
+    services: Services,
     body: SummaryRequest | None = None,
 ) -> SummaryResponse | Response:
     body = body or SummaryRequest()
@@ -78,4 +82,8 @@ async def post_summary(
             request_id=request_id,
         ),
         lambda events: _json(aggregate_summary(events)),
+        idempotency=services.idempotency,
+        user_id=identity.user_id,
+        operation=f"summary:{upload_id}",
+        body=body.model_dump(mode="json", by_alias=True),
     )

@@ -1,9 +1,12 @@
-"""GET /health, /models, /presets."""
+"""GET /health, /openapi.json, /models, /presets."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
+from chatbot_common.openapi import load_document
 from lambda_chat.domain.presets import IMAGE_PRESETS
 from lambda_chat.schemas import (
     HealthResponse,
@@ -16,6 +19,12 @@ from lambda_chat.services import CurrentIdentity, Services
 router = APIRouter(tags=["meta"])
 
 
+@router.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> dict[str, Any]:
+    """The whole API's OpenAPI document (chatbot_common.openapi), public like /health."""
+    return load_document()
+
+
 @router.get("/health", response_model=HealthResponse, summary="Liveness (no authentication)")
 def health() -> HealthResponse:
     return HealthResponse()
@@ -24,7 +33,7 @@ def health() -> HealthResponse:
 @router.get(
     "/models",
     response_model=ModelsResponse,
-    responses=error_responses(401, 502),
+    responses=error_responses(401, 429, 500, 502),
     summary="Models the caller may choose (text output, streaming)",
 )
 def list_models(
@@ -40,7 +49,7 @@ def list_models(
 @router.get(
     "/presets",
     response_model=PresetsResponse,
-    responses=error_responses(401),
+    responses=error_responses(401, 500),
     summary="Image-understanding presets",
 )
 def list_presets(identity: CurrentIdentity) -> PresetsResponse:

@@ -11,57 +11,50 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from chatbot_common.http import ApiModel
+from chatbot_common.http import ID_SCHEMA, ApiModel
+from chatbot_common.http import ErrorDetail as ErrorDetail
+from chatbot_common.http import ErrorResponse as ErrorResponse
+from chatbot_common.http import error_responses as error_responses
 from lambda_chat.domain.conversations import ConversationWithMessages
 
-# -- errors -----------------------------------------------------------------------------------
-
-
-class ErrorDetail(ApiModel):
-    code: str = Field(description="Machine code: invalid_request, not_found, throttled, ...")
-    message: str
-
-
-class ErrorResponse(ApiModel):
-    error: ErrorDetail
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
-        400: "Invalid request (malformed JSON, bad id, unknown model or preset, bad cursor)",
-        401: "No authenticated identity",
-        404: "Not found (or not the caller's)",
-        413: "Message or system prompt too long",
-        429: "Throttled by the model service after retries",
-        502: "The model service or storage failed",
-    }
-    return {status: {"model": ErrorResponse, "description": descriptions[status]} for status in statuses}
-
+# -- errors: one shape for both apps (chatbot_common.http) -------------------------------------
 
 # -- chat -------------------------------------------------------------------------------------
 
 
 class ChatRequest(ApiModel):
     conversation_id: str | None = Field(
-        default=None, description="Continue this conversation; omit to start one"
+        default=None,
+        description="Continue this conversation; omit to start one",
+        json_schema_extra=ID_SCHEMA,
     )
     message: str = Field(default="", description="The user's message (may be empty when `preset` is given)")
     model: str | None = Field(default=None, description="A model id from GET /models")
     system: str | None = Field(default=None, description="System prompt (stored on new conversations)")
-    attachments: list[str] = Field(default_factory=list, description="Upload ids (images, documents)")
+    attachments: list[str] = Field(
+        default_factory=list,
+        description="Upload ids (images, documents), at most 10",
+        json_schema_extra={"items": {"type": "string", **ID_SCHEMA}, "maxItems": 10},
+    )
     preset: str | None = Field(default=None, description="Image preset name from GET /presets")
 
 
 class UsageOut(ApiModel):
     input_tokens: int
     output_tokens: int
+    estimated: bool = Field(
+        default=False,
+        description="True when Bedrock sent no counts (stopped or failed stream): ~4 characters a token",
+    )
 
 
 class ChatResponse(ApiModel):
     conversation_id: str
     message_id: str
     answer: str
-    stop_reason: str | None
+    stop_reason: str | None = Field(
+        description="Converse stopReason: end_turn, max_tokens (the answer was cut), stop_sequence, ..."
+    )
     usage: UsageOut
     model: str
     latency_ms: int
@@ -93,6 +86,9 @@ class MessageOut(ApiModel):
     attachments: list[dict[str, Any]]
     usage: UsageOut | None
     model: str | None
+    stop_reason: str | None = Field(
+        default=None, description="Why the model stopped (assistant messages): end_turn, max_tokens, ..."
+    )
 
 
 class ConversationDetail(ConversationOut):
@@ -114,7 +110,11 @@ class ConversationDetail(ConversationOut):
 class ConversationPatch(ApiModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-    title: str | None = None
+    title: str | None = Field(
+        default=None,
+        description="1-200 characters once whitespace is collapsed",
+        json_schema_extra={"minLength": 1},
+    )
     system: str | None = Field(default=None, description="New system prompt; empty string clears it")
     model: str | None = None
 

@@ -20,6 +20,7 @@ from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatService
 from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository
+from lambda_chat.idempotency import IdempotentOperations
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class ChatServices:
     identity: Callable[[Request], Identity]
     clients: Any = None  # chatbot_common.aws_clients.AwsClients when built by create_app
     summaries: DocumentSummaryService | None = None  # None when built without a document library
+    # Idempotency-Key support (lambda_chat.idempotency); None when built without the DynamoDB table.
+    idempotency: IdempotentOperations | None = None
 
 
 def get_services(request: Request) -> ChatServices:

@@ -15,8 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot_common.aws_clients import AwsClients, create_clients
 from chatbot_common.http import (
+    ID_SCHEMA,
     ApiModel,
     RequestSizeLimit,
+    error_responses,
     identity_dependency,
     install_error_handlers,
     install_request_logging,
@@ -101,12 +103,16 @@ Uploads = Annotated[UploadService, Depends(upload_service)]
 router = APIRouter(tags=["uploads"])
 
 
-@router.get("/health")
+@router.get("/health", include_in_schema=False)  # API Gateway routes /health to the chat app
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.post("/uploads", response_model=CreateUploadResponse)
+@router.post(
+    "/uploads",
+    response_model=CreateUploadResponse,
+    responses=error_responses(400, 401, 413, 415, 429, 500, 502),
+)
 def create_upload(
     body: CreateUploadRequest, identity: CurrentIdentity, uploads: Uploads
 ) -> CreateUploadResponse:
@@ -128,9 +134,15 @@ def create_upload(
     )
 
 
-@router.get("/uploads/{uploadId}", response_model=UploadStatusResponse)
+@router.get(
+    "/uploads/{uploadId}",
+    response_model=UploadStatusResponse,
+    responses=error_responses(400, 401, 404, 429, 500, 502),
+)
 def get_upload(
-    upload_id: Annotated[str, Path(alias="uploadId")], identity: CurrentIdentity, uploads: Uploads
+    upload_id: Annotated[str, Path(alias="uploadId", json_schema_extra=ID_SCHEMA)],
+    identity: CurrentIdentity,
+    uploads: Uploads,
 ) -> UploadStatusResponse:
     """Status of an upload: pending until the object arrives, then ready or rejected (with reason)."""
     return _status_response(uploads.upload_status(identity.user_id, upload_id))
@@ -146,7 +158,10 @@ def create_app(
     (default: `create_clients(settings.region)`, boto3's own credential chain)."""
     settings = settings or get_settings()
     route_package_loggers(logger, APP_PACKAGES)
-    app = FastAPI(title="Bedrock chatbot uploads", version="0.1.0")
+    # The whole API's OpenAPI document is the chat app's GET /openapi.json (chatbot_common.openapi).
+    app = FastAPI(
+        title="Bedrock chatbot uploads", version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None
+    )
     app.state.uploads = service or build_upload_service(settings, clients or create_clients(settings.region))
     app.state.identity = identity_dependency(settings)
     install_error_handlers(app, logger)

@@ -21,6 +21,7 @@ from chatbot_common.uploads import (
     TAIL_BYTES,
     ZIP_TYPE,
     Purpose,
+    Rejection,
     UploadRecord,
     detect_type,
     file_type_by_kind,
@@ -172,13 +173,14 @@ class UploadService:
         info = self._objects.head(record.key)
         if info is None:
             return record
-        reason, detected = self._check(record, info)
+        rejection, reason, detected = self._check(record, info)
         record.size = info.size
         record.detected_type = detected
         record.updated_at = _now()
-        if reason:
+        if rejection:
             record.status = "rejected"
             record.reason = reason
+            record.rejection = rejection
             try:
                 self._objects.delete(record.key)
             except DomainError as exc:
@@ -190,12 +192,15 @@ class UploadService:
         self._records.update(record)
         return record
 
-    def _check(self, record: UploadRecord, info: ObjectInfo) -> tuple[str | None, str | None]:
+    def _check(
+        self, record: UploadRecord, info: ObjectInfo
+    ) -> tuple[Rejection | None, str | None, str | None]:
+        """(rejection, reason, detected type); no rejection when the object is usable."""
         max_bytes = self._limits.max_bytes(record.purpose)
         if info.size == 0:
-            return "The file is empty", None
+            return "empty", "The file is empty", None
         if info.size > max_bytes:
-            return f"The file is {info.size} bytes; the limit is {max_bytes}", None
+            return "too_large", f"The file is {info.size} bytes; the limit is {max_bytes}", None
         head = self._objects.read_range(record.key, 0, min(info.size, HEAD_BYTES) - 1)
         tail = b""
         if head.startswith(b"PK\x03\x04") and info.size > HEAD_BYTES:
@@ -207,5 +212,9 @@ class UploadService:
             found = detected or "unrecognised binary data"
             if detected == ZIP_TYPE:
                 found = "a zip archive that is not a Word document"
-            return f"The content is {found}, not the declared {record.content_type}", detected
-        return None, detected
+            return (
+                "type_mismatch",
+                f"The content is {found}, not the declared {record.content_type}",
+                detected,
+            )
+        return None, None, detected

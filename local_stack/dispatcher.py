@@ -21,6 +21,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
+from chatbot_common.http import error_body
 from chatbot_common.identity import REQUEST_CONTEXT_HEADER
 
 Scope = MutableMapping[str, Any]
@@ -29,7 +30,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-CHAT_PREFIXES = ("/chat", "/conversations", "/documents", "/models", "/presets", "/health")
+CHAT_PREFIXES = ("/chat", "/conversations", "/documents", "/models", "/presets", "/health", "/openapi.json")
 UPLOAD_PREFIXES = ("/uploads",)
 BROWSER_API_PREFIX = "/api"
 CONFIG_PATH = "/config.json"
@@ -98,14 +99,18 @@ class Dispatcher:
         elif target == "config":
             await self._send_bytes(send, 200, self._config_body, b"application/json")
         elif target == "api_not_found":
-            body = json.dumps({"error": {"code": "not_found", "message": "No such API route"}}).encode()
+            body = json.dumps(error_body("not_found", "No such API route")).encode()
             await self._send_bytes(send, 404, body, b"application/json")
         else:
             try:
                 await self._static_app()(scope, receive, send)
             except HTTPException as exc:  # raised before any response starts (missing file, bad method)
-                detail = str(exc.detail).encode()
-                await self._send_bytes(send, exc.status_code, detail, b"text/plain; charset=utf-8")
+                # Unknown routes answer in the API's error shape, as API Gateway's gateway responses do.
+                code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+                message = "No such route" if exc.status_code == 404 else str(exc.detail)
+                body = json.dumps(error_body(code, message)).encode()
+                extra = [(b"allow", b"GET, HEAD")] if exc.status_code == 405 else []
+                await self._send_bytes(send, exc.status_code, body, b"application/json", extra)
 
     @staticmethod
     def _backend_scope(scope: Scope, path: str) -> Scope:
@@ -125,8 +130,15 @@ class Dispatcher:
         return app
 
     @staticmethod
-    async def _send_bytes(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    async def _send_bytes(
+        send: Send,
+        status: int,
+        body: bytes,
+        content_type: bytes,
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        headers.extend(extra_headers or [])
         headers.append((b"cache-control", b"no-store"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

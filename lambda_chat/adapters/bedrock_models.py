@@ -120,6 +120,7 @@ def _chunk_from(chunk: Any) -> ModelChunk:
     metadata = getattr(chunk, "response_metadata", None) or {}
     return ModelChunk(
         text=chunk.text if isinstance(chunk.text, str) else "",
+        tool_use=bool(getattr(chunk, "tool_call_chunks", None)),
         input_tokens=usage.get("input_tokens") if usage else None,
         output_tokens=usage.get("output_tokens") if usage else None,
         stop_reason=metadata.get("stopReason"),

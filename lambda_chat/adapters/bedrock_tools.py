@@ -82,23 +82,23 @@ def tool_model_chunks(chunks: Iterable[Any]) -> Iterator[ToolModelChunk]:
             index = int(part.get("index") or 0)
             if part.get("id"):
                 for other in sorted(open_blocks - {index}):
-                    yield ToolModelChunk(tool_use=ToolUseStop(other))
+                    yield ToolModelChunk(tool_part=ToolUseStop(other))
                 open_blocks = {index}
                 yield ToolModelChunk(
-                    tool_use=ToolUseStart(index, str(part["id"]), str(part.get("name") or ""))
+                    tool_part=ToolUseStart(index, str(part["id"]), str(part.get("name") or ""))
                 )
             if part.get("args"):
-                yield ToolModelChunk(tool_use=ToolUseDelta(index, str(part["args"])))
+                yield ToolModelChunk(tool_part=ToolUseDelta(index, str(part["args"])))
         text = chunk.text if isinstance(chunk.text, str) else ""
         if text and open_blocks:
             for other in sorted(open_blocks):
-                yield ToolModelChunk(tool_use=ToolUseStop(other))
+                yield ToolModelChunk(tool_part=ToolUseStop(other))
             open_blocks = set()
         usage = getattr(chunk, "usage_metadata", None) or {}
         stop_reason = (getattr(chunk, "response_metadata", None) or {}).get("stopReason")
         if stop_reason:
             for other in sorted(open_blocks):
-                yield ToolModelChunk(tool_use=ToolUseStop(other))
+                yield ToolModelChunk(tool_part=ToolUseStop(other))
             open_blocks = set()
         if text or usage or stop_reason:
             yield ToolModelChunk(

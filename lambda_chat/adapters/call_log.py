@@ -41,6 +41,8 @@ def call_record_item(record: CallRecord, expires_at: int) -> dict[str, Any]:
             "requestId": record.request_id,
             "errorCode": record.error_code,
             "callKind": record.kind,
+            "stopReason": record.stop_reason,
+            "tokensEstimated": record.tokens_estimated,
             "createdAt": record.created_at,
             TTL_ATTRIBUTE: expires_at,
         }
@@ -62,6 +64,8 @@ def call_record_from_item(item: dict[str, Any]) -> CallRecord:
         created_at=plain["createdAt"],
         error_code=plain.get("errorCode"),
         kind=plain.get("callKind", "chat"),
+        stop_reason=plain.get("stopReason"),
+        tokens_estimated=bool(plain.get("tokensEstimated", False)),
     )
 
 

@@ -59,7 +59,11 @@ def _message_from(item: dict[str, Any]) -> Message:
     plain = from_item(item)
     usage = None
     if "inputTokens" in plain or "outputTokens" in plain:
-        usage = Usage(int(plain.get("inputTokens", 0)), int(plain.get("outputTokens", 0)))
+        usage = Usage(
+            int(plain.get("inputTokens", 0)),
+            int(plain.get("outputTokens", 0)),
+            estimated=bool(plain.get("usageEstimated", False)),
+        )
     return Message(
         id=plain["id"],
         conversation_id=plain["conversationId"],
@@ -70,6 +74,7 @@ def _message_from(item: dict[str, Any]) -> Message:
         attachments=list(plain.get("attachments", [])),
         usage=usage,
         model=plain.get("model"),
+        stop_reason=plain.get("stopReason"),
     )
 
 
@@ -248,6 +253,10 @@ class ConversationStore(TableAdapter):
         if message.usage is not None:
             values["inputTokens"] = message.usage.input_tokens
             values["outputTokens"] = message.usage.output_tokens
+            if message.usage.estimated:
+                values["usageEstimated"] = True
+        if message.stop_reason is not None:
+            values["stopReason"] = message.stop_reason
         return to_item(values)
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:

@@ -11,7 +11,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chatbot_common.errors import InvalidInput, NotFound, UnprocessableContent, UnsupportedMediaType
+from chatbot_common.errors import (
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    UnprocessableContent,
+    UnsupportedMediaType,
+)
 from chatbot_common.keys import is_valid_id
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.extraction import ExtractedDocument, ExtractionLimits, extract_document
@@ -90,7 +96,12 @@ class DocumentLibrary:
         if record is None or record.user_id != user_id:
             raise NotFound(f"No such upload: {upload_id}")
         if record.status == "rejected":
-            raise UnprocessableContent(f"The upload {record.filename} was rejected: {record.reason}")
+            # The status names why (docs/uploads-and-documents.md): 413 too large, 415 not the
+            # declared type, 422 otherwise (empty, or a record from before rejections had a kind).
+            error = {"too_large": PayloadTooLarge, "type_mismatch": UnsupportedMediaType}.get(
+                record.rejection or "", UnprocessableContent
+            )
+            raise error(f"The upload {record.filename} was rejected: {record.reason}")
         return record
 
     def document(self, record: UploadRecord) -> LoadedDocument:

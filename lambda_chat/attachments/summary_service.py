@@ -217,16 +217,12 @@ class DocumentSummaryService:
             finally:
                 events.put(None)
 
-        yield StreamEvent(
-            "meta",
-            {
-                "conversationId": conversation_id,
-                "messageId": message_id,
-                "userMessageId": user_message_id,
-                "model": model_id,
-                "filename": record.filename,
-            },
-        )
+        ids = {"conversationId": conversation_id, "messageId": message_id, "userMessageId": user_message_id}
+        # A new conversation is created only once the summary is stored: until then `meta` does not
+        # name it (a failed summary must not announce a conversation that never exists); `done`
+        # carries the ids of what was stored.
+        announced = ids if conversation is not None else {}
+        yield StreamEvent("meta", {**announced, "model": model_id, "filename": record.filename})
         worker = threading.Thread(target=work, name="document-summary", daemon=True)
         worker.start()
         result: SummaryResult | None = None
@@ -259,7 +255,7 @@ class DocumentSummaryService:
         yield StreamEvent("usage", {"inputTokens": result.input_tokens, "outputTokens": result.output_tokens})
         yield StreamEvent(
             "done",
-            {"stopReason": "end_turn", "latencyMs": latency_ms, "chunks": result.chunks},
+            {**ids, "stopReason": "end_turn", "latencyMs": latency_ms, "chunks": result.chunks},
         )
 
     def _store_summary(
@@ -320,8 +316,8 @@ def aggregate_summary(events: Iterator[StreamEvent]) -> SummaryOutcome:
     """Fold the summary's events into its JSON form; an ``error`` event raises its typed error."""
     collected = collect_events(events, "Summary failed")
     return SummaryOutcome(
-        conversation_id=collected.meta["conversationId"],
-        message_id=collected.meta["messageId"],
+        conversation_id=collected.done["conversationId"],
+        message_id=collected.done["messageId"],
         summary=collected.text.strip(),
         chunks=int(collected.done.get("chunks", 0)),
         usage=collected.usage,

@@ -51,8 +51,11 @@ class CallRecorder:
         request_id: str | None,
         error: DomainError | None,
         kind: str = "chat",
+        stop_reason: str | None = None,
+        tokens_estimated: bool = False,
     ) -> CallRecord:
-        """A record of a call that ended now; `error` gives its `error_code`."""
+        """A record of a call that ended now; `error` gives its `error_code`; `tokens_estimated`
+        marks token counts estimated because Bedrock sent none (a stopped or failed stream)."""
         return CallRecord(
             call_id=keys.new_id(),
             user_id=user_id,
@@ -66,6 +69,8 @@ class CallRecorder:
             created_at=iso_now(self._clock()),
             error_code=error.code if error is not None else None,
             kind=kind,
+            stop_reason=stop_reason,
+            tokens_estimated=tokens_estimated,
         )
 
     def write(self, record: CallRecord) -> None:
@@ -76,17 +81,20 @@ class CallRecorder:
         except Exception:
             _log.exception("could not write the call record", extra={"call_id": record.call_id})
 
-    def write_with_answer(self, record: CallRecord, store_answer: Callable[[], None]) -> None:
+    def write_with_answer(self, record: CallRecord, store_answer: Callable[[], None]) -> bool:
         """Run `store_answer` (which writes the record in the same request); the record survives
-        any failure of that write: it is then written alone. NotFound (the conversation was
-        deleted while the turn ran) is absorbed; other DomainErrors are raised after that."""
+        any failure of that write: it is then written alone. Returns False when the answer had
+        nowhere to go (NotFound: the conversation was deleted while the turn ran); other
+        DomainErrors are raised after the record is written."""
         try:
             store_answer()
         except NotFound:
             self.write(record)
+            return False
         except DomainError:
             self.write(record)
             raise
+        return True
 
     def observe(self, record: CallRecord) -> None:
         """Show the record to the observer (log line and metrics), whether or not it was stored."""

@@ -10,16 +10,19 @@ the partial answer marked ``stopped``.
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from chatbot_common import keys
-from chatbot_common.errors import DomainError, InvalidInput, PayloadTooLarge, Throttled
+from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Throttled
 from chatbot_common.keys import validate_id
 from chatbot_common.timestamps import iso_now
+from chatbot_common.typed_text import require_well_formed
 from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.conversations import validate_system
@@ -28,10 +31,10 @@ from lambda_chat.domain.entities import (
     CallStatus,
     Conversation,
     Message,
-    MessageStatus,
     Usage,
 )
-from lambda_chat.domain.events import StreamEvent, collect_events, error_event
+from lambda_chat.domain.errors import ConversationDeleted
+from lambda_chat.domain.events import OperationStopped, StreamEvent, collect_events, error_event
 from lambda_chat.domain.history import (
     conversation_title,
     document_references,
@@ -42,6 +45,7 @@ from lambda_chat.domain.ports import (
     ChatMessage,
     ChatModel,
     ConversationRepository,
+    ModelChunk,
     ModelRequest,
     ResolvedAttachments,
     close_iterator,
@@ -61,6 +65,16 @@ class ChatConfig:
     history_token_budget: int = 6_000
     history_max_messages: int = 100
     max_output_tokens: int = 1_024
+    # While an answer streams, how often to check that its conversation still exists (one
+    # consistent GetItem each time): a delete stops the model within about this long.
+    deletion_check_seconds: float = 1.0
+    # A follow-up whose history ends with a question still being answered (a stop being stored,
+    # a concurrent turn) waits up to this long for that answer, polling every `pending_poll_seconds`.
+    pending_answer_wait_seconds: float = 3.0
+    pending_poll_seconds: float = 0.05
+    # A trailing question older than this is an abandoned turn (its Lambda ended): no wait. Lambda's
+    # maximum duration (15 minutes, AWS Lambda quotas page).
+    pending_answer_max_age_seconds: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,9 @@ class _Turn:
     text: str
     model_messages: list[ChatMessage]
     references: list[dict[str, Any]] = field(default_factory=list)
+    # ~4 characters per token over everything sent (system, history, attachments, question):
+    # the input count recorded when Bedrock sends none (a stopped or failed stream).
+    input_token_estimate: int = 0
 
 
 class ChatService:
@@ -110,9 +127,11 @@ class ChatService:
         attachments: AttachmentResolver | None = None,
         clock: Callable[[], float] = time.time,
         timer: Callable[[], float] = time.perf_counter,
+        sleep: Callable[[float], None] = time.sleep,
         on_call: Callable[[CallRecord], None] | None = None,
     ) -> None:
         """`on_call` sees every call record (the app logs them as structured lines)."""
+        self._sleep = sleep
         self._store = store
         self._model = model
         self._catalog = catalog
@@ -133,7 +152,7 @@ class ChatService:
         if turn.conversation_id is not None:
             conversation_id = validate_id(turn.conversation_id, "conversationId")
             conversation = self._store.get_conversation(user_id, conversation_id)
-            history = self._store.recent_messages(user_id, conversation_id, self._config.history_max_messages)
+            history = self._settled_history(user_id, conversation_id)
             is_new = False
         else:
             now = iso_now(self._clock())
@@ -160,6 +179,9 @@ class ChatService:
             history, token_budget=self._config.history_token_budget, reserved_tokens=reserved
         )
         messages.append(ChatMessage(role="user", content=[*resolved.content_blocks, {"text": text}]))
+        input_estimate = estimate_tokens(system or "") + sum(
+            estimate_block_tokens(message.content) for message in messages
+        )
 
         if is_new:
             conversation = Conversation(**{**conversation.__dict__, "model": model_id})
@@ -173,6 +195,7 @@ class ChatService:
             text=text,
             model_messages=messages,
             references=list(resolved.references),
+            input_token_estimate=input_estimate,
         )
         return self._run(prepared)
 
@@ -192,7 +215,32 @@ class ChatService:
             raise InvalidInput("message must not be empty")
         if len(text) > self._config.max_message_chars:
             raise PayloadTooLarge(f"message is longer than {self._config.max_message_chars} characters")
-        return text
+        return require_well_formed(text, "message")
+
+    def _settled_history(self, user_id: str, conversation_id: str) -> list[Message]:
+        """The conversation's recent messages, once any answer still being stored has landed.
+
+        A history that ends with a question (no answer after it) belongs to a turn still running,
+        typically one the user just stopped whose partial answer is being written. The follow-up
+        must see that answer, so it re-reads (bounded) until it appears. Works across Lambda
+        instances: the store is the only thing both turns share.
+        """
+        limit = self._config.history_max_messages
+        history = self._store.recent_messages(user_id, conversation_id, limit)
+        deadline = self._timer() + self._config.pending_answer_wait_seconds
+        while self._answer_pending(history) and self._timer() < deadline:
+            self._sleep(self._config.pending_poll_seconds)
+            history = self._store.recent_messages(user_id, conversation_id, limit)
+        return history
+
+    def _answer_pending(self, history: list[Message]) -> bool:
+        if not history or history[-1].role != "user":
+            return False
+        try:
+            asked = datetime.fromisoformat(history[-1].created_at).timestamp()
+        except ValueError:
+            return False
+        return self._clock() - asked < self._config.pending_answer_max_age_seconds
 
     def _upload_ids(self, attachments: Sequence[str]) -> list[str]:
         if not attachments:
@@ -219,149 +267,292 @@ class ChatService:
     # -- the turn itself --------------------------------------------------------------------------
 
     def _run(self, turn: _Turn) -> Iterator[StreamEvent]:
-        conversation = turn.conversation
-        now = self._clock()
-        user_message = Message(
-            id=keys.new_id(),
-            conversation_id=conversation.id,
-            role="user",
-            content=turn.text,
-            created_at=iso_now(now),
-            attachments=turn.references,
+        """Stream the model's answer through a `TurnRecorder`; see its docstring for the states."""
+        recorder = TurnRecorder(
+            turn,
+            store=self._store,
+            config=self._config,
+            clock=self._clock,
+            timer=self._timer,
+            calls=self._calls,
         )
-        persisted = False
-
-        def persist_request() -> None:
-            # Written only once the model has answered something: a turn refused before its first
-            # token (throttled after retries, invalid for the model) leaves no conversation or
-            # question behind, so the client's retry does not duplicate them.
-            # One request either way: a new conversation and its question together, or the question.
-            nonlocal persisted
-            if persisted:
-                return
-            if turn.is_new:
-                self._store.start_conversation(conversation, user_message)
-            else:
-                self._store.append_message(turn.user_id, user_message)
-            persisted = True
-
-        assistant_id = keys.new_id()
-        request = ModelRequest(
-            model_id=turn.model_id,
-            messages=turn.model_messages,
-            system=turn.system,
-            max_tokens=self._config.max_output_tokens,
-        )
-
-        # The first event, sent once the model has answered (or has finished answering nothing).
-        meta = StreamEvent(
-            "meta",
-            {
-                "conversationId": conversation.id,
-                "messageId": assistant_id,
-                "userMessageId": user_message.id,
-                "model": turn.model_id,
-            },
-        )
-        started = self._timer()
-        parts: list[str] = []
-        input_tokens = output_tokens = 0
-        stop_reason: str | None = None
-        meta_sent = False
-        finished = False
-
-        def finish(status: MessageStatus | CallStatus, error: DomainError | None = None) -> int:
-            nonlocal finished
-            finished = True
-            latency_ms = int((self._timer() - started) * 1000)
-            stored_status: MessageStatus | None = (
-                status if status in ("complete", "incomplete", "stopped") else None  # type: ignore[assignment]
-            )
-            record = self._call_record(turn, status, input_tokens, output_tokens, latency_ms, error)  # type: ignore[arg-type]
-            try:
-                if persisted and stored_status is not None:
-                    answer = Message(
-                        id=assistant_id,
-                        conversation_id=conversation.id,
-                        role="assistant",
-                        content="".join(parts),
-                        created_at=iso_now(self._clock()),
-                        status=stored_status,
-                        usage=Usage(input_tokens, output_tokens),
-                        model=turn.model_id,
-                    )
-                    self._record_answer(turn, answer, record)
-                else:
-                    self._calls.write(record)
-            finally:
-                self._calls.observe(record)
-            return latency_ms
-
-        chunks = self._model.stream(request)
+        chunks = self._model.stream(recorder.request)
         try:
             for chunk in chunks:
-                if not meta_sent:
-                    persist_request()
-                    meta_sent = True
-                    yield meta
-                if chunk.text:
-                    parts.append(chunk.text)
-                    yield StreamEvent("delta", {"text": chunk.text})
-                if chunk.input_tokens is not None:
-                    input_tokens = chunk.input_tokens
-                if chunk.output_tokens is not None:
-                    output_tokens = chunk.output_tokens
-                if chunk.stop_reason is not None:
-                    stop_reason = chunk.stop_reason
+                yield from recorder.accept(chunk)
+                recorder.check_conversation_exists()
+        except OperationStopped:
+            # The client went away (the HTTP layer throws this in): store what was said, and end
+            # the events as a stopped turn, for an idempotent retry to replay.
+            yield from recorder.stopped()
+            return
         except GeneratorExit:
-            if not finished:
-                try:
-                    persist_request()  # the user pressed stop: keep the question and what was said
-                except DomainError:
-                    _log.exception("could not store the question of a stopped turn")
-                with _logged_on_failure("could not store the answer of a stopped turn"):
-                    finish("stopped")
+            recorder.stop()  # closed early by a caller that wants no more events
             raise
         except DomainError as exc:
-            if not meta_sent:
-                # Nothing reached the client: the caller answers with a plain HTTP error.
-                finish("throttled" if isinstance(exc, Throttled) else "error", exc)
-                raise
-            finish("incomplete", exc)
-            yield error_event(exc)
+            yield from recorder.fail(exc)
             return
         except Exception as exc:
             _log.exception("model stream failed unexpectedly")
-            failure = DomainError("The answer could not be completed")
-            if not meta_sent:
-                finish("error", failure)
-                raise failure from exc
-            finish("incomplete", failure)
-            yield error_event(failure)
+            yield from recorder.fail(DomainError("The answer could not be completed"), cause=exc)
             return
         finally:
-            close_iterator(chunks)
+            close_iterator(chunks)  # stops generation upstream, whatever ended the loop
+        yield from recorder.complete()
 
-        if not meta_sent:
-            # The model answered nothing at all; still give the client a well-formed turn.
-            persist_request()
-            meta_sent = True
-            yield meta
+
+class TurnState(enum.Enum):
+    """Where a turn is; `TurnRecorder` moves it forward only (never back)."""
+
+    WAITING = "waiting"  # the model has not answered yet: nothing stored, nothing sent
+    ANSWERING = "answering"  # the question is stored and `meta` sent; deltas are flowing
+    FINISHED = "finished"  # the answer (or the failure) is recorded; the call record written
+
+
+class TurnRecorder:
+    """What one chat turn has stored and sent, as three states a reader can follow:
+
+        WAITING --first text or toolUse delta--> ANSWERING --stream ends--> FINISHED (complete)
+        WAITING --stream ends with no answer-------------------------------> FINISHED (complete, empty)
+        WAITING --model fails---------> FINISHED: nothing stored, the error is raised (plain HTTP error)
+        ANSWERING --model fails-------> FINISHED: partial answer stored "incomplete", `error` event
+        ANSWERING --conversation deleted--> FINISHED: nothing more stored, `error` event
+        any --client gone (stop)------> FINISHED: question and partial answer stored "stopped"
+
+    "The model answered" means the first text or tool-use delta, not `messageStart`: a stream that
+    fails before it leaves no conversation, question or empty answer behind, so a client's retry
+    does not duplicate them. Every path writes one call record; token counts are Bedrock's when it
+    sent them, else estimates marked `estimated` (never 0 for work the model did).
+    """
+
+    def __init__(
+        self,
+        turn: _Turn,
+        *,
+        store: ConversationRepository,
+        config: ChatConfig,
+        clock: Callable[[], float],
+        timer: Callable[[], float],
+        calls: CallRecorder,
+    ) -> None:
+        self.turn = turn
+        self.state = TurnState.WAITING
+        self._store = store
+        self._config = config
+        self._clock = clock
+        self._timer = timer
+        self._calls = calls
+        self.request = ModelRequest(
+            model_id=turn.model_id,
+            messages=turn.model_messages,
+            system=turn.system,
+            max_tokens=config.max_output_tokens,
+        )
+        self.question = Message(
+            id=keys.new_id(),
+            conversation_id=turn.conversation.id,
+            role="user",
+            content=turn.text,
+            created_at=iso_now(clock()),
+            attachments=turn.references,
+        )
+        self.answer_id = keys.new_id()
+        self._question_stored = False
+        self._started = timer()
+        self._last_existence_check = self._started
+        self._parts: list[str] = []
+        self._chunks_seen = 0
+        self._input_tokens: int | None = None
+        self._output_tokens: int | None = None
+        self._stop_reason: str | None = None
+
+    # -- events in -------------------------------------------------------------------------------
+
+    def accept(self, chunk: ModelChunk) -> Iterator[StreamEvent]:
+        """Take one model chunk; yield the events it produces (`meta` once, then `delta`s)."""
+        self._chunks_seen += 1
+        if chunk.input_tokens is not None:
+            self._input_tokens = chunk.input_tokens
+        if chunk.output_tokens is not None:
+            self._output_tokens = chunk.output_tokens
+        if chunk.stop_reason is not None:
+            self._stop_reason = chunk.stop_reason
+        if chunk.answers and self.state is TurnState.WAITING:
+            self._store_question()
+            self.state = TurnState.ANSWERING
+            yield self._meta()
+        if chunk.text:
+            self._parts.append(chunk.text)
+            yield StreamEvent("delta", {"text": chunk.text})
+
+    def check_conversation_exists(self) -> None:
+        """Every `deletion_check_seconds` while answering, one consistent read of the conversation:
+        raises ConversationDeleted when another request deleted it (the caller stops the model)."""
+        if self.state is not TurnState.ANSWERING:
+            return
+        now = self._timer()
+        if now - self._last_existence_check < self._config.deletion_check_seconds:
+            return
+        self._last_existence_check = now
         try:
-            latency_ms = finish("complete")
+            self._store.get_conversation(self.turn.user_id, self.turn.conversation.id)
+        except NotFound:
+            raise self._deleted() from None
+
+    # -- endings ---------------------------------------------------------------------------------
+
+    def complete(self) -> Iterator[StreamEvent]:
+        """The stream ended normally: store the answer, then `usage` and `done` (or `error`)."""
+        answered = self.state is TurnState.ANSWERING
+        if not answered:
+            self._store_question()  # the model answered nothing at all: still a well-formed turn
+        try:
+            latency_ms = self._finish("complete")
         except DomainError as exc:
             # The answer went out but could not be stored: say so rather than end silently.
+            if not answered:
+                yield self._meta()
             yield error_event(exc)
             return
-        yield StreamEvent("usage", {"inputTokens": input_tokens, "outputTokens": output_tokens})
-        yield StreamEvent("done", {"stopReason": stop_reason or "end_turn", "latencyMs": latency_ms})
+        if not answered:
+            yield self._meta()
+        usage = self._usage("complete")
+        yield StreamEvent("usage", _usage_data(usage))
+        yield StreamEvent("done", {"stopReason": self._final_stop_reason(), "latencyMs": latency_ms})
 
-    def _record_answer(self, turn: _Turn, answer: Message, record: CallRecord) -> None:
+    def stopped(self) -> Iterator[StreamEvent]:
+        """`stop`, then the events a stopped turn ends with: meta (if none went out), usage, and
+        `done` with stopReason "stopped" (the message is stored with status `stopped`)."""
+        answered = self.state is TurnState.ANSWERING
+        latency_ms = self.stop()
+        if not answered:
+            yield self._meta()
+        yield StreamEvent("usage", _usage_data(self._usage("stopped")))
+        yield StreamEvent("done", {"stopReason": "stopped", "latencyMs": latency_ms})
+
+    def stop(self) -> int:
+        """The client went away: keep the question and what was said, marked `stopped`. Returns
+        the latency in ms."""
+        if self.state is TurnState.FINISHED:
+            return 0
+        try:
+            self._store_question()
+        except DomainError:
+            _log.exception("could not store the question of a stopped turn")
+        with _logged_on_failure("could not store the answer of a stopped turn"):
+            return self._finish("stopped")
+        return int((self._timer() - self._started) * 1000)
+
+    def fail(self, error: DomainError, *, cause: BaseException | None = None) -> Iterator[StreamEvent]:
+        """The model (or storage) failed. Before the model answered: record the call and raise, so
+        the client gets a plain HTTP error and nothing is stored. After: store the partial answer
+        as `incomplete` and end with an `error` event naming what was kept."""
+        if isinstance(error, ConversationDeleted):
+            self._finish("stopped", error)
+            yield error_event(error)
+            return
+        if self.state is TurnState.WAITING:
+            self._finish("throttled" if isinstance(error, Throttled) else "error", error)
+            if cause is not None:
+                raise error from cause
+            raise error
+        try:
+            self._finish("incomplete", error)
+        except DomainError:
+            _log.exception("could not store the partial answer of a failed turn")
+        error.details.update(self._ids())
+        yield error_event(error)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _store_question(self) -> None:
+        # One request either way: a new conversation and its question together, or the question.
+        if self._question_stored:
+            return
+        if self.turn.is_new:
+            self._store.start_conversation(self.turn.conversation, self.question)
+        else:
+            self._store.append_message(self.turn.user_id, self.question)
+        self._question_stored = True
+
+    def _ids(self) -> dict[str, str]:
+        return {"conversationId": self.turn.conversation.id, "messageId": self.answer_id}
+
+    def _meta(self) -> StreamEvent:
+        return StreamEvent(
+            "meta", {**self._ids(), "userMessageId": self.question.id, "model": self.turn.model_id}
+        )
+
+    def _deleted(self) -> ConversationDeleted:
+        return ConversationDeleted(
+            "The conversation was deleted while its answer was being written; the model call was stopped",
+            details={"conversationId": self.turn.conversation.id},
+        )
+
+    def _final_stop_reason(self) -> str:
+        return self._stop_reason or "end_turn"
+
+    def _usage(self, status: CallStatus) -> Usage:
+        """Bedrock's counts when it sent them; otherwise the estimate of what the model read and
+        wrote (`estimated=True`). A call refused before the model ran (throttled, no chunk) used
+        nothing."""
+        if self._input_tokens is not None or self._output_tokens is not None:
+            return Usage(self._input_tokens or 0, self._output_tokens or 0)
+        ran = self._chunks_seen > 0 or status in ("complete", "incomplete", "stopped")
+        if status == "throttled" or not ran:
+            return Usage()
+        return Usage(
+            input_tokens=self.turn.input_token_estimate,
+            output_tokens=estimate_tokens("".join(self._parts)),
+            estimated=True,
+        )
+
+    def _finish(self, status: CallStatus, error: DomainError | None = None) -> int:
+        """Write what the turn ends with; returns the latency in ms. Moves to FINISHED first, so
+        a failure while writing never records the turn twice."""
+        self.state = TurnState.FINISHED
+        latency_ms = int((self._timer() - self._started) * 1000)
+        usage = self._usage(status)
+        stop_reason = self._final_stop_reason() if status == "complete" else None
+        record = self._calls.new_record(
+            user_id=self.turn.user_id,
+            conversation_id=self.turn.conversation.id,
+            model=self.turn.model_id,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            latency_ms=latency_ms,
+            status=status,
+            request_id=self.turn.request_id,
+            error=error,
+            stop_reason=stop_reason,
+            tokens_estimated=usage.estimated,
+        )
+        try:
+            if self._question_stored and status in ("complete", "incomplete", "stopped"):
+                answer = Message(
+                    id=self.answer_id,
+                    conversation_id=self.turn.conversation.id,
+                    role="assistant",
+                    content="".join(self._parts),
+                    created_at=iso_now(self._clock()),
+                    status=status,  # type: ignore[arg-type]  # narrowed by the test above
+                    usage=usage,
+                    model=self.turn.model_id,
+                    stop_reason=stop_reason,
+                )
+                self._record_answer(answer, record)
+            else:
+                self._calls.write(record)
+        finally:
+            self._calls.observe(record)
+        return latency_ms
+
+    def _record_answer(self, answer: Message, record: CallRecord) -> None:
         """Store the answer, the conversation's touch and the call record in one write. The call
         record survives any failure of that write: it is then written alone."""
+        turn = self.turn
         changed_model = None if turn.model_id == turn.conversation.model else turn.model_id
-        # Deleted while the turn ran (NotFound): the answer has nowhere to go (and leaves no orphan).
-        self._calls.write_with_answer(
+        stored = self._calls.write_with_answer(
             record,
             lambda: self._store.record_answer(
                 turn.user_id,
@@ -371,27 +562,16 @@ class ChatService:
                 call_record=record,
             ),
         )
+        if not stored and answer.status == "complete":
+            # Deleted while the turn ran: the answer has nowhere to go (and leaves no orphan).
+            raise self._deleted()
 
-    def _call_record(
-        self,
-        turn: _Turn,
-        status: CallStatus,
-        input_tokens: int,
-        output_tokens: int,
-        latency_ms: int,
-        error: DomainError | None,
-    ) -> CallRecord:
-        return self._calls.new_record(
-            user_id=turn.user_id,
-            conversation_id=turn.conversation.id,
-            model=turn.model_id,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            latency_ms=latency_ms,
-            status=status,
-            request_id=turn.request_id,
-            error=error,
-        )
+
+def _usage_data(usage: Usage) -> dict[str, Any]:
+    data: dict[str, Any] = {"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens}
+    if usage.estimated:
+        data["estimated"] = True
+    return data
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from chatbot_common.errors import InvalidInput, PayloadTooLarge
 from chatbot_common.keys import validate_id
 from chatbot_common.timestamps import iso_now
+from chatbot_common.typed_text import require_well_formed
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import Conversation, Message, Page
 from lambda_chat.domain.ports import ConversationRepository
@@ -18,12 +19,13 @@ MAX_PAGE_SIZE = 100
 
 
 def validate_system(system: str | None, max_chars: int) -> str | None:
-    """The system prompt as given; PayloadTooLarge (413) when it is longer than `max_chars`."""
+    """The system prompt as given; PayloadTooLarge (413) over `max_chars`, InvalidInput when it
+    holds an unpaired surrogate (chatbot_common.typed_text)."""
     if system is None:
         return None
     if len(system) > max_chars:
         raise PayloadTooLarge(f"system is longer than {max_chars} characters")
-    return system
+    return require_well_formed(system, "system")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class ConversationService:
         """Change title, system prompt (empty string clears it) or model."""
         validate_id(conversation_id, "conversation id")
         if title is not None:
-            title = " ".join(title.split())
+            title = " ".join(require_well_formed(title, "title").split())
             if not title:
                 raise InvalidInput("title must not be empty")
             if len(title) > MAX_TITLE_CHARS:

@@ -24,8 +24,13 @@ class Conversation:
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens a model call used. `estimated` is True when Bedrock sent no counts (a stopped or
+    failed stream) and the numbers are the ~4-characters-per-token estimate of what was sent and
+    received, rather than 0 for work that was done."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Message:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage | None = None
     model: str | None = None
+    # Why the model stopped (Converse `stopReason`: end_turn, max_tokens, ...); None for questions.
+    stop_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,10 @@ class CallRecord:
     created_at: str
     error_code: str | None = None
     kind: str = "chat"
+    # Converse `stopReason` when the stream ended normally (end_turn, max_tokens, ...).
+    stop_reason: str | None = None
+    # True when the token counts are estimates (Bedrock sent none before the call ended).
+    tokens_estimated: bool = False
 
 
 @dataclass(frozen=True)

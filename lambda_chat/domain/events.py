@@ -11,6 +11,12 @@ from chatbot_common.errors import DomainError
 from lambda_chat.domain.entities import Usage
 
 
+class OperationStopped(Exception):
+    """Thrown into a streamed operation when its client has gone. The operation stops its model
+    call, stores what it has, and may yield closing events (kept for an idempotent retry, never
+    sent); an operation that stores nothing lets it propagate."""
+
+
 @dataclass(frozen=True)
 class StreamEvent:
     name: str  # meta, delta, usage, done, error (documents add progress)
@@ -20,7 +26,9 @@ class StreamEvent:
 
 
 def error_event(error: DomainError) -> StreamEvent:
-    return StreamEvent("error", {"code": error.code, "message": error.message}, error=error)
+    """The `error` event: {code, message} plus the error's details (ids of what was stored)."""
+    data = {**error.details, "code": error.code, "message": error.message}
+    return StreamEvent("error", data, error=error)
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,11 @@ def collect_events(events: Iterator[StreamEvent], failure_message: str) -> Colle
         elif event.name == "delta":
             parts.append(event.data["text"])
         elif event.name == "usage":
-            usage = Usage(event.data["inputTokens"], event.data["outputTokens"])
+            usage = Usage(
+                event.data["inputTokens"],
+                event.data["outputTokens"],
+                estimated=bool(event.data.get("estimated", False)),
+            )
         elif event.name == "done":
             done = event.data
         elif event.name == "error":

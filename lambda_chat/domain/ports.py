@@ -34,12 +34,22 @@ class ModelRequest:
 
 @dataclass(frozen=True)
 class ModelChunk:
-    """A piece of a streamed answer: text, and/or usage, and/or the stop reason."""
+    """A piece of a streamed answer: text, and/or usage, and/or the stop reason.
+
+    `tool_use` is True for a Converse `toolUse` delta: like text, it means the model has started
+    answering (a `messageStart` event alone carries neither).
+    """
 
     text: str = ""
+    tool_use: bool = False
     input_tokens: int | None = None
     output_tokens: int | None = None
     stop_reason: str | None = None
+
+    @property
+    def answers(self) -> bool:
+        """True when this chunk is part of the answer itself (text or a tool-use delta)."""
+        return bool(self.text) or self.tool_use
 
 
 class ChatModel(Protocol):

@@ -440,7 +440,7 @@ class AgentRun:
             state.output_tokens = chunk.output_tokens
         if chunk.stop_reason is not None:
             state.stop_reason = chunk.stop_reason
-        part = getattr(chunk, "tool_use", None)
+        part = getattr(chunk, "tool_part", None)
         if part is None:
             return
         state.received = True

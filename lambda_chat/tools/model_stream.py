@@ -42,9 +42,14 @@ ToolUsePart = ToolUseStart | ToolUseDelta | ToolUseStop
 
 @dataclass(frozen=True)
 class ToolModelChunk(ModelChunk):
-    """A ModelChunk that may also carry one part of a toolUse block."""
+    """A ModelChunk that may also carry one part of a toolUse block (`tool_part`); such a chunk
+    answers (the base class's `tool_use` flag) once the block has started."""
 
-    tool_use: ToolUsePart | None = None
+    tool_part: ToolUsePart | None = None
+
+    def __post_init__(self) -> None:
+        if self.tool_part is not None and not self.tool_use:
+            object.__setattr__(self, "tool_use", True)
 
 
 @dataclass(frozen=True)

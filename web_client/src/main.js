@@ -723,6 +723,8 @@ function handleStreamEvent(event, data, answer, card = null) {
       answer.setUsage(data);
       return false;
     case "done":
+      // A summary names its new conversation only once it is stored (in `done`, not `meta`).
+      adoptConversation(data.conversationId);
       answer.stopReason = data.stopReason;
       return true;
     case "error":

@@ -27,6 +27,8 @@ from local_stack.bedrock_runtime import RunningRuntime, ScriptedEngine, serve_in
 SCRIPTED = "local.scripted"
 SLOW = "local.slow"
 SLOW_REPLY_WORDS = 150
+# Slow per token like the embedded model on a busy laptop: what a stop waits for before it is stored.
+PLODDING = "local.plodding"
 TABLE = "chat-integration"
 
 
@@ -95,7 +97,8 @@ def chat_runtime(dummy_aws_env: None) -> Iterator[tuple[RunningRuntime, Counting
         reply=" ".join(f"w{i}" for i in range(SLOW_REPLY_WORDS)),
         token_delay=0.02,
     )
-    runtime = serve_in_thread([ScriptedEngine(model_id=SCRIPTED), slow], host="127.0.0.1", port=0)
+    plodding = ScriptedEngine(model_id=PLODDING, reply=" ".join(f"p{i}" for i in range(30)), token_delay=0.4)
+    runtime = serve_in_thread([ScriptedEngine(model_id=SCRIPTED), slow, plodding], host="127.0.0.1", port=0)
     yield runtime, slow
     runtime.stop()
 

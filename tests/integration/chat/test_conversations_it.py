@@ -130,7 +130,17 @@ def test_messages_are_paginated_oldest_first(api: httpx.Client) -> None:
     assert [m["content"] for m in rest["messages"]] == ["m2", "echo: m2"]
     assert rest["nextCursor"] is None
     message = first["messages"][1]
-    assert set(message) == {"id", "role", "content", "createdAt", "status", "attachments", "usage", "model"}
+    assert set(message) == {
+        "id",
+        "role",
+        "content",
+        "createdAt",
+        "status",
+        "attachments",
+        "usage",
+        "model",
+        "stopReason",
+    }
 
     # A cursor from another conversation is refused rather than followed.
     other = new_conversation(api, "other")

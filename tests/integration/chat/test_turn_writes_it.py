@@ -20,6 +20,7 @@ from lambda_chat.app import create_app
 from lambda_chat.domain.retry import RetryPolicy
 from tests.integration.chat.conftest import (
     SLOW,
+    SLOW_REPLY_WORDS,
     TABLE,
     ChatStack,
     chat_settings,
@@ -110,11 +111,19 @@ def test_a_turn_racing_a_delete_of_its_conversation_leaves_no_orphan_answer_but_
         name, _ = next(events)
         assert name == "meta"
         assert next(events)[0] == "delta"  # the question is stored by now
+        generated_before = chat_stack.slow_engine.generated
         # When the user deletes the conversation while the answer is still streaming
         assert api.delete(f"/conversations/{conversation_id}").status_code == 204
-        rest = [event for event, _ in events]
-    # Then the client still got the whole answer, but nothing of the turn is left in the table
-    assert rest[-1] == "done"
+        rest = list(events)
+    # Then the stream ends with an error saying so, the model stopped early (within about the
+    # deletion check interval), and nothing of the turn is left in the table
+    last_event, last_data = rest[-1]
+    assert last_event == "error"
+    assert last_data["code"] == "conversation_deleted"
+    assert "deleted" in last_data["message"]
+    assert "done" not in [event for event, _ in rest]
+    generated = chat_stack.slow_engine.generated - generated_before
+    assert generated < SLOW_REPLY_WORDS - 20, generated
     pk = keys.messages_pk(user, conversation_id)
     left = chat_stack.dynamodb.query(
         TableName=chat_stack.table,
@@ -124,7 +133,12 @@ def test_a_turn_racing_a_delete_of_its_conversation_leaves_no_orphan_answer_but_
     )["Items"]
     assert left == []
     assert api.get(f"/conversations/{conversation_id}").status_code == 404
-    # And both model calls are in the call log
+    # And both model calls are in the call log, the cut one as stopped with its (estimated) tokens
     calls = CallLog(chat_stack.dynamodb, chat_stack.table).query(user_id=user)
-    assert [(c.conversation_id, c.status) for c in calls] == [(conversation_id, "complete")] * 2
+    assert [(c.conversation_id, c.status) for c in calls] == [
+        (conversation_id, "stopped"),
+        (conversation_id, "complete"),
+    ]
     assert calls[0].model == SLOW
+    assert calls[0].error_code == "conversation_deleted"
+    assert calls[0].output_tokens > 0

@@ -69,6 +69,29 @@ def test_unknown_api_route_is_a_json_404(http: httpx.Client) -> None:
     assert response.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize("path", ["/openapi.json", "/api/openapi.json"])
+def test_one_openapi_document_for_the_whole_api(http: httpx.Client, path: str) -> None:
+    response = http.get(path)
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/chat" in paths and "/uploads" in paths and "/conversations/{conversation_id}" in paths
+
+
+def test_unknown_routes_outside_api_answer_the_json_error_shape(http: httpx.Client) -> None:
+    response = http.get("/no-such-route")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    response = http.post("/index.html", json={})
+    assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD")
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("prefix", ["", "/api"])
+def test_a_405_carries_allow(http: httpx.Client, prefix: str) -> None:
+    response = http.delete(f"{prefix}/chat")
+    assert (response.status_code, response.headers["allow"]) == (405, "POST")
+
+
 def test_uploads_go_to_the_upload_app_not_the_chat_app(http: httpx.Client) -> None:
     # The upload app has POST /uploads, so another method is 405 there; the chat app would say 404.
     for url in ("/uploads", "/api/uploads"):

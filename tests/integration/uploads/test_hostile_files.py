@@ -67,6 +67,19 @@ def test_content_not_matching_its_declared_type_is_rejected(stack: Stack) -> Non
     assert _objects_under(stack, ticket["uploadId"]) == []
 
 
+def test_a_rejected_upload_is_refused_with_the_status_the_docs_name(stack: Stack) -> None:
+    # docs/uploads-and-documents.md: not the declared type -> 415, over the size limit -> 413,
+    # also once the upload service has already rejected (and deleted) the object.
+    mismatched = stack.upload_file("report.pdf", files.png_bytes(20, 20), "application/pdf")
+    assert stack.upload.get(f"/uploads/{mismatched['uploadId']}").json()["status"] == "rejected"
+    _summarize_refused(stack, mismatched["uploadId"], 415, "unsupported_media_type", "not the declared")
+    oversized = b"\x89PNG\r\n\x1a\n" + b"\0" * (stack.settings.image_max_bytes + 10)
+    big = stack.upload_file("big.png", oversized, "image/png", "image", declared_size=100)
+    assert stack.upload.get(f"/uploads/{big['uploadId']}").json()["status"] == "rejected"
+    response = stack.chat.post("/chat", json={"message": "what is this?", "attachments": [big["uploadId"]]})
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "payload_too_large")
+
+
 def test_mismatched_content_is_refused_by_the_chat_service_too(stack: Stack) -> None:
     ticket = stack.upload_file("sheet.csv", files.docx_bytes(["x"]), "text/csv")
     _summarize_refused(stack, ticket["uploadId"], 415, "unsupported_media_type", "not the declared csv")

@@ -140,7 +140,14 @@ def test_mid_stream_failure_stores_partial_as_incomplete_and_emits_error(harness
     ]
     events = list(harness.chat.start_turn(ALICE, TurnInput(message="q")))
     assert [e.name for e in events] == ["meta", "delta", "delta", "error"]
-    assert events[-1].data == {"code": "upstream_error", "message": "stream broke"}
+    meta = events[0].data
+    assert events[-1].data == {
+        "code": "upstream_error",
+        "message": "stream broke",
+        # what was kept, so a client can find it
+        "conversationId": meta["conversationId"],
+        "messageId": meta["messageId"],
+    }
     conv = events[0].data["conversationId"]
     assistant = harness.store.all_messages(ALICE, conv)[-1]
     assert (assistant.role, assistant.status, assistant.content) == (
@@ -300,8 +307,11 @@ def test_a_turn_racing_a_delete_of_its_conversation_leaves_no_orphan_answer_but_
     harness.conversations.delete(ALICE, conv)  # the user deletes the conversation meanwhile
     rest = list(events)
 
-    # The answer went out to the client, but nothing of it is stored without its conversation.
-    assert [e.name for e in rest][-1] == "done"
+    # The answer went out to the client, but nothing of it is stored without its conversation,
+    # and the stream says so instead of ending `done`.
+    assert rest[-1].name == "error"
+    assert rest[-1].data["code"] == "conversation_deleted"
+    assert "deleted" in rest[-1].data["message"]
     assert harness.store.all_messages(ALICE, conv) == []
     assert [c.status for c in harness.store.calls] == ["complete", "complete"]
     assert harness.store.calls[-1].conversation_id == conv

@@ -71,3 +71,44 @@ def test_openapi_documents_the_summary_route(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     operation = spec["paths"]["/documents/{uploadId}/summary"]["post"]
     assert "text/event-stream" in json.dumps(operation["responses"]["200"])
+
+
+def test_a_failed_summary_over_sse_never_announces_a_conversation_it_did_not_create(
+    uploads: Uploads,
+) -> None:
+    from chatbot_common.errors import UpstreamError
+    from lambda_chat.domain.retry import RetryPolicy
+
+    store = FakeStore()
+    settings = Settings(
+        table_name="table", uploads_bucket="bucket", local_mode=True, default_model_id=MODEL_ID
+    )
+    app = create_app(
+        settings,
+        store=store,
+        model=FakeModel(scripts=[[UpstreamError("the model broke")]]),
+        model_directory=FakeDirectory(),
+        attachments=UploadAttachmentResolver(uploads.library),
+        retry_policy=RetryPolicy(max_attempts=1),
+    )
+    doc = uploads.add("local-dev-user", "notes.txt", b"Some notes worth summarizing.", "txt")
+    response = TestClient(app).post(
+        f"/documents/{doc.upload_id}/summary", headers={"Accept": "text/event-stream"}
+    )
+    events = [
+        (
+            block.split("\n")[0].removeprefix("event: "),
+            json.loads(block.split("\n")[1].removeprefix("data: ")),
+        )
+        for block in response.text.strip().split("\n\n")
+    ]
+    assert [name for name, _ in events] == ["meta", "error"]
+    assert "conversationId" not in events[0][1]
+    assert store.conversations == {}
+
+
+def test_a_summary_names_its_new_conversation_in_done(client: TestClient, uploads: Uploads) -> None:
+    doc = uploads.add("local-dev-user", "notes.txt", b"Some notes worth summarizing.", "txt")
+    response = client.post(f"/documents/{doc.upload_id}/summary", headers={"Accept": "text/event-stream"})
+    done = json.loads(response.text.strip().split("\n\n")[-1].split("\n")[1].removeprefix("data: "))
+    assert client.get(f"/conversations/{done['conversationId']}").status_code == 200

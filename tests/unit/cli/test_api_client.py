@@ -56,7 +56,7 @@ class TestApiClient:
                 ("delta", {"text": "par"}),
                 ("error", {"code": "upstream_error", "message": "model failed"}),
             )
-            return httpx.Response(200, content=body)
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
         out = io.StringIO()
         with api_with(handler) as api, pytest.raises(ApiError) as info:

@@ -21,12 +21,12 @@ def tool_use(
     """A toolUse block as ConverseStream sends it: start, the input JSON in pieces, stop."""
     raw = value if isinstance(value, str) else json.dumps(value)
     size = max(1, -(-len(raw) // pieces))
-    chunks = [ToolModelChunk(tool_use=ToolUseStart(index, tool_use_id, name))]
+    chunks = [ToolModelChunk(tool_part=ToolUseStart(index, tool_use_id, name))]
     chunks += [
-        ToolModelChunk(tool_use=ToolUseDelta(index, raw[i : i + size])) for i in range(0, len(raw), size)
+        ToolModelChunk(tool_part=ToolUseDelta(index, raw[i : i + size])) for i in range(0, len(raw), size)
     ]
     if stop:
-        chunks.append(ToolModelChunk(tool_use=ToolUseStop(index)))
+        chunks.append(ToolModelChunk(tool_part=ToolUseStop(index)))
     return chunks
 
 

@@ -436,7 +436,7 @@ def test_stream_events_have_the_sse_shapes() -> None:
 def test_tool_use_start_alone_still_gets_a_result() -> None:
     model = ScriptedToolModel(
         [
-            [ToolModelChunk(tool_use=ToolUseStart(0, "s", "current_time")), *end("tool_use")],
+            [ToolModelChunk(tool_part=ToolUseStart(0, "s", "current_time")), *end("tool_use")],
             [text("ok"), *end("end_turn")],
         ]
     )

@@ -171,7 +171,7 @@ def test_streamed_tool_use_becomes_start_deltas_and_stop() -> None:
 
     chunks = list(LangchainBedrockModel(runtime).stream(request))
 
-    parts = [c.tool_use for c in chunks if c.tool_use is not None]
+    parts = [c.tool_part for c in chunks if c.tool_part is not None]
     assert parts == [
         ToolUseStart(1, "tu-9", "current_time"),
         ToolUseDelta(1, '{"time_z'),
@@ -197,7 +197,7 @@ def test_two_tool_blocks_each_end_when_the_next_starts() -> None:
         model_id="m", messages=[ChatMessage.text("user", "go")], tool_config=TOOL_CONFIG
     )
 
-    parts = [c.tool_use for c in LangchainBedrockModel(runtime).stream(request) if c.tool_use is not None]
+    parts = [c.tool_part for c in LangchainBedrockModel(runtime).stream(request) if c.tool_part is not None]
 
     assert parts == [
         ToolUseStart(0, "a", "x"),

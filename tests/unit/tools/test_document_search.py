@@ -7,8 +7,8 @@ from chatbot_common.uploads import UploadRecord
 from lambda_chat.tools.document_search import DocumentSearch, SearchOptions, search_documents_tool
 from lambda_chat.tools.registry import ToolCall, ToolContext, ToolRegistry
 from tests.async_support import run_coroutine
-from tests.fakes.uploads import Uploads
 from tests.fakes.sample_files import text_pdf
+from tests.fakes.uploads import Uploads
 
 FILLER = "Quarterly planning notes about office logistics and catering. " * 30
 
