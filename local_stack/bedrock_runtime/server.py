@@ -18,6 +18,8 @@ from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from hypercorn.events import RawData
+from hypercorn.protocol.h2 import H2Protocol
 
 from local_stack.bedrock_runtime.app import RuntimeApp
 from local_stack.bedrock_runtime.backend import RuntimeBackend
@@ -28,6 +30,61 @@ logger = logging.getLogger(__name__)
 
 # How many model-call bodies a long-running server keeps (they hold whole histories and base64 images).
 LONG_RUNNING_RECORDED_REQUESTS = 200
+
+
+_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_GOAWAY = 0x7
+_FRAME_HEADER = 9
+
+
+def _let_streams_finish_after_client_goaway() -> None:
+    """A client's GOAWAY with NO_ERROR means "no new streams", not "drop the open ones": RFC 9113
+    section 6.8 lets streams already open complete. The AWS SDK for JavaScript v3 sends one right
+    after the response headers of every event stream (its isolated session's `session.close()`),
+    but the h2 library moves the whole connection to CLOSED on it (dropping unsent data) and hypercorn
+    0.18 then ends every open stream, so ConverseStream arrived empty or cut short.
+
+    So such a frame is held back from h2 while streams are open: the client opens no new streams
+    after sending it and closes the socket once its streams end, which hypercorn handles as usual.
+    Frames are split with the 9-byte frame header of RFC 9113 section 4.1; other frames pass as they
+    arrive.
+    """
+    if getattr(H2Protocol, "_graceful_goaway", False):
+        return
+    original = H2Protocol.handle
+
+    async def handle(self: H2Protocol, event: Any) -> None:
+        if not isinstance(event, RawData):
+            await original(self, event)
+            return
+        buffer = getattr(self, "_pending_frames", b"") + event.data
+        passed = bytearray()
+        if not getattr(self, "_saw_preface", False):
+            if len(buffer) < len(_PREFACE) and _PREFACE.startswith(buffer):
+                self._pending_frames = buffer  # type: ignore[attr-defined]
+                return
+            if buffer.startswith(_PREFACE):
+                passed += _PREFACE
+                buffer = buffer[len(_PREFACE) :]
+            self._saw_preface = True  # type: ignore[attr-defined]
+        while len(buffer) >= _FRAME_HEADER:
+            size = _FRAME_HEADER + int.from_bytes(buffer[:3], "big")
+            if len(buffer) < size:
+                break
+            frame, buffer = buffer[:size], buffer[size:]
+            graceful_goaway = frame[3] == _GOAWAY and size >= _FRAME_HEADER + 8 and frame[13:17] == b"\0\0\0\0"
+            if graceful_goaway and self.streams:
+                continue
+            passed += frame
+        self._pending_frames = buffer  # type: ignore[attr-defined]
+        if passed:
+            await original(self, RawData(data=bytes(passed)))
+
+    H2Protocol.handle = handle  # type: ignore[method-assign]
+    H2Protocol._graceful_goaway = True  # type: ignore[attr-defined]
+
+
+_let_streams_finish_after_client_goaway()
 
 
 class RuntimeServer:
