@@ -84,6 +84,9 @@ class ModelPrompt:
     forced_tool: str | None = None
     # cachePoint blocks in request order (tools, system, messages); empty when the request has none.
     cache_points: tuple[CachePoint, ...] = ()
+    # Message-end prefixes before the last cache point: where an earlier request's cache entry may
+    # be found (Bedrock looks back from a cache point to earlier cached prefixes).
+    cache_lookback: tuple[CachePoint, ...] = ()
     # `outputConfig.textFormat.structure.jsonSchema.schema`, parsed; None when not asked for.
     output_schema: dict[str, Any] | None = None
     # The latest user message's own text blocks, and its toolResult contents (text, or JSON dumped).
@@ -405,6 +408,13 @@ def build_prompt(model_id: str, body: dict[str, Any], max_doc_chars: int = 24_00
             prefix = "\n".join([system, *(t.text for t in turns), partial])
             cache_points.append(_cache_point(tools_key, prefix, spec))
         turns.append(Turn(role=m["role"], text=text, images=_image_urls(m["content"])))
+    lookback: list[CachePoint] = []
+    if cache_points:
+        last = max(len(p.prefix_text) for p in cache_points)
+        for i in range(len(turns)):
+            prefix = "\n".join([system, *(t.text for t in turns[: i + 1])])
+            if len(prefix) <= last:
+                lookback.append(_cache_point(tools_key, prefix, {}))
     latest = messages[-1] if messages[-1].get("role") == "user" else None
     latest_blocks = [b for b in (latest or {}).get("content", []) if isinstance(b, dict)]
 
@@ -429,6 +439,7 @@ def build_prompt(model_id: str, body: dict[str, Any], max_doc_chars: int = 24_00
         tool_choice=tool_choice,
         forced_tool=forced_tool,
         cache_points=tuple(cache_points),
+        cache_lookback=tuple(lookback),
         output_schema=_output_schema(body),
         latest_user_plain_text="\n".join(str(b["text"]) for b in latest_blocks if "text" in b),
         latest_tool_results=tuple(tool_result_text(b["toolResult"]) for b in latest_blocks if "toolResult" in b),

@@ -33,18 +33,26 @@ class PrefixCache:
         self._clock = clock
         self._lock = threading.Lock()
 
-    def use(self, points: Sequence[CachePoint], tokens_of: Callable[[CachePoint], int]) -> CacheUsage:
-        """Account one request: the longest cached prefix is read, the rest up to the last cache
-        point written (and every point's prefix is cached from now on)."""
+    def use(
+        self,
+        points: Sequence[CachePoint],
+        tokens_of: Callable[[CachePoint], int],
+        lookback: Sequence[CachePoint] = (),
+    ) -> CacheUsage:
+        """Account one request: the longest cached prefix (at a cache point, or at an earlier
+        message end in `lookback`) is read, the rest up to the last cache point written; each cache
+        point's prefix is cached from now on (a hit refreshes its TTL)."""
         if not points:
             return CacheUsage(0, 0)
         now = self._clock()
         with self._lock:
             read = 0
-            for point in points:
+            for point in [*points, *lookback]:
                 expiry = self._entries.get(point.key)
                 if expiry is not None and expiry > now:
                     read = max(read, tokens_of(point))
+                    if point not in points:
+                        self._entries[point.key] = now + 300
             written = max(0, max(tokens_of(p) for p in points) - read)
             for point in points:
                 self._entries[point.key] = now + point.ttl_seconds

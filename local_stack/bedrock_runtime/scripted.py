@@ -167,7 +167,9 @@ class ScriptedEngine:
         if input_tokens > self.context_tokens:
             raise ValidationException(MSG_INPUT_TOO_LONG)
         parts = self._script(prompt, request)
-        usage = self.prompt_cache.use(prompt.cache_points, lambda p: min(input_tokens, len(p.prefix_text.split())))
+        usage = self.prompt_cache.use(
+            prompt.cache_points, lambda p: min(input_tokens, len(p.prefix_text.split())), prompt.cache_lookback
+        )
         finish = functools.partial(
             Finished,
             input_tokens=input_tokens - usage.read_tokens - usage.write_tokens,
