@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     env = os.environ
     parser = argparse.ArgumentParser(
         prog="bedrock-local",
-        description="Local Amazon Bedrock Runtime (Converse, ConverseStream, InvokeModel, CountTokens) on an embedded model.",
+        description=(
+            "Local Amazon Bedrock Runtime (Converse, ConverseStream, InvokeModel, CountTokens) "
+            "on an embedded model."
+        ),
     )
     parser.add_argument("--host", default=env.get("BEDROCK_LOCAL_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=_env_int("BEDROCK_LOCAL_PORT", 8001))

@@ -147,7 +147,9 @@ class RuntimeApp:
         watcher = asyncio.ensure_future(watch_disconnect())
         threading.Thread(target=pump, name="bedrock-runtime-stream", daemon=True).start()
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": self._headers(response.headers)})
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": self._headers(response.headers)}
+            )
             while True:
                 frame = await queue.get()
                 if frame is _END:

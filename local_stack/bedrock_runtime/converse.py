@@ -40,7 +40,9 @@ class StreamEncoder:
         if isinstance(event, TextDelta):
             if event.text:
                 self.text_open = True
-                out.append(("contentBlockDelta", {"contentBlockIndex": self.index, "delta": {"text": event.text}}))
+                out.append(
+                    ("contentBlockDelta", {"contentBlockIndex": self.index, "delta": {"text": event.text}})
+                )
             return out
         if self.text_open:
             out.append(("contentBlockStop", {"contentBlockIndex": self.index}))
@@ -70,7 +72,9 @@ def converse_response(events: Iterable[GenerationEvent], started: float) -> dict
             elif event.text:
                 content.append({"text": event.text})
         elif isinstance(event, ToolCall):
-            content.append({"toolUse": {"toolUseId": event.tool_use_id, "name": event.name, "input": event.input}})
+            content.append(
+                {"toolUse": {"toolUseId": event.tool_use_id, "name": event.name, "input": event.input}}
+            )
         elif isinstance(event, Finished):
             finished = event
     if finished is None:

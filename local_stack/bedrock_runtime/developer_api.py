@@ -1,8 +1,8 @@
 """Endpoints that are not AWS's, for developers and tests (LocalStack keeps these apart likewise):
 
-  GET  /health                  {"status": "loading" | "ready" | "failed", "models": [...]}
-  GET|POST|DELETE /_local/faults  pending faults; POST applies a spec (FaultInjector.apply), DELETE clears
-  GET  /_local/requests         the model-call bodies received so far
+GET  /health                  {"status": "loading" | "ready" | "failed", "models": [...]}
+GET|POST|DELETE /_local/faults  pending faults; POST applies a spec (FaultInjector.apply), DELETE clears
+GET  /_local/requests         the model-call bodies received so far
 """
 
 from __future__ import annotations

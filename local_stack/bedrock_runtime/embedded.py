@@ -28,7 +28,12 @@ from local_stack.bedrock_runtime.engine import (
     TextShaper,
     ToolCall,
 )
-from local_stack.bedrock_runtime.exceptions import BedrockError, ModelErrorException, ModelNotReadyException, ValidationException
+from local_stack.bedrock_runtime.exceptions import (
+    BedrockError,
+    ModelErrorException,
+    ModelNotReadyException,
+    ValidationException,
+)
 from local_stack.bedrock_runtime.prompt import MSG_INPUT_TOO_LONG, ModelPrompt
 
 logger = logging.getLogger(__name__)
@@ -83,7 +88,12 @@ def _forced_schema(prompt: ModelPrompt) -> dict[str, Any] | None:
 
 
 def _finished(
-    prompt: ModelPrompt, stop_reason: StopReason, prompt_tokens: int, output_tokens: int, reused: int, processed: int
+    prompt: ModelPrompt,
+    stop_reason: StopReason,
+    prompt_tokens: int,
+    output_tokens: int,
+    reused: int,
+    processed: int,
 ) -> Finished:
     """Usage with prompt caching from llama.cpp's own prompt reuse.
 
@@ -246,7 +256,7 @@ class EmbeddedEngine:
         system = prompt.system
         if prompt.tools:
             system = (system + "\n\n" if system else "") + _tool_instructions(prompt)
-        messages = [{"role": "system", "content": system}] if system else []
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
         for turn in prompt.turns:
             if self.projector_path is not None and turn.images:
                 parts: list[dict[str, Any]] = [{"type": "text", "text": turn.text}]
@@ -277,7 +287,9 @@ class EmbeddedEngine:
         """Prompt tokens as llama.cpp counts them (chat template included): one prompt evaluation
         with a single generated token, whose usage says how long the prompt was."""
         if not self.wait_ready(self.load_timeout):
-            raise ModelNotReadyException(f"Model {self.description.model_id} is not ready: {self._load_error}")
+            raise ModelNotReadyException(
+                f"Model {self.description.model_id} is not ready: {self._load_error}"
+            )
         body = {**self.chat_request(prompt), "stream": False, "max_tokens": 1}
         body.pop("stream_options", None)
         result = self.llama_server.handle_chat_completions(body)
@@ -290,7 +302,9 @@ class EmbeddedEngine:
         self, prompt: ModelPrompt, request: dict[str, Any], cancel: threading.Event
     ) -> Iterator[GenerationEvent]:
         if not self.wait_ready(self.load_timeout):
-            raise ModelNotReadyException(f"Model {self.description.model_id} is not ready: {self._load_error}")
+            raise ModelNotReadyException(
+                f"Model {self.description.model_id} is not ready: {self._load_error}"
+            )
         return self._generate(prompt, cancel)
 
     def _generate(self, prompt: ModelPrompt, cancel: threading.Event) -> Iterator[GenerationEvent]:

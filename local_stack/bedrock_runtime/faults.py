@@ -81,8 +81,15 @@ class FaultInjector:
 
     def apply(self, spec: dict[str, Any]) -> None:
         """Apply the JSON form posted to `/_local/faults` (see the README's fault table)."""
-        known = {"throttle", "throttleInStream", "streamErrorAfterTokens", "streamException", "afterTokens",
-                 "times", "clear"}
+        known = {
+            "throttle",
+            "throttleInStream",
+            "streamErrorAfterTokens",
+            "streamException",
+            "afterTokens",
+            "times",
+            "clear",
+        }
         unknown = set(spec) - known
         if unknown:
             raise ValidationException(f"Unknown fault keys: {sorted(unknown)}")

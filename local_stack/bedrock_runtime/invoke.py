@@ -31,7 +31,9 @@ Chunk = dict[str, Any]
 def _malformed(error: jsonschema.ValidationError) -> ValidationException:
     # Bedrock's wording for a native body that fails the model's schema.
     where = "#" + "".join(f"/{p}" for p in error.absolute_path)
-    return ValidationException(f"Malformed input request: {where}: {error.message}, please reformat your input and try again.")
+    return ValidationException(
+        f"Malformed input request: {where}: {error.message}, please reformat your input and try again."
+    )
 
 
 def invocation_metrics(finished: Finished, started: float, first_byte: float | None) -> dict[str, int]:
@@ -108,22 +110,49 @@ def _anthropic_block(block: Any) -> list[dict[str, Any]]:
     elif kind == "document":
         source = block.get("source") or {}
         if source.get("type") == "text":
-            out.append({"document": {"format": "txt", "name": "document", "source": {"text": source.get("data", "")}}})
+            out.append(
+                {
+                    "document": {
+                        "format": "txt",
+                        "name": "document",
+                        "source": {"text": source.get("data", "")},
+                    }
+                }
+            )
         else:
-            out.append({"document": {"format": "pdf", "name": "document", "source": {"bytes": source.get("data", "")}}})
+            out.append(
+                {
+                    "document": {
+                        "format": "pdf",
+                        "name": "document",
+                        "source": {"bytes": source.get("data", "")},
+                    }
+                }
+            )
     elif kind == "tool_use":
-        out.append({"toolUse": {"toolUseId": block["id"], "name": block["name"], "input": block.get("input", {})}})
+        out.append(
+            {"toolUse": {"toolUseId": block["id"], "name": block["name"], "input": block.get("input", {})}}
+        )
     elif kind == "tool_result":
         content = block.get("content", "")
-        items = [{"text": content}] if isinstance(content, str) else [
-            {"text": c.get("text", "")} for c in content if isinstance(c, dict) and c.get("type") == "text"
-        ]
+        items = (
+            [{"text": content}]
+            if isinstance(content, str)
+            else [
+                {"text": c.get("text", "")}
+                for c in content
+                if isinstance(c, dict) and c.get("type") == "text"
+            ]
+        )
         result: dict[str, Any] = {"toolUseId": block["tool_use_id"], "content": items or [{"text": ""}]}
         if block.get("is_error"):
             result["status"] = "error"
         out.append({"toolResult": result})
     else:
-        raise ValidationException(f"Malformed input request: unsupported content block type {kind!r}, please reformat your input and try again.")
+        raise ValidationException(
+            f"Malformed input request: unsupported content block type {kind!r}, "
+            "please reformat your input and try again."
+        )
     if isinstance(block, dict) and block.get("cache_control"):
         out.append({"cachePoint": {"type": "default"}})
     return out
@@ -163,21 +192,36 @@ class AnthropicMessages(NativeCodec):
         messages = []
         for message in body["messages"]:
             content = message["content"]
-            blocks = [b for item in ([content] if isinstance(content, str) else content) for b in _anthropic_block(item)]
+            blocks = [
+                b
+                for item in ([content] if isinstance(content, str) else content)
+                for b in _anthropic_block(item)
+            ]
             messages.append({"role": message["role"], "content": blocks})
         request: dict[str, Any] = {"messages": messages, "inferenceConfig": {"maxTokens": body["max_tokens"]}}
         system = body.get("system")
         if system:
             request["system"] = _text_blocks(system)
-            if isinstance(system, list) and any(isinstance(b, dict) and b.get("cache_control") for b in system):
+            if isinstance(system, list) and any(
+                isinstance(b, dict) and b.get("cache_control") for b in system
+            ):
                 request["system"].append({"cachePoint": {"type": "default"}})
-        for src, dst in (("temperature", "temperature"), ("top_p", "topP"), ("stop_sequences", "stopSequences")):
+        for src, dst in (
+            ("temperature", "temperature"),
+            ("top_p", "topP"),
+            ("stop_sequences", "stopSequences"),
+        ):
             if src in body:
                 request["inferenceConfig"][dst] = body[src]
         if body.get("tools"):
             tools: list[dict[str, Any]] = [
-                {"toolSpec": {"name": t["name"], "description": t.get("description") or t["name"],
-                              "inputSchema": {"json": t.get("input_schema") or {"type": "object"}}}}
+                {
+                    "toolSpec": {
+                        "name": t["name"],
+                        "description": t.get("description") or t["name"],
+                        "inputSchema": {"json": t.get("input_schema") or {"type": "object"}},
+                    }
+                }
                 for t in body["tools"]
             ]
             config: dict[str, Any] = {"tools": tools}
@@ -201,7 +245,8 @@ class AnthropicMessages(NativeCodec):
     def response(self, model_id: str, events: Iterable[GenerationEvent]) -> dict[str, Any]:
         parts, finished = _collect(events)
         content = [
-            {"type": "text", "text": p.text} if isinstance(p, TextDelta)
+            {"type": "text", "text": p.text}
+            if isinstance(p, TextDelta)
             else {"type": "tool_use", "id": p.tool_use_id, "name": p.name, "input": p.input}
             for p in parts
         ]
@@ -211,7 +256,9 @@ class AnthropicMessages(NativeCodec):
             "role": "assistant",
             "model": model_id,
             "content": content,
-            "stop_reason": finished.stop_reason if finished.stop_reason != "malformed_tool_use" else "end_turn",
+            "stop_reason": finished.stop_reason
+            if finished.stop_reason != "malformed_tool_use"
+            else "end_turn",
             "stop_sequence": None,
             "usage": self._usage(finished),
         }
@@ -221,36 +268,71 @@ class AnthropicMessages(NativeCodec):
         # content_block_stop)*, message_delta (stop reason, output usage), message_stop.
         first_byte = time.perf_counter()
         index, text_open = 0, False
-        message = {"id": "msg_bdrk_" + uuid.uuid4().hex[:24], "type": "message", "role": "assistant", "model": model_id,
-                   "content": [], "stop_reason": None, "stop_sequence": None}
+        message: dict[str, Any] = {
+            "id": "msg_bdrk_" + uuid.uuid4().hex[:24],
+            "type": "message",
+            "role": "assistant",
+            "model": model_id,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+        }
         usage_sent = False
         for event in events:
             if not usage_sent:
                 usage_sent = True
-                yield {"type": "message_start", "message": {**message, "usage": {"input_tokens": 0, "output_tokens": 0}}}
+                yield {
+                    "type": "message_start",
+                    "message": {**message, "usage": {"input_tokens": 0, "output_tokens": 0}},
+                }
             if isinstance(event, TextDelta):
                 if not event.text:
                     continue
                 if not text_open:
-                    yield {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
+                    yield {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {"type": "text", "text": ""},
+                    }
                     text_open = True
-                yield {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": event.text}}
+                yield {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "text_delta", "text": event.text},
+                }
                 continue
             if text_open:
                 yield {"type": "content_block_stop", "index": index}
                 index, text_open = index + 1, False
             if isinstance(event, ToolCall):
-                yield {"type": "content_block_start", "index": index,
-                       "content_block": {"type": "tool_use", "id": event.tool_use_id, "name": event.name, "input": {}}}
-                yield {"type": "content_block_delta", "index": index,
-                       "delta": {"type": "input_json_delta", "partial_json": json.dumps(event.input)}}
+                yield {
+                    "type": "content_block_start",
+                    "index": index,
+                    "content_block": {
+                        "type": "tool_use",
+                        "id": event.tool_use_id,
+                        "name": event.name,
+                        "input": {},
+                    },
+                }
+                yield {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "input_json_delta", "partial_json": json.dumps(event.input)},
+                }
                 yield {"type": "content_block_stop", "index": index}
                 index += 1
             elif isinstance(event, Finished):
                 stop = event.stop_reason if event.stop_reason != "malformed_tool_use" else "end_turn"
-                yield {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                       "usage": {"output_tokens": event.output_tokens}}
-                yield {"type": "message_stop", "amazon-bedrock-invocationMetrics": invocation_metrics(event, started, first_byte)}
+                yield {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": stop, "stop_sequence": None},
+                    "usage": {"output_tokens": event.output_tokens},
+                }
+                yield {
+                    "type": "message_stop",
+                    "amazon-bedrock-invocationMetrics": invocation_metrics(event, started, first_byte),
+                }
 
 
 class AmazonNova(NativeCodec):
@@ -270,18 +352,24 @@ class AmazonNova(NativeCodec):
     }
 
     def _to_converse(self, body: dict[str, Any]) -> dict[str, Any]:
-        request = {k: body[k] for k in ("messages", "system", "toolConfig") if k in body}
+        request: dict[str, Any] = {k: body[k] for k in ("messages", "system", "toolConfig") if k in body}
         config = dict(body.get("inferenceConfig") or {})
-        mapped = {"maxTokens": config.get("maxTokens", config.get("max_new_tokens")),
-                  "temperature": config.get("temperature"), "topP": config.get("topP", config.get("top_p")),
-                  "stopSequences": config.get("stopSequences")}
+        mapped = {
+            "maxTokens": config.get("maxTokens", config.get("max_new_tokens")),
+            "temperature": config.get("temperature"),
+            "topP": config.get("topP", config.get("top_p")),
+            "stopSequences": config.get("stopSequences"),
+        }
         request["inferenceConfig"] = {k: v for k, v in mapped.items() if v is not None}
         return request
 
     @staticmethod
     def _usage(finished: Finished) -> dict[str, int]:
-        usage = {"inputTokens": finished.input_tokens, "outputTokens": finished.output_tokens,
-                 "totalTokens": finished.input_tokens + finished.output_tokens}
+        usage = {
+            "inputTokens": finished.input_tokens,
+            "outputTokens": finished.output_tokens,
+            "totalTokens": finished.input_tokens + finished.output_tokens,
+        }
         if finished.cache_read_input_tokens is not None:
             usage["cacheReadInputTokenCount"] = finished.cache_read_input_tokens
             usage["cacheWriteInputTokenCount"] = finished.cache_write_input_tokens or 0
@@ -290,12 +378,16 @@ class AmazonNova(NativeCodec):
     def response(self, model_id: str, events: Iterable[GenerationEvent]) -> dict[str, Any]:
         parts, finished = _collect(events)
         content = [
-            {"text": p.text} if isinstance(p, TextDelta)
+            {"text": p.text}
+            if isinstance(p, TextDelta)
             else {"toolUse": {"toolUseId": p.tool_use_id, "name": p.name, "input": p.input}}
             for p in parts
         ]
-        return {"output": {"message": {"role": "assistant", "content": content}},
-                "stopReason": finished.stop_reason, "usage": self._usage(finished)}
+        return {
+            "output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": finished.stop_reason,
+            "usage": self._usage(finished),
+        }
 
     def stream(self, model_id: str, events: Iterator[GenerationEvent], started: float) -> Iterator[Chunk]:
         first_byte = time.perf_counter()
@@ -311,19 +403,32 @@ class AmazonNova(NativeCodec):
                 yield {"contentBlockStop": {"contentBlockIndex": index}}
                 index, text_open = index + 1, False
             if isinstance(event, ToolCall):
-                yield {"contentBlockStart": {"start": {"toolUse": {"toolUseId": event.tool_use_id, "name": event.name}},
-                                             "contentBlockIndex": index}}
-                yield {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(event.input)}}, "contentBlockIndex": index}}
+                yield {
+                    "contentBlockStart": {
+                        "start": {"toolUse": {"toolUseId": event.tool_use_id, "name": event.name}},
+                        "contentBlockIndex": index,
+                    }
+                }
+                yield {
+                    "contentBlockDelta": {
+                        "delta": {"toolUse": {"input": json.dumps(event.input)}},
+                        "contentBlockIndex": index,
+                    }
+                }
                 yield {"contentBlockStop": {"contentBlockIndex": index}}
                 index += 1
             elif isinstance(event, Finished):
                 yield {"messageStop": {"stopReason": event.stop_reason}}
-                yield {"metadata": {"usage": self._usage(event), "metrics": {}, "trace": {}},
-                       "amazon-bedrock-invocationMetrics": invocation_metrics(event, started, first_byte)}
+                yield {
+                    "metadata": {"usage": self._usage(event), "metrics": {}, "trace": {}},
+                    "amazon-bedrock-invocationMetrics": invocation_metrics(event, started, first_byte),
+                }
 
 
 # Llama 3 prompt format: <|start_header_id|>role<|end_header_id|>\n\ntext<|eot_id|>
-_LLAMA_TURN = re.compile(r"<\|start_header_id\|>(system|user|assistant)<\|end_header_id\|>\s*(.*?)(?:<\|eot_id\|>|$)", re.S)
+_LLAMA_TURN = re.compile(
+    r"<\|start_header_id\|>(system|user|assistant)<\|end_header_id\|>\s*(.*?)(?:<\|eot_id\|>|$)", re.S
+)
 
 
 class MetaLlama(NativeCodec):
@@ -353,8 +458,15 @@ class MetaLlama(NativeCodec):
                 messages.append({"role": role, "content": [{"text": text.strip()}]})
         if not messages:
             messages = [{"role": "user", "content": [{"text": body["prompt"]}]}]
-        config = {"maxTokens": body.get("max_gen_len", 512), "temperature": body.get("temperature"), "topP": body.get("top_p")}
-        request: dict[str, Any] = {"messages": messages, "inferenceConfig": {k: v for k, v in config.items() if v is not None}}
+        config = {
+            "maxTokens": body.get("max_gen_len", 512),
+            "temperature": body.get("temperature"),
+            "topP": body.get("top_p"),
+        }
+        request: dict[str, Any] = {
+            "messages": messages,
+            "inferenceConfig": {k: v for k, v in config.items() if v is not None},
+        }
         if system:
             request["system"] = system
         return request
@@ -365,25 +477,45 @@ class MetaLlama(NativeCodec):
 
     def response(self, model_id: str, events: Iterable[GenerationEvent]) -> dict[str, Any]:
         parts, finished = _collect(events)
-        text = "".join(p.text if isinstance(p, TextDelta) else json.dumps({"name": p.name, "parameters": p.input}) for p in parts)
-        return {"generation": text, "prompt_token_count": finished.input_tokens,
-                "generation_token_count": finished.output_tokens, "stop_reason": self._stop(finished)}
+        text = "".join(
+            p.text if isinstance(p, TextDelta) else json.dumps({"name": p.name, "parameters": p.input})
+            for p in parts
+        )
+        return {
+            "generation": text,
+            "prompt_token_count": finished.input_tokens,
+            "generation_token_count": finished.output_tokens,
+            "stop_reason": self._stop(finished),
+        }
 
     def stream(self, model_id: str, events: Iterator[GenerationEvent], started: float) -> Iterator[Chunk]:
         first_byte = time.perf_counter()
         count, first = 0, True
         for event in events:
             if isinstance(event, TextDelta | ToolCall):
-                text = event.text if isinstance(event, TextDelta) else json.dumps({"name": event.name, "parameters": event.input})
+                text = (
+                    event.text
+                    if isinstance(event, TextDelta)
+                    else json.dumps({"name": event.name, "parameters": event.input})
+                )
                 if not text:
                     continue
                 count += 1
-                yield {"generation": text, "prompt_token_count": None, "generation_token_count": count, "stop_reason": None}
+                yield {
+                    "generation": text,
+                    "prompt_token_count": None,
+                    "generation_token_count": count,
+                    "stop_reason": None,
+                }
                 first = False
             elif isinstance(event, Finished):
-                yield {"generation": "", "prompt_token_count": event.input_tokens if first else None,
-                       "generation_token_count": event.output_tokens, "stop_reason": self._stop(event),
-                       "amazon-bedrock-invocationMetrics": invocation_metrics(event, started, first_byte)}
+                yield {
+                    "generation": "",
+                    "prompt_token_count": event.input_tokens if first else None,
+                    "generation_token_count": event.output_tokens,
+                    "stop_reason": self._stop(event),
+                    "amazon-bedrock-invocationMetrics": invocation_metrics(event, started, first_byte),
+                }
 
 
 class TitanText(NativeCodec):
@@ -407,20 +539,36 @@ class TitanText(NativeCodec):
 
     def _to_converse(self, body: dict[str, Any]) -> dict[str, Any]:
         config = body.get("textGenerationConfig") or {}
-        mapped = {"maxTokens": config.get("maxTokenCount", 512) or 512, "temperature": config.get("temperature"),
-                  "topP": config.get("topP"), "stopSequences": config.get("stopSequences") or None}
-        return {"messages": [{"role": "user", "content": [{"text": body["inputText"]}]}],
-                "inferenceConfig": {k: v for k, v in mapped.items() if v is not None}}
+        mapped = {
+            "maxTokens": config.get("maxTokenCount", 512) or 512,
+            "temperature": config.get("temperature"),
+            "topP": config.get("topP"),
+            "stopSequences": config.get("stopSequences") or None,
+        }
+        return {
+            "messages": [{"role": "user", "content": [{"text": body["inputText"]}]}],
+            "inferenceConfig": {k: v for k, v in mapped.items() if v is not None},
+        }
 
     @staticmethod
     def _reason(finished: Finished) -> str:
-        return {"max_tokens": "LENGTH", "stop_sequence": "STOP_CRITERIA_MET"}.get(finished.stop_reason, "FINISH")
+        return {"max_tokens": "LENGTH", "stop_sequence": "STOP_CRITERIA_MET"}.get(
+            finished.stop_reason, "FINISH"
+        )
 
     def response(self, model_id: str, events: Iterable[GenerationEvent]) -> dict[str, Any]:
         parts, finished = _collect(events)
         text = "".join(p.text for p in parts if isinstance(p, TextDelta))
-        return {"inputTextTokenCount": finished.input_tokens,
-                "results": [{"tokenCount": finished.output_tokens, "outputText": text, "completionReason": self._reason(finished)}]}
+        return {
+            "inputTextTokenCount": finished.input_tokens,
+            "results": [
+                {
+                    "tokenCount": finished.output_tokens,
+                    "outputText": text,
+                    "completionReason": self._reason(finished),
+                }
+            ],
+        }
 
     def stream(self, model_id: str, events: Iterator[GenerationEvent], started: float) -> Iterator[Chunk]:
         first_byte = time.perf_counter()
@@ -428,12 +576,22 @@ class TitanText(NativeCodec):
         for event in events:
             if isinstance(event, TextDelta) and event.text:
                 count += 1
-                yield {"outputText": event.text, "index": 0, "totalOutputTextTokenCount": count,
-                       "completionReason": None, "inputTextTokenCount": None}
+                yield {
+                    "outputText": event.text,
+                    "index": 0,
+                    "totalOutputTextTokenCount": count,
+                    "completionReason": None,
+                    "inputTextTokenCount": None,
+                }
             elif isinstance(event, Finished):
-                yield {"outputText": "", "index": 0, "totalOutputTextTokenCount": event.output_tokens,
-                       "completionReason": self._reason(event), "inputTextTokenCount": event.input_tokens,
-                       "amazon-bedrock-invocationMetrics": invocation_metrics(event, started, first_byte)}
+                yield {
+                    "outputText": "",
+                    "index": 0,
+                    "totalOutputTextTokenCount": event.output_tokens,
+                    "completionReason": self._reason(event),
+                    "inputTextTokenCount": event.input_tokens,
+                    "amazon-bedrock-invocationMetrics": invocation_metrics(event, started, first_byte),
+                }
 
 
 _BY_PREFIX: tuple[tuple[str, NativeCodec], ...] = (
@@ -461,5 +619,6 @@ def codec_for(model_id: str, body: dict[str, Any]) -> NativeCodec:
         return _BY_PREFIX[3][1]
     raise ValidationException(
         "Malformed input request: the body is none of the native formats emulated locally "
-        "(Anthropic Messages, Amazon Nova, Meta Llama, Amazon Titan Text), please reformat your input and try again."
+        "(Anthropic Messages, Amazon Nova, Meta Llama, Amazon Titan Text), "
+        "please reformat your input and try again."
     )

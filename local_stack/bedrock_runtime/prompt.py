@@ -342,7 +342,9 @@ def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
 
 def _cache_point(tools_key: str, prefix_text: str, spec: dict[str, Any]) -> CachePoint:
     digest = hashlib.sha256((tools_key + "\x00" + prefix_text).encode("utf-8")).hexdigest()
-    return CachePoint(key=digest, prefix_text=prefix_text, ttl_seconds=3600 if spec.get("ttl") == "1h" else 300)
+    return CachePoint(
+        key=digest, prefix_text=prefix_text, ttl_seconds=3600 if spec.get("ttl") == "1h" else 300
+    )
 
 
 def build_prompt(model_id: str, body: dict[str, Any], max_doc_chars: int = 24_000) -> ModelPrompt:
@@ -404,7 +406,9 @@ def build_prompt(model_id: str, body: dict[str, Any], max_doc_chars: int = 24_00
         cuts: list[tuple[int, dict[str, Any]]] = []
         text = _render_message(m["role"], m["content"], tool_names, max_doc_chars, cuts)
         for pieces_before, spec in cuts:
-            partial = _render_message(m["role"], _rendered_blocks(m["content"])[:pieces_before], {**tool_names}, max_doc_chars)
+            partial = _render_message(
+                m["role"], _rendered_blocks(m["content"])[:pieces_before], {**tool_names}, max_doc_chars
+            )
             prefix = "\n".join([system, *(t.text for t in turns), partial])
             cache_points.append(_cache_point(tools_key, prefix, spec))
         turns.append(Turn(role=m["role"], text=text, images=_image_urls(m["content"])))
@@ -442,7 +446,9 @@ def build_prompt(model_id: str, body: dict[str, Any], max_doc_chars: int = 24_00
         cache_lookback=tuple(lookback),
         output_schema=_output_schema(body),
         latest_user_plain_text="\n".join(str(b["text"]) for b in latest_blocks if "text" in b),
-        latest_tool_results=tuple(tool_result_text(b["toolResult"]) for b in latest_blocks if "toolResult" in b),
+        latest_tool_results=tuple(
+            tool_result_text(b["toolResult"]) for b in latest_blocks if "toolResult" in b
+        ),
     )
 
 
@@ -451,7 +457,7 @@ def _image_urls(content: list[dict[str, Any]]) -> tuple[str, ...]:
     for block in content:
         image = block.get("image") if isinstance(block, dict) else None
         raw = ((image or {}).get("source") or {}).get("bytes")
-        if raw is not None:
+        if raw is not None and isinstance(image, dict):
             data = raw if isinstance(raw, str) else base64.b64encode(raw).decode("ascii")
             urls.append(f"data:image/{str(image.get('format', 'png')).lower()};base64,{data}")
     return tuple(urls)

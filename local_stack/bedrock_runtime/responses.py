@@ -30,7 +30,11 @@ from local_stack.bedrock_runtime.exceptions import (
     ThrottlingException,
     ValidationException,
 )
-from local_stack.bedrock_runtime.faults import CONVERSE_STREAM_EXCEPTIONS, INVOKE_STREAM_EXCEPTIONS, StreamFault
+from local_stack.bedrock_runtime.faults import (
+    CONVERSE_STREAM_EXCEPTIONS,
+    INVOKE_STREAM_EXCEPTIONS,
+    StreamFault,
+)
 from local_stack.bedrock_runtime.invoke import codec_for
 from local_stack.bedrock_runtime.prompt import ModelPrompt, build_prompt
 from local_stack.bedrock_runtime.validation import (
@@ -89,7 +93,9 @@ class RuntimeResponses:
             raise ValidationException(MSG_INVALID_MODEL)
         return engine
 
-    def _converse_body(self, operation_name: str, request: Request, stream: bool) -> tuple[dict[str, Any], Engine]:
+    def _converse_body(
+        self, operation_name: str, request: Request, stream: bool
+    ) -> tuple[dict[str, Any], Engine]:
         body = request.json_body()
         model_id = request.params["modelId"]
         self.backend.record({**body, "modelId": model_id, "stream": stream})
@@ -171,7 +177,9 @@ class RuntimeResponses:
         cancel = threading.Event()
         try:
             prompt = build_prompt(engine.description.model_id, body)
-            events = engine.generate(prompt, {**body, "modelId": request.params["modelId"], "stream": False}, cancel)
+            events = engine.generate(
+                prompt, {**body, "modelId": request.params["modelId"], "stream": False}, cancel
+            )
             return Response.json(200, converse_response(events, started))
         finally:
             cancel.set()
@@ -223,13 +231,17 @@ class RuntimeResponses:
 
     # -- InvokeModel / InvokeModelWithResponseStream --------------------------------------------
 
-    def _invoke_setup(self, operation_name: str, request: Request, stream: bool) -> tuple[Any, Engine, ModelPrompt, str]:
+    def _invoke_setup(
+        self, operation_name: str, request: Request, stream: bool
+    ) -> tuple[Any, Engine, ModelPrompt, str]:
         model_id = request.params["modelId"]
         validate_input(operation_name, operation_params(operation_name, request, None))
         check_guardrail(request.headers.get("x-amzn-bedrock-guardrailidentifier"))
         content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
         if content_type not in ("application/json", ""):
-            raise ValidationException(f"The provided Content-Type {content_type!r} is not supported; use application/json.")
+            raise ValidationException(
+                f"The provided Content-Type {content_type!r} is not supported; use application/json."
+            )
         native = request.json_body()
         self.backend.record({**native, "modelId": model_id, "stream": stream, "operation": operation_name})
         if self.backend.faults.take_throttle():
@@ -260,7 +272,9 @@ class RuntimeResponses:
 
     def invoke_model_stream(self, request: Request) -> StreamResponse:
         started = time.perf_counter()
-        codec, engine, prompt, model_id = self._invoke_setup("InvokeModelWithResponseStream", request, stream=True)
+        codec, engine, prompt, model_id = self._invoke_setup(
+            "InvokeModelWithResponseStream", request, stream=True
+        )
         release = self._acquire()
         fault = self.backend.faults.take_stream_fault(INVOKE_STREAM_EXCEPTIONS)
 

@@ -31,9 +31,19 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", "/model/{modelId}/converse", "converse", "Converse"),
     _route("POST", "/model/{modelId}/converse-stream", "converse_stream", "ConverseStream"),
     _route("POST", "/model/{modelId}/invoke", "invoke_model", "InvokeModel"),
-    _route("POST", "/model/{modelId}/invoke-with-response-stream", "invoke_model_stream", "InvokeModelWithResponseStream"),
+    _route(
+        "POST",
+        "/model/{modelId}/invoke-with-response-stream",
+        "invoke_model_stream",
+        "InvokeModelWithResponseStream",
+    ),
     _route("POST", "/model/{modelId}/count-tokens", "count_tokens", "CountTokens"),
-    _route("POST", "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply", "apply_guardrail", "ApplyGuardrail"),
+    _route(
+        "POST",
+        "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply",
+        "apply_guardrail",
+        "ApplyGuardrail",
+    ),
     # bedrock (control plane): what a model picker needs
     _route("GET", "/foundation-models", "list_foundation_models", "ListFoundationModels"),
     _route("GET", "/foundation-models/{modelIdentifier}", "get_foundation_model", "GetFoundationModel"),

@@ -141,8 +141,12 @@ class ScriptedEngine:
         if calls:
             return calls
         if prompt.tool_choice in ("tool", "any"):
-            spec = next(t for t in prompt.tools if prompt.tool_choice == "any" or t.name == prompt.forced_tool)
-            return ScriptedToolCall(spec.name, example_instance(spec.input_schema, prompt.latest_user_plain_text))
+            spec = next(
+                t for t in prompt.tools if prompt.tool_choice == "any" or t.name == prompt.forced_tool
+            )
+            return ScriptedToolCall(
+                spec.name, example_instance(spec.input_schema, prompt.latest_user_plain_text)
+            )
         if prompt.latest_tool_results:
             return "\n".join(f"result: {text}" for text in prompt.latest_tool_results)
         if prompt.output_schema is not None:
@@ -168,7 +172,9 @@ class ScriptedEngine:
             raise ValidationException(MSG_INPUT_TOO_LONG)
         parts = self._script(prompt, request)
         usage = self.prompt_cache.use(
-            prompt.cache_points, lambda p: min(input_tokens, len(p.prefix_text.split())), prompt.cache_lookback
+            prompt.cache_points,
+            lambda p: min(input_tokens, len(p.prefix_text.split())),
+            prompt.cache_lookback,
         )
         finish = functools.partial(
             Finished,

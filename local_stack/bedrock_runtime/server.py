@@ -72,7 +72,9 @@ def _let_streams_finish_after_client_goaway() -> None:
             if len(buffer) < size:
                 break
             frame, buffer = buffer[:size], buffer[size:]
-            graceful_goaway = frame[3] == _GOAWAY and size >= _FRAME_HEADER + 8 and frame[13:17] == b"\0\0\0\0"
+            graceful_goaway = (
+                frame[3] == _GOAWAY and size >= _FRAME_HEADER + 8 and frame[13:17] == b"\0\0\0\0"
+            )
             if graceful_goaway and self.streams:
                 continue
             passed += frame

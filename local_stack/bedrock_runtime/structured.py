@@ -55,7 +55,12 @@ def _instance(schema: Any, root: dict[str, Any], hint: str, depth: int) -> Any:
         merged: dict[str, Any] = {}
         for part in schema["allOf"]:
             part = _resolve(root, part["$ref"]) if isinstance(part, dict) and "$ref" in part else part
-            merged = {**merged, **part, "properties": {**merged.get("properties", {}), **part.get("properties", {})}}
+            merged = {
+                **merged,
+                **part,
+                "properties": {**merged.get("properties", {}), **part.get("properties", {})},
+                "required": [*merged.get("required", []), *part.get("required", [])],
+            }
         return _instance(merged, root, hint, depth + 1)
     kind = schema.get("type")
     if isinstance(kind, list):
@@ -75,10 +80,12 @@ def _instance(schema: Any, root: dict[str, Any], hint: str, depth: int) -> Any:
             count = min(count, int(schema["maxItems"]))
         prefix = schema.get("prefixItems") or []
         items = [_instance(p, root, hint, depth + 1) for p in prefix[:count]]
-        items += [_instance(schema.get("items", {}), root, hint, depth + 1) for _ in range(count - len(items))]
+        items += [
+            _instance(schema.get("items", {}), root, hint, depth + 1) for _ in range(count - len(items))
+        ]
         return items
     if kind in ("integer", "number"):
-        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
+        low: float = schema.get("minimum", schema.get("exclusiveMinimum", 0)) or 0
         value = low + (1 if "exclusiveMinimum" in schema else 0)
         high = schema.get("maximum")
         if high is not None and value > high:
@@ -90,8 +97,13 @@ def _instance(schema: Any, root: dict[str, Any], hint: str, depth: int) -> Any:
         return None
     text = hint
     if "format" in schema:
-        text = {"date": "2026-01-01", "date-time": "2026-01-01T00:00:00Z", "email": "user@example.com",
-                "uri": "https://example.com", "uuid": "00000000-0000-0000-0000-000000000000"}.get(schema["format"], text)
+        text = {
+            "date": "2026-01-01",
+            "date-time": "2026-01-01T00:00:00Z",
+            "email": "user@example.com",
+            "uri": "https://example.com",
+            "uuid": "00000000-0000-0000-0000-000000000000",
+        }.get(schema["format"], text)
     low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
     text = text.ljust(low, "x")
     return text[: int(high)] if high is not None else text

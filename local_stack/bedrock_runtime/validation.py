@@ -32,7 +32,9 @@ _REDACTED = "*** Sensitive Data Redacted ***"
 MSG_BLANK_TEXT = (
     "The text field in the {block} object at {path} is blank. Add text to the text field, and try again."
 )
-MSG_TOOL_RESULTS_MISSING = "Expected toolResult blocks at messages.{index}.content for the following Ids: {ids}"
+MSG_TOOL_RESULTS_MISSING = (
+    "Expected toolResult blocks at messages.{index}.content for the following Ids: {ids}"
+)
 MSG_TOOL_RESULTS_EXCESS = (
     "The number of toolResult blocks at messages.{index}.content exceeds the number of toolUse blocks "
     "of previous turn."
@@ -117,16 +119,22 @@ class _ConstraintWalker:
                 self._fail(value, path, sensitive, f"Member must satisfy enum value set: [{', '.join(enum)}]")
             pattern = meta.get("pattern")
             if pattern and not _compiled(pattern).fullmatch(value):
-                self._fail(value, path, sensitive, f"Member must satisfy regular expression pattern: {pattern}")
+                self._fail(
+                    value, path, sensitive, f"Member must satisfy regular expression pattern: {pattern}"
+                )
         elif kind in ("integer", "long", "float", "double") and isinstance(value, int | float):
             self._max(meta, value, value, path, sensitive, "value")
 
-    def _max(self, meta: dict[str, Any], size: float, value: Any, path: str, sensitive: bool, what: str) -> None:
+    def _max(
+        self, meta: dict[str, Any], size: float, value: Any, path: str, sensitive: bool, what: str
+    ) -> None:
         if "max" in meta and size > meta["max"]:
             self._fail(value, path, sensitive, f"Member must have {what} less than or equal to {meta['max']}")
 
     def _fail(self, value: Any, path: str, sensitive: bool, constraint: str) -> None:
-        self.errors.append(f"Value {_render_value(value, sensitive)} at '{path}' failed to satisfy constraint: {constraint}")
+        self.errors.append(
+            f"Value {_render_value(value, sensitive)} at '{path}' failed to satisfy constraint: {constraint}"
+        )
 
 
 @functools.lru_cache(maxsize=256)
@@ -161,7 +169,9 @@ def _botocore_messages(report: ValidationErrors, shape: Shape) -> list[str]:
             )
         elif error_type in ("more than one input", "empty input"):
             members = ", ".join(extra["members"])
-            messages.append(f"Value at '{path}' failed to satisfy constraint: Member must set exactly one of: {members}")
+            messages.append(
+                f"Value at '{path}' failed to satisfy constraint: Member must set exactly one of: {members}"
+            )
         elif error_type == "unknown field":
             messages.append(
                 f"Value at '{path}.{extra['unknown_param']}' failed to satisfy constraint: Member is not "
@@ -215,7 +225,9 @@ def check_converse_rules(body: dict[str, Any]) -> None:
         blocks = _blocks(message)
         for j, block in enumerate(blocks):
             if isinstance(block.get("text"), str) and not block["text"].strip():
-                raise ValidationException(MSG_BLANK_TEXT.format(block="ContentBlock", path=f"messages.{i}.content.{j}"))
+                raise ValidationException(
+                    MSG_BLANK_TEXT.format(block="ContentBlock", path=f"messages.{i}.content.{j}")
+                )
             if "document" in block:
                 _check_document(block["document"])
             result = block.get("toolResult")
@@ -225,17 +237,23 @@ def check_converse_rules(body: dict[str, Any]) -> None:
                         _check_document(item["document"])
                 if result.get("status") == "error" and not result.get("content"):
                     raise ValidationException(MSG_TOOL_RESULT_ERROR_EMPTY.format(index=i, block=j))
-        results = [str(b["toolResult"].get("toolUseId", "")) for b in blocks if isinstance(b.get("toolResult"), dict)]
+        results = [
+            str(b["toolResult"].get("toolUseId", "")) for b in blocks if isinstance(b.get("toolResult"), dict)
+        ]
         if message.get("role") == "user":
             if pending:
                 missing = [tid for tid in pending if tid not in results]
                 if missing:
-                    raise ValidationException(MSG_TOOL_RESULTS_MISSING.format(index=i, ids=", ".join(missing)))
+                    raise ValidationException(
+                        MSG_TOOL_RESULTS_MISSING.format(index=i, ids=", ".join(missing))
+                    )
             if len(results) > len(pending):
                 raise ValidationException(MSG_TOOL_RESULTS_EXCESS.format(index=i))
             pending = []
         else:
-            pending = [str(b["toolUse"].get("toolUseId", "")) for b in blocks if isinstance(b.get("toolUse"), dict)]
+            pending = [
+                str(b["toolUse"].get("toolUseId", "")) for b in blocks if isinstance(b.get("toolUse"), dict)
+            ]
     points = count_cache_points(body)
     if points > MAX_CACHE_POINTS:
         raise ValidationException(MSG_TOO_MANY_CACHE_POINTS.format(count=points))

@@ -33,7 +33,9 @@ class Request:
         try:
             parsed = json.loads(self.body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValidationException(f"Malformed input request: {exc}, please reformat your input and try again.") from exc
+            raise ValidationException(
+                f"Malformed input request: {exc}, please reformat your input and try again."
+            ) from exc
         if not isinstance(parsed, dict):
             raise ValidationException("Malformed input request: the body must be a JSON object.")
         return parsed
@@ -70,7 +72,9 @@ def request_id() -> str:
 
 
 def error_response(error: BedrockError) -> Response:
-    return Response.json(error.status, {"message": error.message}, {"x-amzn-errortype": error.error_type + _ERROR_TYPE_SUFFIX})
+    return Response.json(
+        error.status, {"message": error.message}, {"x-amzn-errortype": error.error_type + _ERROR_TYPE_SUFFIX}
+    )
 
 
 Handler = Callable[[Request], Response | StreamResponse]

@@ -34,18 +34,28 @@ def rt_client(runtime: RunningRuntime) -> Any:
 
 
 def _anthropic(text: str = "What is Amazon VPC?", **extra: Any) -> str:
-    return json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
-                       "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}], **extra})
+    return json.dumps(
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}],
+            **extra,
+        }
+    )
 
 
 def _invoke(client: Any, model: str, body: str) -> dict[str, Any]:
-    response = client.invoke_model(modelId=model, body=body, contentType="application/json", accept="application/json")
+    response = client.invoke_model(
+        modelId=model, body=body, contentType="application/json", accept="application/json"
+    )
     assert response["contentType"] == "application/json"
     return json.loads(response["body"].read())
 
 
 def _chunks(client: Any, model: str, body: str) -> list[dict[str, Any]]:
-    response = client.invoke_model_with_response_stream(modelId=model, body=body, contentType="application/json")
+    response = client.invoke_model_with_response_stream(
+        modelId=model, body=body, contentType="application/json"
+    )
     return [json.loads(event["chunk"]["bytes"]) for event in response["body"]]
 
 
@@ -76,27 +86,43 @@ def test_anthropic_tool_use_round_trip(rt_client: Any) -> None:
     assert first["stop_reason"] == "tool_use"
     call = first["content"][0]
     assert call["type"] == "tool_use" and call["name"] == "clock" and call["input"] == {"tz": "UTC"}
-    body = json.dumps({
-        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 64, "tools": tools,
-        "messages": [
-            {"role": "user", "content": "Time?"},
-            {"role": "assistant", "content": first["content"]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call["id"], "content": "12:00"}]},
-        ],
-    })
+    body = json.dumps(
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 64,
+            "tools": tools,
+            "messages": [
+                {"role": "user", "content": "Time?"},
+                {"role": "assistant", "content": first["content"]},
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": call["id"], "content": "12:00"}],
+                },
+            ],
+        }
+    )
     assert _invoke(rt_client, CLAUDE, body)["content"][0]["text"] == "result: 12:00"
 
 
 def test_anthropic_body_missing_max_tokens(rt_client: Any) -> None:
-    body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "messages": [{"role": "user", "content": "hi"}]})
+    body = json.dumps(
+        {"anthropic_version": "bedrock-2023-05-31", "messages": [{"role": "user", "content": "hi"}]}
+    )
     with pytest.raises(rt_client.exceptions.ValidationException) as caught:
         rt_client.invoke_model(modelId=CLAUDE, body=body)
-    assert caught.value.response["Error"]["Message"].startswith("Malformed input request: #: 'max_tokens' is a required property")
+    assert caught.value.response["Error"]["Message"].startswith(
+        "Malformed input request: #: 'max_tokens' is a required property"
+    )
 
 
 def test_nova_body_and_stream(rt_client: Any) -> None:
-    body = json.dumps({"schemaVersion": "messages-v1", "messages": [{"role": "user", "content": [{"text": "Hi Nova"}]}],
-                       "inferenceConfig": {"max_new_tokens": 20}})
+    body = json.dumps(
+        {
+            "schemaVersion": "messages-v1",
+            "messages": [{"role": "user", "content": [{"text": "Hi Nova"}]}],
+            "inferenceConfig": {"max_new_tokens": 20},
+        }
+    )
     answer = _invoke(rt_client, NOVA, body)
     assert answer["output"]["message"]["content"] == [{"text": "echo: Hi Nova"}]
     assert answer["stopReason"] == "end_turn" and answer["usage"]["outputTokens"] == 3
@@ -106,11 +132,18 @@ def test_nova_body_and_stream(rt_client: Any) -> None:
 
 
 def test_llama_body_and_stream(rt_client: Any) -> None:
-    prompt = ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi Llama<|eot_id|>"
-              "<|start_header_id|>assistant<|end_header_id|>\n\n")
+    prompt = (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi Llama<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    )
     body = json.dumps({"prompt": prompt, "max_gen_len": 32, "temperature": 0.5})
     answer = _invoke(rt_client, LLAMA, body)
-    assert answer == {"generation": "echo: Hi Llama", "prompt_token_count": 2, "generation_token_count": 3, "stop_reason": "stop"}
+    assert answer == {
+        "generation": "echo: Hi Llama",
+        "prompt_token_count": 2,
+        "generation_token_count": 3,
+        "stop_reason": "stop",
+    }
     chunks = _chunks(rt_client, LLAMA, body)
     assert "".join(c["generation"] for c in chunks) == "echo: Hi Llama"
     assert chunks[-1]["stop_reason"] == "stop" and "amazon-bedrock-invocationMetrics" in chunks[-1]
@@ -140,7 +173,9 @@ def test_invoke_stream_fault(runtime: RunningRuntime, rt_client: Any, exception:
 
 
 def test_count_tokens_converse_and_invoke_forms(rt_client: Any) -> None:
-    converse = {"converse": {"messages": [{"role": "user", "content": [{"text": "Count these tokens please."}]}]}}
+    converse = {
+        "converse": {"messages": [{"role": "user", "content": [{"text": "Count these tokens please."}]}]}
+    }
     assert rt_client.count_tokens(modelId=CLAUDE, input=converse)["inputTokens"] == 4
     native = {"invokeModel": {"body": _anthropic("Count these tokens please.").encode()}}
     assert rt_client.count_tokens(modelId=CLAUDE, input=native)["inputTokens"] == 4
@@ -148,14 +183,20 @@ def test_count_tokens_converse_and_invoke_forms(rt_client: Any) -> None:
 
 def test_count_tokens_equals_billed_input(rt_client: Any) -> None:
     messages = [{"role": "user", "content": [{"text": "one two three"}]}]
-    counted = rt_client.count_tokens(modelId=LOCAL, input={"converse": {"messages": messages, "system": [{"text": "Be nice."}]}})
-    billed = rt_client.converse(modelId=LOCAL, messages=messages, system=[{"text": "Be nice."}])["usage"]["inputTokens"]
+    counted = rt_client.count_tokens(
+        modelId=LOCAL, input={"converse": {"messages": messages, "system": [{"text": "Be nice."}]}}
+    )
+    billed = rt_client.converse(modelId=LOCAL, messages=messages, system=[{"text": "Be nice."}])["usage"][
+        "inputTokens"
+    ]
     assert counted["inputTokens"] == billed == 5
 
 
 def test_count_tokens_validates_like_converse(rt_client: Any) -> None:
     with pytest.raises(rt_client.exceptions.ValidationException, match="is blank"):
-        rt_client.count_tokens(modelId=LOCAL, input={"converse": {"messages": [{"role": "user", "content": [{"text": " "}]}]}})
+        rt_client.count_tokens(
+            modelId=LOCAL, input={"converse": {"messages": [{"role": "user", "content": [{"text": " "}]}]}}
+        )
 
 
 def test_unknown_native_body(rt_client: Any) -> None:

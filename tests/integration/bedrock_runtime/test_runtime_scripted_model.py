@@ -18,30 +18,62 @@ from local_stack.bedrock_runtime import EmbeddedEngine, RunningRuntime, Scripted
 from .conftest import make_client, stream_events, streamed_text, user
 
 MODEL = "local.scripted"
-CLOCK = {"toolSpec": {"name": "clock", "description": "Tells the time.",
-                      "inputSchema": {"json": {"type": "object", "properties": {"timezone": {"type": "string"}},
-                                               "required": ["timezone"]}}}}
-ADD = {"toolSpec": {"name": "add", "description": "Adds.",
-                    "inputSchema": {"json": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-                                             "required": ["a", "b"]}}}}
+CLOCK = {
+    "toolSpec": {
+        "name": "clock",
+        "description": "Tells the time.",
+        "inputSchema": {
+            "json": {
+                "type": "object",
+                "properties": {"timezone": {"type": "string"}},
+                "required": ["timezone"],
+            }
+        },
+    }
+}
+ADD = {
+    "toolSpec": {
+        "name": "add",
+        "description": "Adds.",
+        "inputSchema": {
+            "json": {
+                "type": "object",
+                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                "required": ["a", "b"],
+            }
+        },
+    }
+}
 
 
 def test_call_cue_makes_tool_use(client: Any) -> None:
     response = client.converse(
-        modelId=MODEL, toolConfig={"tools": [CLOCK, ADD]},
-        messages=[user('What time is it, and 2+3?\n#call clock {"timezone": "UTC"}\n#call add {"a": 2, "b": 3}')],
+        modelId=MODEL,
+        toolConfig={"tools": [CLOCK, ADD]},
+        messages=[
+            user('What time is it, and 2+3?\n#call clock {"timezone": "UTC"}\n#call add {"a": 2, "b": 3}')
+        ],
     )
     assert response["stopReason"] == "tool_use"
     uses = [b["toolUse"] for b in response["output"]["message"]["content"]]
-    assert [(u["name"], u["input"]) for u in uses] == [("clock", {"timezone": "UTC"}), ("add", {"a": 2, "b": 3})]
+    assert [(u["name"], u["input"]) for u in uses] == [
+        ("clock", {"timezone": "UTC"}),
+        ("add", {"a": 2, "b": 3}),
+    ]
 
 
 def test_call_cue_streamed(client: Any) -> None:
-    events = stream_events(client.converse_stream(
-        modelId=MODEL, toolConfig={"tools": [CLOCK]}, messages=[user('#call clock {"timezone": "CET"}')]))
+    events = stream_events(
+        client.converse_stream(
+            modelId=MODEL, toolConfig={"tools": [CLOCK]}, messages=[user('#call clock {"timezone": "CET"}')]
+        )
+    )
     starts = [body["start"]["toolUse"]["name"] for name, body in events if name == "contentBlockStart"]
-    deltas = [json.loads(body["delta"]["toolUse"]["input"]) for name, body in events
-              if name == "contentBlockDelta" and "toolUse" in body["delta"]]
+    deltas = [
+        json.loads(body["delta"]["toolUse"]["input"])
+        for name, body in events
+        if name == "contentBlockDelta" and "toolUse" in body["delta"]
+    ]
     assert starts == ["clock"] and deltas == [{"timezone": "CET"}]
     assert ("messageStop", {"stopReason": "tool_use"}) in events
 
@@ -54,10 +86,20 @@ def test_call_cue_for_a_tool_not_offered_is_plain_text(client: Any) -> None:
 def test_tool_result_answer(client: Any) -> None:
     messages = [
         user("What time is it?"),
-        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "clock", "input": {"timezone": "UTC"}}},
-                                          {"toolUse": {"toolUseId": "t2", "name": "add", "input": {"a": 1, "b": 2}}}]},
-        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "12:00"}]}},
-                                     {"toolResult": {"toolUseId": "t2", "content": [{"json": {"sum": 3}}]}}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"toolUse": {"toolUseId": "t1", "name": "clock", "input": {"timezone": "UTC"}}},
+                {"toolUse": {"toolUseId": "t2", "name": "add", "input": {"a": 1, "b": 2}}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"toolResult": {"toolUseId": "t1", "content": [{"text": "12:00"}]}},
+                {"toolResult": {"toolUseId": "t2", "content": [{"json": {"sum": 3}}]}},
+            ],
+        },
     ]
     response = client.converse(modelId=MODEL, toolConfig={"tools": [CLOCK, ADD]}, messages=messages)
     assert response["output"]["message"]["content"][0]["text"] == 'result: 12:00\nresult: {"sum": 3}'
@@ -65,7 +107,9 @@ def test_tool_result_answer(client: Any) -> None:
 
 @pytest.mark.parametrize(("choice", "name"), [({"any": {}}, "clock"), ({"tool": {"name": "add"}}, "add")])
 def test_tool_choice_forces_a_schema_valid_call(client: Any, choice: dict[str, Any], name: str) -> None:
-    response = client.converse(modelId=MODEL, toolConfig={"tools": [CLOCK, ADD], "toolChoice": choice}, messages=[user("hello")])
+    response = client.converse(
+        modelId=MODEL, toolConfig={"tools": [CLOCK, ADD], "toolChoice": choice}, messages=[user("hello")]
+    )
     assert response["stopReason"] == "tool_use"
     use = response["output"]["message"]["content"][0]["toolUse"]
     assert use["name"] == name
@@ -80,7 +124,10 @@ def test_langchain_tool_round_trip(scripted_runtime: RunningRuntime) -> None:
         return f"12:00 {timezone}"
 
     chat = ChatBedrockConverse(  # type: ignore[call-arg]
-        model=MODEL, endpoint_url=scripted_runtime.endpoint_url, region_name="us-east-1", provider="local",
+        model=MODEL,
+        endpoint_url=scripted_runtime.endpoint_url,
+        region_name="us-east-1",
+        provider="local",
         disable_streaming=False,
     ).bind_tools([clock])
     question = HumanMessage('What time is it?\n#call clock {"timezone": "UTC"}')
@@ -93,20 +140,35 @@ def test_langchain_tool_round_trip(scripted_runtime: RunningRuntime) -> None:
 
 
 def test_structured_output_is_schema_valid(client: Any) -> None:
-    schema = {"type": "object", "properties": {
-        "city": {"type": "string", "minLength": 3}, "population": {"type": "integer", "minimum": 1},
-        "tags": {"type": "array", "items": {"enum": ["big", "small"]}, "minItems": 2},
-        "mayor": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/person"}]}},
-        "required": ["city", "population", "tags", "mayor"], "$defs": {"person": {"type": "object"}}}
-    output_config = {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": json.dumps(schema), "name": "city"}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "minLength": 3},
+            "population": {"type": "integer", "minimum": 1},
+            "tags": {"type": "array", "items": {"enum": ["big", "small"]}, "minItems": 2},
+            "mayor": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/person"}]},
+        },
+        "required": ["city", "population", "tags", "mayor"],
+        "$defs": {"person": {"type": "object"}},
+    }
+    output_config = {
+        "textFormat": {
+            "type": "json_schema",
+            "structure": {"jsonSchema": {"schema": json.dumps(schema), "name": "city"}},
+        }
+    }
     response = client.converse(modelId=MODEL, messages=[user("Paris")], outputConfig=output_config)
     jsonschema.validate(json.loads(response["output"]["message"]["content"][0]["text"]), schema)
-    events = stream_events(client.converse_stream(modelId=MODEL, messages=[user("Paris")], outputConfig=output_config))
+    events = stream_events(
+        client.converse_stream(modelId=MODEL, messages=[user("Paris")], outputConfig=output_config)
+    )
     jsonschema.validate(json.loads(streamed_text(events)), schema)
 
 
 def test_structured_output_schema_must_be_json(client: Any) -> None:
-    output_config = {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": "{not json"}}}}
+    output_config = {
+        "textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": "{not json"}}}
+    }
     with pytest.raises(client.exceptions.ValidationException, match="JSON schema"):
         client.converse(modelId=MODEL, messages=[user("x")], outputConfig=output_config)
 
@@ -114,15 +176,26 @@ def test_structured_output_schema_must_be_json(client: Any) -> None:
 def test_cache_point_usage(private_runtime: Any) -> None:
     # Given a fresh runtime, and a request with a cachePoint after a long system prompt
     client = make_client(private_runtime(ScriptedEngine()))
-    system = [{"text": "You answer questions about the product catalogue. " * 20}, {"cachePoint": {"type": "default"}}]
+    system = [
+        {"text": "You answer questions about the product catalogue. " * 20},
+        {"cachePoint": {"type": "default"}},
+    ]
 
     # When it is sent twice with different questions
     first = client.converse(modelId=MODEL, system=system, messages=[user("first question")])["usage"]
     second = client.converse(modelId=MODEL, system=system, messages=[user("second question here")])["usage"]
 
     # Then the first writes the prefix (140 words) and the second reads it
-    assert (first["cacheWriteInputTokens"], first["cacheReadInputTokens"], first["inputTokens"]) == (140, 0, 2)
-    assert (second["cacheWriteInputTokens"], second["cacheReadInputTokens"], second["inputTokens"]) == (0, 140, 3)
+    assert (first["cacheWriteInputTokens"], first["cacheReadInputTokens"], first["inputTokens"]) == (
+        140,
+        0,
+        2,
+    )
+    assert (second["cacheWriteInputTokens"], second["cacheReadInputTokens"], second["inputTokens"]) == (
+        0,
+        140,
+        3,
+    )
     assert second["totalTokens"] == 140 + 3 + second["outputTokens"]
 
     # And a request without a cachePoint reports no cache fields (as Bedrock)
@@ -135,8 +208,11 @@ def test_cache_point_on_history_grows_the_cached_prefix(private_runtime: Any) ->
     point = {"cachePoint": {"type": "default"}}
     turn1 = [{"role": "user", "content": [{"text": "a b c d"}, point]}]
     first = client.converse(modelId=MODEL, messages=turn1)["usage"]
-    turn2 = [turn1[0] | {"content": [{"text": "a b c d"}]}, {"role": "assistant", "content": [{"text": "e f"}]},
-             {"role": "user", "content": [{"text": "g h"}, point]}]
+    turn2 = [
+        turn1[0] | {"content": [{"text": "a b c d"}]},
+        {"role": "assistant", "content": [{"text": "e f"}]},
+        {"role": "user", "content": [{"text": "g h"}, point]},
+    ]
     second = client.converse(modelId=MODEL, messages=turn2)["usage"]
     # Then the second turn reads the first turn's cached prefix (found by looking back from its
     # cache point) and writes only what is new up to its own cache point
@@ -146,13 +222,27 @@ def test_cache_point_on_history_grows_the_cached_prefix(private_runtime: Any) ->
 
 
 def test_cache_points_in_tools_are_accepted(client: Any) -> None:
-    response = client.converse(modelId=MODEL, messages=[user("hi")], toolConfig={"tools": [CLOCK, {"cachePoint": {"type": "default"}}]})
+    response = client.converse(
+        modelId=MODEL,
+        messages=[user("hi")],
+        toolConfig={"tools": [CLOCK, {"cachePoint": {"type": "default"}}]},
+    )
     assert "cacheWriteInputTokens" in response["usage"]
 
 
-@pytest.mark.parametrize("exception", ["internalServerException", "modelStreamErrorException", "validationException",
-                                       "throttlingException", "serviceUnavailableException"])
-def test_every_converse_stream_exception_can_be_injected(scripted_runtime: RunningRuntime, exception: str) -> None:
+@pytest.mark.parametrize(
+    "exception",
+    [
+        "internalServerException",
+        "modelStreamErrorException",
+        "validationException",
+        "throttlingException",
+        "serviceUnavailableException",
+    ],
+)
+def test_every_converse_stream_exception_can_be_injected(
+    scripted_runtime: RunningRuntime, exception: str
+) -> None:
     client = make_client(scripted_runtime, retries=0)
     scripted_runtime.faults.stream_exception(exception, after_tokens=2)
     received: list[str] = []
@@ -166,8 +256,12 @@ def test_every_converse_stream_exception_can_be_injected(scripted_runtime: Runni
 def test_faults_endpoint_takes_any_stream_exception(scripted_runtime: RunningRuntime) -> None:
     import urllib.request
 
-    body = json.dumps({"streamException": "serviceUnavailableException", "afterTokens": 0, "times": 1}).encode()
-    request = urllib.request.Request(scripted_runtime.endpoint_url + "/_local/faults", data=body, method="POST")
+    body = json.dumps(
+        {"streamException": "serviceUnavailableException", "afterTokens": 0, "times": 1}
+    ).encode()
+    request = urllib.request.Request(
+        scripted_runtime.endpoint_url + "/_local/faults", data=body, method="POST"
+    )
     with urllib.request.urlopen(request, timeout=5) as answer:
         assert json.loads(answer.read())["streamException"] == "serviceUnavailableException"
     client = make_client(scripted_runtime, retries=0)
@@ -179,8 +273,11 @@ def test_unknown_stream_exception_is_refused(scripted_runtime: RunningRuntime) -
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(scripted_runtime.endpoint_url + "/_local/faults",
-                                     data=b'{"streamException": "bogusException"}', method="POST")
+    request = urllib.request.Request(
+        scripted_runtime.endpoint_url + "/_local/faults",
+        data=b'{"streamException": "bogusException"}',
+        method="POST",
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=5)
     assert caught.value.code == 400
@@ -188,7 +285,9 @@ def test_unknown_stream_exception_is_refused(scripted_runtime: RunningRuntime) -
 
 def test_embedded_model_is_listed_text_only(private_runtime: Any) -> None:
     # Listing needs no loaded model: the engine's capabilities are what it can really read
-    runtime = private_runtime(EmbeddedEngine(model_path="/nonexistent/model.gguf", model_id="local.test-embedded"))
+    runtime = private_runtime(
+        EmbeddedEngine(model_path="/nonexistent/model.gguf", model_id="local.test-embedded")
+    )
     summaries = make_client(runtime, "bedrock").list_foundation_models()["modelSummaries"]
     assert summaries[0]["modelId"] == "local.test-embedded" and summaries[0]["inputModalities"] == ["TEXT"]
 

@@ -21,7 +21,17 @@ def raw_client(scripted_runtime: RunningRuntime) -> Any:
 
 
 def _tools(name: str = "clock", description: str = "Tells the time.") -> dict[str, Any]:
-    return {"tools": [{"toolSpec": {"name": name, "description": description, "inputSchema": {"json": {"type": "object"}}}}]}
+    return {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": name,
+                    "description": description,
+                    "inputSchema": {"json": {"type": "object"}},
+                }
+            }
+        ]
+    }
 
 
 def _rejected(client: Any, **request: Any) -> str:
@@ -33,8 +43,14 @@ def _rejected(client: Any, **request: Any) -> str:
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
 def test_blank_text_block(raw_client: Any, text: str) -> None:
-    message = _rejected(raw_client, messages=[user("hi"), {"role": "assistant", "content": [{"text": "ok"}]},
-                                              {"role": "user", "content": [{"text": "x"}, {"text": text}]}])
+    message = _rejected(
+        raw_client,
+        messages=[
+            user("hi"),
+            {"role": "assistant", "content": [{"text": "ok"}]},
+            {"role": "user", "content": [{"text": "x"}, {"text": text}]},
+        ],
+    )
     if text:
         assert message == (
             "The text field in the ContentBlock object at messages.2.content.1 is blank. "
@@ -60,8 +76,17 @@ def test_empty_tool_description(raw_client: Any) -> None:
 def test_tool_use_id_with_spaces(raw_client: Any) -> None:
     message = _rejected(
         raw_client,
-        messages=[user("hi"), {"role": "assistant", "content": [{"toolUse": {"toolUseId": "my id", "name": "clock", "input": {}}}]},
-                  {"role": "user", "content": [{"toolResult": {"toolUseId": "my id", "content": [{"text": "noon"}]}}]}],
+        messages=[
+            user("hi"),
+            {
+                "role": "assistant",
+                "content": [{"toolUse": {"toolUseId": "my id", "name": "clock", "input": {}}}],
+            },
+            {
+                "role": "user",
+                "content": [{"toolResult": {"toolUseId": "my id", "content": [{"text": "noon"}]}}],
+            },
+        ],
         toolConfig=_tools(),
     )
     assert "Value 'my id' at 'messages.2.member.content.1.member.toolUse.toolUseId'" in message
@@ -70,21 +95,32 @@ def test_tool_use_id_with_spaces(raw_client: Any) -> None:
 
 def test_too_many_request_metadata_entries(raw_client: Any) -> None:
     message = _rejected(raw_client, messages=[user("hi")], requestMetadata={f"k{i}": "v" for i in range(17)})
-    assert "at 'requestMetadata' failed to satisfy constraint: Member must have length less than or equal to 16" in message
+    assert (
+        "at 'requestMetadata' failed to satisfy constraint: Member must have length less than or equal to 16"
+        in message
+    )
 
 
 @pytest.mark.parametrize("name", ["report.pdf", "two  spaces", "naïve"])
 def test_document_name_outside_bedrocks_characters(raw_client: Any, name: str) -> None:
     document = {"document": {"format": "txt", "name": name, "source": {"bytes": b"hello"}}}
-    message = _rejected(raw_client, messages=[{"role": "user", "content": [document, {"text": "Summarise."}]}])
+    message = _rejected(
+        raw_client, messages=[{"role": "user", "content": [document, {"text": "Summarise."}]}]
+    )
     assert message.startswith("The document file name can only contain alphanumeric characters")
 
 
 def test_unanswered_tool_use(raw_client: Any) -> None:
     message = _rejected(
         raw_client,
-        messages=[user("hi"), {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "clock", "input": {}}}]},
-                  user("and?")],
+        messages=[
+            user("hi"),
+            {
+                "role": "assistant",
+                "content": [{"toolUse": {"toolUseId": "t1", "name": "clock", "input": {}}}],
+            },
+            user("and?"),
+        ],
         toolConfig=_tools(),
     )
     assert message == "Expected toolResult blocks at messages.2.content for the following Ids: t1"
@@ -94,28 +130,46 @@ def test_more_tool_results_than_tool_uses(raw_client: Any) -> None:
     results = [{"toolResult": {"toolUseId": tid, "content": [{"text": "x"}]}} for tid in ("t1", "t2")]
     message = _rejected(
         raw_client,
-        messages=[user("hi"), {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "clock", "input": {}}}]},
-                  {"role": "user", "content": results}],
+        messages=[
+            user("hi"),
+            {
+                "role": "assistant",
+                "content": [{"toolUse": {"toolUseId": "t1", "name": "clock", "input": {}}}],
+            },
+            {"role": "user", "content": results},
+        ],
         toolConfig=_tools(),
     )
     assert message.startswith("The number of toolResult blocks at messages.2.content exceeds")
 
 
 def test_out_of_range_inference_settings(raw_client: Any) -> None:
-    message = _rejected(raw_client, messages=[user("hi")], inferenceConfig={"temperature": 1.5, "maxTokens": 0})
+    message = _rejected(
+        raw_client, messages=[user("hi")], inferenceConfig={"temperature": 1.5, "maxTokens": 0}
+    )
     assert message.startswith("2 validation errors detected:")
-    assert "'inferenceConfig.temperature' failed to satisfy constraint: Member must have value less than or equal to 1" in message
-    assert "'inferenceConfig.maxTokens' failed to satisfy constraint: Member must have value greater than or equal to 1" in message
+    constraint = "failed to satisfy constraint: Member must have value"
+    assert f"'inferenceConfig.temperature' {constraint} less than or equal to 1" in message
+    assert f"'inferenceConfig.maxTokens' {constraint} greater than or equal to 1" in message
 
 
 def test_unknown_cache_point_type(raw_client: Any) -> None:
-    message = _rejected(raw_client, messages=[{"role": "user", "content": [{"text": "hi"}, {"cachePoint": {"type": "forever"}}]}])
+    message = _rejected(
+        raw_client,
+        messages=[{"role": "user", "content": [{"text": "hi"}, {"cachePoint": {"type": "forever"}}]}],
+    )
     assert "Member must satisfy enum value set: [default]" in message
 
 
 def test_two_members_in_one_content_block(raw_client: Any) -> None:
-    message = _rejected(raw_client, messages=[{"role": "user", "content": [{"text": "hi", "cachePoint": {"type": "default"}}]}])
-    assert "'messages.1.member.content.1.member' failed to satisfy constraint: Member must set exactly one of" in message
+    message = _rejected(
+        raw_client,
+        messages=[{"role": "user", "content": [{"text": "hi", "cachePoint": {"type": "default"}}]}],
+    )
+    assert (
+        "'messages.1.member.content.1.member' failed to satisfy constraint: Member must set exactly one of"
+        in message
+    )
 
 
 def test_more_than_four_cache_points(raw_client: Any) -> None:
@@ -127,7 +181,11 @@ def test_more_than_four_cache_points(raw_client: Any) -> None:
 
 
 def test_unknown_guardrail(client: Any) -> None:
-    message = _rejected(client, messages=[user("hi")], guardrailConfig={"guardrailIdentifier": "abc123", "guardrailVersion": "1"})
+    message = _rejected(
+        client,
+        messages=[user("hi")],
+        guardrailConfig={"guardrailIdentifier": "abc123", "guardrailVersion": "1"},
+    )
     assert message == "The guardrail identifier or version provided in the request does not exist."
 
 
@@ -143,7 +201,16 @@ def test_valid_request_with_every_checked_member_passes(client: Any) -> None:
     document = {"format": "txt", "name": "Q3 report (final) [v2]", "source": {"bytes": b"Revenue grew."}}
     response = client.converse(
         modelId=MODEL,
-        messages=[{"role": "user", "content": [{"document": document}, {"text": "Summarise."}, {"cachePoint": {"type": "default"}}]}],
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"document": document},
+                    {"text": "Summarise."},
+                    {"cachePoint": {"type": "default"}},
+                ],
+            }
+        ],
         system=[{"text": "Be brief."}, {"cachePoint": {"type": "default", "ttl": "1h"}}],
         toolConfig=_tools("get_weather-2"),
         requestMetadata={f"k{i}": "v" for i in range(16)},

@@ -20,13 +20,30 @@ BODY = json.dumps({"messages": [{"role": "user", "content": [{"text": "Write thr
 MODEL = "local.scripted"
 
 
-def _curl(runtime: RunningRuntime, *flags: str, path: str = "converse-stream", body: str = BODY) -> tuple[str, bytes]:
+def _curl(
+    runtime: RunningRuntime, *flags: str, path: str = "converse-stream", body: str = BODY
+) -> tuple[str, bytes]:
     """(HTTP version, body bytes) of one curl POST; curl fails (non-zero) on a framing error."""
     assert shutil.which("curl"), "curl is needed for the wire tests"
     result = subprocess.run(
-        ["curl", "-sS", "--fail-with-body", "-D", "-", "-X", "POST", "-H", "content-type: application/json",
-         *flags, "--data-binary", body, f"{runtime.endpoint_url}/model/{MODEL}/{path}"],
-        capture_output=True, timeout=60, check=True,
+        [
+            "curl",
+            "-sS",
+            "--fail-with-body",
+            "-D",
+            "-",
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            *flags,
+            "--data-binary",
+            body,
+            f"{runtime.endpoint_url}/model/{MODEL}/{path}",
+        ],
+        capture_output=True,
+        timeout=60,
+        check=True,
     )
     head, _, payload = result.stdout.partition(b"\r\n\r\n")
     while head.startswith(b"HTTP/1.1 101"):  # h2c upgrade: the real response follows
@@ -50,7 +67,9 @@ def _events(payload: bytes) -> list[str]:
     ],
     ids=["http1.0", "connection-close", "h2c-prior-knowledge", "chunked-request"],
 )
-def test_stream_is_complete_over_every_framing(scripted_runtime: RunningRuntime, flags: tuple[str, ...], version: str) -> None:
+def test_stream_is_complete_over_every_framing(
+    scripted_runtime: RunningRuntime, flags: tuple[str, ...], version: str
+) -> None:
     # When a stream is read over this framing, Then every event arrives, ending with metadata
     got_version, payload = _curl(scripted_runtime, *flags)
     assert got_version == version
@@ -62,9 +81,23 @@ def test_stream_is_complete_over_every_framing(scripted_runtime: RunningRuntime,
 def test_http10_stream_is_not_chunked(scripted_runtime: RunningRuntime) -> None:
     # An HTTP/1.0 client cannot read chunked encoding: the body is delimited by closing instead
     result = subprocess.run(
-        ["curl", "-sS", "--http1.0", "-i", "--raw", "-X", "POST", "-H", "content-type: application/json",
-         "--data-binary", BODY, f"{scripted_runtime.endpoint_url}/model/{MODEL}/converse-stream"],
-        capture_output=True, timeout=60, check=True,
+        [
+            "curl",
+            "-sS",
+            "--http1.0",
+            "-i",
+            "--raw",
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            BODY,
+            f"{scripted_runtime.endpoint_url}/model/{MODEL}/converse-stream",
+        ],
+        capture_output=True,
+        timeout=60,
+        check=True,
     )
     head = result.stdout.partition(b"\r\n\r\n")[0].lower()
     assert b"transfer-encoding: chunked" not in head
@@ -78,8 +111,20 @@ def test_chunked_request_body_is_read(scripted_runtime: RunningRuntime) -> None:
 
 def test_h2c_upgrade(scripted_runtime: RunningRuntime) -> None:
     result = subprocess.run(
-        ["curl", "-sS", "--http2", "-o", "/dev/null", "-w", "%{http_version}", f"{scripted_runtime.endpoint_url}/health"],
-        capture_output=True, text=True, timeout=30, check=True,
+        [
+            "curl",
+            "-sS",
+            "--http2",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version}",
+            f"{scripted_runtime.endpoint_url}/health",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     assert result.stdout == "2"
 
@@ -95,7 +140,11 @@ def test_js_sdk_v3_default_client(private_runtime: Any) -> None:
 
     # When it calls Converse, ConverseStream (5 times), InvokeModelWithResponseStream, CountTokens
     result = subprocess.run(
-        ["node", str(JS_CLIENT), runtime.endpoint_url, MODEL], capture_output=True, text=True, timeout=120, cwd=ROOT
+        ["node", str(JS_CLIENT), runtime.endpoint_url, MODEL],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
@@ -103,6 +152,10 @@ def test_js_sdk_v3_default_client(private_runtime: Any) -> None:
     # Then every answer is whole
     assert seen["converseText"] == "echo: Say hello to the JavaScript SDK."
     for stream in seen["streams"]:
-        assert stream == {"first": "messageStart", "last": "metadata", "text": "echo: Say hello to the JavaScript SDK."}
+        assert stream == {
+            "first": "messageStart",
+            "last": "metadata",
+            "text": "echo: Say hello to the JavaScript SDK.",
+        }
     assert seen["invokeTypes"][0] == "message_start" and seen["invokeTypes"][-1] == "message_stop"
     assert seen["inputTokens"] == 6
