@@ -327,7 +327,9 @@ class AnthropicMessages(NativeCodec):
                 yield {
                     "type": "message_delta",
                     "delta": {"stop_reason": stop, "stop_sequence": None},
-                    "usage": {"output_tokens": event.output_tokens},
+                    # Cumulative usage, as Anthropic's message_delta carries it (input counts are
+                    # known only once the prompt is evaluated; message_start reports 0).
+                    "usage": self._usage(event),
                 }
                 yield {
                     "type": "message_stop",

@@ -138,7 +138,8 @@ def test_js_sdk_v3_default_client(private_runtime: Any) -> None:
         ScriptedEngine(token_delay=0.002), aliases={"anthropic.claude-3-haiku-20240307-v1:0": MODEL}
     )
 
-    # When it calls Converse, ConverseStream (5 times), InvokeModelWithResponseStream, CountTokens
+    # When it calls Converse (3 in turn, 3 at once), ConverseStream (5 times),
+    # InvokeModelWithResponseStream and CountTokens
     result = subprocess.run(
         ["node", str(JS_CLIENT), runtime.endpoint_url, MODEL],
         capture_output=True,
@@ -150,7 +151,7 @@ def test_js_sdk_v3_default_client(private_runtime: Any) -> None:
     seen = json.loads(result.stdout.strip().splitlines()[-1])
 
     # Then every answer is whole
-    assert seen["converseText"] == "echo: Say hello to the JavaScript SDK."
+    assert seen["converseTexts"] == ["echo: Say hello to the JavaScript SDK."] * 6
     for stream in seen["streams"]:
         assert stream == {
             "first": "messageStart",

@@ -19,8 +19,15 @@ const client = new BedrockRuntimeClient({
 const messages = [{ role: "user", content: [{ text: "Say hello to the JavaScript SDK." }] }];
 const out = {};
 
-const converse = await client.send(new ConverseCommand({ modelId, messages }));
-out.converseText = converse.output.message.content[0].text;
+// Plain calls share one pooled HTTP/2 session: sequential, then concurrent streams on it.
+const texts = [];
+for (let i = 0; i < 3; i++) {
+  const converse = await client.send(new ConverseCommand({ modelId, messages }));
+  texts.push(converse.output.message.content[0].text);
+}
+const concurrent = await Promise.all([0, 1, 2].map(() => client.send(new ConverseCommand({ modelId, messages }))));
+texts.push(...concurrent.map((r) => r.output.message.content[0].text));
+out.converseTexts = texts;
 
 out.streams = [];
 for (let i = 0; i < 5; i++) {
