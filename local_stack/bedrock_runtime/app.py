@@ -19,7 +19,7 @@ from local_stack.bedrock_runtime.backend import RuntimeBackend
 from local_stack.bedrock_runtime.developer_api import DeveloperApi
 from local_stack.bedrock_runtime.exceptions import BedrockError, UnknownOperationException
 from local_stack.bedrock_runtime.responses import RuntimeResponses
-from local_stack.bedrock_runtime.routes import match
+from local_stack.bedrock_runtime.routes import ROUTES, match
 from local_stack.bedrock_runtime.wire import Request, Response, StreamResponse, error_response, request_id
 
 logger = logging.getLogger(__name__)
@@ -37,11 +37,12 @@ class RuntimeApp:
 
     def __init__(self, backend: RuntimeBackend, workers: int = 64) -> None:
         self.backend = backend
-        self._handlers: dict[str, Callable[[Request], Response | StreamResponse]] = {}
-        for owner in (RuntimeResponses(backend), DeveloperApi(backend)):
-            for name in dir(owner):
-                if not name.startswith("_") and callable(getattr(owner, name)):
-                    self._handlers.setdefault(name, getattr(owner, name))
+        # Each route's handler, found on the AWS responses or the developer API (never both).
+        owners = (RuntimeResponses(backend), DeveloperApi(backend))
+        self._handlers: dict[str, Callable[[Request], Response | StreamResponse]] = {
+            route.handler: next(getattr(o, route.handler) for o in owners if hasattr(o, route.handler))
+            for route in ROUTES
+        }
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bedrock-runtime")
 
     def close(self) -> None:
