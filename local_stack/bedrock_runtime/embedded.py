@@ -28,7 +28,12 @@ from local_stack.bedrock_runtime.engine import (
     TextShaper,
     ToolCall,
 )
-from local_stack.bedrock_runtime.errors import BedrockError, ModelError, ModelNotReadyError, ValidationError
+from local_stack.bedrock_runtime.exceptions import (
+    BedrockError,
+    ModelErrorException,
+    ModelNotReadyException,
+    ValidationException,
+)
 from local_stack.bedrock_runtime.prompt import MSG_INPUT_TOO_LONG, ModelPrompt
 
 logger = logging.getLogger(__name__)
@@ -82,6 +87,38 @@ def _forced_schema(prompt: ModelPrompt) -> dict[str, Any] | None:
     return None
 
 
+def _finished(
+    prompt: ModelPrompt,
+    stop_reason: StopReason,
+    prompt_tokens: int,
+    output_tokens: int,
+    reused: int,
+    processed: int,
+) -> Finished:
+    """Usage with prompt caching from llama.cpp's own prompt reuse.
+
+    llama.cpp keeps each slot's evaluated prompt and reuses its longest common prefix with the next
+    request (`cache_n` tokens reused, `prompt_n` evaluated). With a cachePoint in the request,
+    reused tokens are the cache read; the evaluated tokens before the last cache point are the cache
+    write (the prefix's share of the prompt, estimated from its share of the text); the rest are
+    plain input tokens. Without a cachePoint Bedrock reports no cache fields, and neither do we.
+    """
+    if not prompt.cache_points:
+        return Finished(stop_reason, prompt_tokens, output_tokens)
+    whole = len(prompt.all_text()) or 1
+    prefix_chars = max(len(p.prefix_text) for p in prompt.cache_points)
+    prefix_tokens = round(prompt_tokens * min(1.0, prefix_chars / whole))
+    write = max(0, min(processed, prefix_tokens - reused))
+    read = reused
+    return Finished(
+        stop_reason,
+        max(0, prompt_tokens - read - write),
+        output_tokens,
+        cache_read_input_tokens=read,
+        cache_write_input_tokens=write,
+    )
+
+
 def auto_threads() -> int:
     """Half the CPUs, at least one.
 
@@ -114,13 +151,19 @@ class EmbeddedEngine:
         default_max_tokens: int = 1024,
         load_timeout: float = 300.0,
         verbose: bool = False,
+        projector_path: str | Path | None = None,
     ) -> None:
         self.model_path = Path(model_path) if model_path else default_model_path()
         if model_id is None:
             model_id = DEFAULT_MODEL_ID if model_path is None else "local." + _slug(self.model_path.stem)
         if model_name is None:
             model_name = "SmolLM2 135M Instruct" if model_path is None else self.model_path.stem
-        self._description = ModelDescription(model_id=model_id, model_name=model_name, provider_name="Local")
+        # Honest capabilities: without a multimodal projector (mmproj GGUF) the model reads text only.
+        self.projector_path = Path(projector_path) if projector_path else None
+        modalities = ("TEXT", "IMAGE") if self.projector_path else ("TEXT",)
+        self._description = ModelDescription(
+            model_id=model_id, model_name=model_name, provider_name="Local", input_modalities=modalities
+        )
         self.ctx_size = ctx_size
         self.threads = threads if threads > 0 else auto_threads()
         self.parallel = max(1, parallel)
@@ -177,6 +220,8 @@ class EmbeddedEngine:
             params.cpuparams.n_threads = self.threads
             params.cpuparams_batch.n_threads = self.threads
             params.use_jinja = True
+            if self.projector_path is not None:
+                params.mmproj.path = str(self.projector_path)
             params.warmup = False
             # llama.cpp logs every slot event to stderr at its default level; keep that for debugging.
             params.verbosity = 3 if self.verbose else 0
@@ -211,8 +256,14 @@ class EmbeddedEngine:
         system = prompt.system
         if prompt.tools:
             system = (system + "\n\n" if system else "") + _tool_instructions(prompt)
-        messages = [{"role": "system", "content": system}] if system else []
-        messages += [{"role": t.role, "content": t.text} for t in prompt.turns]
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+        for turn in prompt.turns:
+            if self.projector_path is not None and turn.images:
+                parts: list[dict[str, Any]] = [{"type": "text", "text": turn.text}]
+                parts += [{"type": "image_url", "image_url": {"url": url}} for url in turn.images]
+                messages.append({"role": turn.role, "content": parts})
+            else:
+                messages.append({"role": turn.role, "content": turn.text})
         body: dict[str, Any] = {
             "messages": messages,
             "stream": True,
@@ -224,16 +275,36 @@ class EmbeddedEngine:
             body["temperature"] = prompt.temperature
         if prompt.top_p is not None:
             body["top_p"] = prompt.top_p
+        # llama.cpp compiles `json_schema` to a grammar, so the output always parses against it.
         schema = _forced_schema(prompt)
+        if schema is None and prompt.output_schema is not None:
+            schema = prompt.output_schema
         if schema is not None:
             body["json_schema"] = schema
         return body
+
+    def count_tokens(self, prompt: ModelPrompt) -> int:
+        """Prompt tokens as llama.cpp counts them (chat template included): one prompt evaluation
+        with a single generated token, whose usage says how long the prompt was."""
+        if not self.wait_ready(self.load_timeout):
+            raise ModelNotReadyException(
+                f"Model {self.description.model_id} is not ready: {self._load_error}"
+            )
+        body = {**self.chat_request(prompt), "stream": False, "max_tokens": 1}
+        body.pop("stream_options", None)
+        result = self.llama_server.handle_chat_completions(body)
+        if isinstance(result, dict) and "error" in result:
+            raise self._map_error(result["error"], False)
+        usage = (result or {}).get("usage") or {}
+        return int(usage.get("prompt_tokens", 0))
 
     def generate(
         self, prompt: ModelPrompt, request: dict[str, Any], cancel: threading.Event
     ) -> Iterator[GenerationEvent]:
         if not self.wait_ready(self.load_timeout):
-            raise ModelNotReadyError(f"Model {self.description.model_id} is not ready: {self._load_error}")
+            raise ModelNotReadyException(
+                f"Model {self.description.model_id} is not ready: {self._load_error}"
+            )
         return self._generate(prompt, cancel)
 
     def _generate(self, prompt: ModelPrompt, cancel: threading.Event) -> Iterator[GenerationEvent]:
@@ -256,7 +327,7 @@ class EmbeddedEngine:
         forced = prompt.tool_choice in ("tool", "any")
         shaper = TextShaper(prompt.stop_sequences if not forced else [], parse_tool_calls=not forced)
         forced_text: list[str] = []
-        input_tokens = output_tokens = 0
+        input_tokens = output_tokens = reused_tokens = processed_tokens = 0
         finish_reason: str | None = None
         produced_any = False
         try:
@@ -272,7 +343,9 @@ class EmbeddedEngine:
                     raise self._map_error(chunk["error"], produced_any)
                 timings = chunk.get("timings")
                 if timings:
-                    input_tokens = int(timings.get("prompt_n", 0)) + int(timings.get("cache_n", 0))
+                    processed_tokens = int(timings.get("prompt_n", 0))
+                    reused_tokens = int(timings.get("cache_n", 0))
+                    input_tokens = processed_tokens + reused_tokens
                     output_tokens = int(timings.get("predicted_n", output_tokens))
                 usage = chunk.get("usage")
                 if usage:
@@ -307,7 +380,7 @@ class EmbeddedEngine:
                 stop_reason = "max_tokens"
             else:
                 stop_reason = "end_turn"
-            yield Finished(stop_reason, input_tokens, output_tokens)
+            yield _finished(prompt, stop_reason, input_tokens, output_tokens, reused_tokens, processed_tokens)
         finally:
             cancel.set()
 
@@ -326,10 +399,10 @@ class EmbeddedEngine:
     @staticmethod
     def _map_error(error: Any, produced_any: bool) -> BedrockError:
         if not isinstance(error, dict):
-            return ModelError(str(error))
+            return ModelErrorException(str(error))
         message = str(error.get("message", "model error"))
         if error.get("type") == "exceed_context_size_error":
-            return ValidationError(f"{MSG_INPUT_TOO_LONG} ({message})")
+            return ValidationException(f"{MSG_INPUT_TOO_LONG} ({message})")
         if int(error.get("code", 500) or 500) == 400 and not produced_any:
-            return ValidationError(message)
-        return ModelError(message)
+            return ValidationException(message)
+        return ModelErrorException(message)

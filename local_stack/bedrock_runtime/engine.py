@@ -28,9 +28,16 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Finished:
+    """The end of a generation. `input_tokens` excludes the cached prefix: with prompt caching the
+    prompt is `input_tokens + cache_read_input_tokens + cache_write_input_tokens`, as Bedrock's
+    TokenUsage counts it. The cache fields are None when the request carried no cachePoint (Bedrock
+    then leaves them out of the usage)."""
+
     stop_reason: StopReason
     input_tokens: int
     output_tokens: int
+    cache_read_input_tokens: int | None = None
+    cache_write_input_tokens: int | None = None
 
 
 GenerationEvent = TextDelta | ToolCall | Finished
@@ -41,7 +48,8 @@ class ModelDescription:
     model_id: str
     model_name: str
     provider_name: str
-    input_modalities: tuple[str, ...] = ("TEXT", "IMAGE")
+    # The embedded model reads only text (images reach it as a one-line description).
+    input_modalities: tuple[str, ...] = ("TEXT",)
     output_modalities: tuple[str, ...] = ("TEXT",)
 
 
@@ -50,7 +58,7 @@ class Engine(Protocol):
 
     `request` is the raw request dict (body plus `modelId` and `stream`), for scripted replies.
 
-    It raises `BedrockError` subclasses (e.g. `ValidationError` for a prompt longer than the
+    It raises `BedrockError` subclasses (e.g. `ValidationException` for a prompt longer than the
     context) before yielding anything, so the server can still answer with an HTTP error.
     Generation stops soon after `cancel` is set (client gone, injected fault).
     """
@@ -71,6 +79,10 @@ class Engine(Protocol):
     def generate(
         self, prompt: ModelPrompt, request: dict[str, Any], cancel: threading.Event
     ) -> Iterator[GenerationEvent]: ...
+
+    def count_tokens(self, prompt: ModelPrompt) -> int:
+        """Input tokens `prompt` costs (CountTokens); the same count `generate` would report."""
+        ...
 
     def close(self) -> None: ...
 

@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
-from local_stack.bedrock_runtime.errors import ValidationError
+from local_stack.bedrock_runtime.exceptions import STREAM_EXCEPTIONS, ValidationException
+
+# The in-stream exceptions ConverseStream documents (the ConverseStreamOutput union); streaming
+# InvokeModel's ResponseStream union adds modelTimeoutException.
+CONVERSE_STREAM_EXCEPTIONS = frozenset(
+    {
+        "internalServerException",
+        "modelStreamErrorException",
+        "validationException",
+        "throttlingException",
+        "serviceUnavailableException",
+    }
+)
+INVOKE_STREAM_EXCEPTIONS = CONVERSE_STREAM_EXCEPTIONS | {"modelTimeoutException"}
+
+
+@dataclass
+class StreamFault:
+    """Send `exception` (a stream union member name) after `after_tokens` text deltas."""
+
+    exception: str
+    after_tokens: int
+    times: int
 
 
 class FaultInjector:
@@ -14,46 +38,61 @@ class FaultInjector:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._throttle = 0
-        self._throttle_in_stream = 0
-        self._stream_error_tokens = 0
-        self._stream_error_times = 0
+        self._stream: StreamFault | None = None
 
     def throttle(self, n: int = 1) -> None:
-        """The next `n` Converse/ConverseStream calls fail with HTTP 429 ThrottlingException."""
+        """The next `n` model calls fail with HTTP 429 ThrottlingException."""
         with self._lock:
             self._throttle = max(0, int(n))
 
+    def stream_exception(self, exception: str, after_tokens: int = 0, times: int = 1) -> None:
+        """The next `times` streams open (HTTP 200), send `after_tokens` text deltas, then the
+        in-stream exception `exception` (e.g. `serviceUnavailableException`); raises
+        ValidationException for a name no stream union has."""
+        if exception not in STREAM_EXCEPTIONS:
+            raise ValidationException(
+                f"Unknown stream exception {exception!r}; use one of {sorted(STREAM_EXCEPTIONS)}."
+            )
+        with self._lock:
+            self._stream = StreamFault(exception, max(0, int(after_tokens)), max(0, int(times)))
+
     def throttle_in_stream(self, n: int = 1) -> None:
         """The next `n` streams open (HTTP 200) and then send a throttlingException event first."""
-        with self._lock:
-            self._throttle_in_stream = max(0, int(n))
+        self.stream_exception("throttlingException", 0, n)
 
     def stream_error_after(self, tokens: int, times: int = 1) -> None:
         """The next `times` streams send `tokens` text deltas, then a modelStreamErrorException."""
-        with self._lock:
-            self._stream_error_tokens = max(0, int(tokens))
-            self._stream_error_times = max(0, int(times))
+        self.stream_exception("modelStreamErrorException", tokens, times)
 
     def clear(self) -> None:
         with self._lock:
-            self._throttle = self._throttle_in_stream = 0
-            self._stream_error_tokens = self._stream_error_times = 0
+            self._throttle = 0
+            self._stream = None
 
-    def snapshot(self) -> dict[str, int]:
+    def snapshot(self) -> dict[str, Any]:
         with self._lock:
+            stream = self._stream if self._stream and self._stream.times > 0 else None
             return {
                 "throttle": self._throttle,
-                "throttleInStream": self._throttle_in_stream,
-                "streamErrorAfterTokens": self._stream_error_tokens,
-                "times": self._stream_error_times,
+                "streamException": stream.exception if stream else None,
+                "afterTokens": stream.after_tokens if stream else 0,
+                "times": stream.times if stream else 0,
             }
 
     def apply(self, spec: dict[str, Any]) -> None:
-        """Apply the JSON form posted to `/_local/faults`."""
-        known = {"throttle", "throttleInStream", "streamErrorAfterTokens", "times", "clear"}
+        """Apply the JSON form posted to `/_local/faults` (see the README's fault table)."""
+        known = {
+            "throttle",
+            "throttleInStream",
+            "streamErrorAfterTokens",
+            "streamException",
+            "afterTokens",
+            "times",
+            "clear",
+        }
         unknown = set(spec) - known
         if unknown:
-            raise ValidationError(f"Unknown fault keys: {sorted(unknown)}")
+            raise ValidationException(f"Unknown fault keys: {sorted(unknown)}")
         try:
             if spec.get("clear"):
                 self.clear()
@@ -63,8 +102,12 @@ class FaultInjector:
                 self.throttle_in_stream(int(spec["throttleInStream"]))
             if "streamErrorAfterTokens" in spec:
                 self.stream_error_after(int(spec["streamErrorAfterTokens"]), int(spec.get("times", 1)))
+            if "streamException" in spec:
+                self.stream_exception(
+                    str(spec["streamException"]), int(spec.get("afterTokens", 0)), int(spec.get("times", 1))
+                )
         except (TypeError, ValueError) as exc:
-            raise ValidationError(f"Fault values must be integers: {exc}") from exc
+            raise ValidationException(f"Fault values must be integers: {exc}") from exc
 
     def take_throttle(self) -> bool:
         with self._lock:
@@ -73,17 +116,12 @@ class FaultInjector:
                 return True
             return False
 
-    def take_throttle_in_stream(self) -> bool:
+    def take_stream_fault(self, allowed: Collection[str]) -> StreamFault | None:
+        """The fault this stream must show (one use consumed), if one is pending and its exception
+        is a member of this stream's union (`allowed`)."""
         with self._lock:
-            if self._throttle_in_stream > 0:
-                self._throttle_in_stream -= 1
-                return True
-            return False
-
-    def take_stream_error(self) -> int | None:
-        """Token count after which this stream must fail, or None."""
-        with self._lock:
-            if self._stream_error_times > 0:
-                self._stream_error_times -= 1
-                return self._stream_error_tokens
-            return None
+            fault = self._stream
+            if fault is None or fault.times <= 0 or fault.exception not in allowed:
+                return None
+            fault.times -= 1
+            return StreamFault(fault.exception, fault.after_tokens, 1)

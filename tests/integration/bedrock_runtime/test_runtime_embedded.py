@@ -125,3 +125,72 @@ def test_more_requests_than_slots_are_all_served(embedded_runtime: RunningRuntim
     for events in results.values():
         assert [name for name, _ in events][-2:] == ["messageStop", "metadata"]
         assert events[-1][1]["usage"]["outputTokens"] > 0
+
+
+def test_structured_output_follows_the_schema(embedded_runtime: RunningRuntime) -> None:
+    # Given a JSON schema in outputConfig; When the small model answers
+    import json
+
+    import jsonschema
+
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+        "required": ["city", "population"],
+    }
+    output_config = {
+        "textFormat": {
+            "type": "json_schema",
+            "structure": {"jsonSchema": {"schema": json.dumps(schema), "name": "city"}},
+        }
+    }
+    response = make_client(embedded_runtime).converse(
+        modelId=DEFAULT_MODEL_ID,
+        messages=[user("Name a large city and its population.")],
+        inferenceConfig={"maxTokens": 80, "temperature": 0},
+        outputConfig=output_config,
+    )
+    # Then llama.cpp's grammar made its output parse against the schema
+    jsonschema.validate(json.loads(response["output"]["message"]["content"][0]["text"]), schema)
+
+
+def test_prompt_reuse_is_reported_as_cache_read(embedded_runtime: RunningRuntime) -> None:
+    # Given a long system prompt behind a cachePoint, sent twice with different questions
+    client = make_client(embedded_runtime)
+    system = [
+        {"text": "You answer questions about the garden centre's plants. " * 25},
+        {"cachePoint": {"type": "default"}},
+    ]
+
+    def usage(question: str) -> dict[str, int]:
+        response = client.converse(
+            modelId=DEFAULT_MODEL_ID,
+            system=system,
+            messages=[user(question)],
+            inferenceConfig={"maxTokens": 4},
+        )
+        return dict(response["usage"])
+
+    first, second = usage("Which roses flower twice?"), usage("Do you sell compost?")
+
+    # Then the second reads most of the prompt from llama.cpp's cache, and the counts add up
+    assert second["cacheReadInputTokens"] > 0.8 * (second["totalTokens"] - second["outputTokens"])
+    assert second["cacheReadInputTokens"] > first["cacheReadInputTokens"]
+    for u in (first, second):
+        cached = u["cacheReadInputTokens"] + u["cacheWriteInputTokens"]
+        assert u["inputTokens"] + cached + u["outputTokens"] == u["totalTokens"]
+
+
+def test_count_tokens_matches_billed_input(embedded_runtime: RunningRuntime) -> None:
+    client = make_client(embedded_runtime)
+    messages = [user("How many tokens is this sentence?")]
+    counted = client.count_tokens(modelId=DEFAULT_MODEL_ID, input={"converse": {"messages": messages}})[
+        "inputTokens"
+    ]
+    billed = client.converse(modelId=DEFAULT_MODEL_ID, messages=messages, inferenceConfig={"maxTokens": 2})
+    assert counted == billed["usage"]["inputTokens"] > 5
+
+
+def test_embedded_model_lists_text_input_only(embedded_runtime: RunningRuntime) -> None:
+    summary = make_client(embedded_runtime, "bedrock").get_foundation_model(modelIdentifier=DEFAULT_MODEL_ID)
+    assert summary["modelDetails"]["inputModalities"] == ["TEXT"]

@@ -12,7 +12,7 @@ import pytest
 
 from local_stack.bedrock_runtime import EmbeddedEngine
 from local_stack.bedrock_runtime.engine import Finished, TextDelta, TextShaper, ToolCall
-from local_stack.bedrock_runtime.errors import ValidationError
+from local_stack.bedrock_runtime.exceptions import ValidationException
 from local_stack.bedrock_runtime.prompt import build_prompt
 
 
@@ -111,7 +111,7 @@ def test_forced_tool_choice_sends_a_json_schema_and_parses_the_answer() -> None:
 
 def test_context_overflow_maps_to_validation_error() -> None:
     error = {"code": 400, "type": "exceed_context_size_error", "message": "request (5000 tokens) exceeds"}
-    with pytest.raises(ValidationError, match="Input is too long"):
+    with pytest.raises(ValidationException, match="Input is too long"):
         _run(_engine(StandInLlama([], error=error)), _body())
 
 
