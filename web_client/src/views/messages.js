@@ -1,0 +1,173 @@
+// Message views, each rendered from one message of the session (session.js documents the shape):
+// user text, a streamed answer (sanitised markdown, math, diagrams), a document card.
+import { drawDiagrams } from "../diagrams.js";
+import { copyText, h, icon } from "../dom.js";
+import { formatBytes } from "../filetypes.js";
+import { t } from "../i18n.js";
+import { renderMarkdown } from "../markdown.js";
+
+/** The message a person sent: text only ever set as text. */
+export function userMessage(msg) {
+  const images = msg.images || [];
+  const attachments = msg.attachments || [];
+  const gallery = images.length ? h("div", { class: "msg-images" }, images.map((img) => h("img", { src: img.url, alt: img.name, class: "thumb" }))) : null;
+  const others = !images.length && attachments.length ? h("p", { class: "msg-attachments" }, icon("clip"), attachmentLabel(attachments)) : null;
+  return h(
+    "article",
+    { class: "msg user", "aria-label": t("msg.you") },
+    h("div", { class: "bubble" }, gallery, others, msg.content ? h("p", { class: "user-text" }, msg.content) : null),
+  );
+}
+
+function attachmentLabel(attachments) {
+  const names = attachments.map((a) => (typeof a === "object" && a ? a.filename || a.name : "")).filter(Boolean);
+  if (names.length) return names.join(", ");
+  return t("msg.attachments", { count: attachments.length });
+}
+
+/** An assistant answer; `update(msg)` follows it while it streams. */
+export class AnswerView {
+  /** @param {object} msg an assistant message; @param {{onContinue?: () => void}} actions */
+  constructor(msg, { onContinue } = {}) {
+    this.msg = null;
+    this.text = "";
+    this.content = h("div", { class: "markdown" });
+    this.usage = h("span", { class: "usage" });
+    this.note = h("p", { class: "answer-note", hidden: true });
+    this.continueButton = h("button", { type: "button", class: "btn ghost small continue", hidden: true, onclick: () => onContinue?.() }, t("answer.continue"));
+    this.copyButton = h(
+      "button",
+      { type: "button", class: "icon-btn small copy-answer", "aria-label": t("answer.copy"), title: t("answer.copy"), onclick: () => this.copy() },
+      icon("copy"),
+    );
+    this.foot = h("div", { class: "msg-foot" }, this.usage, this.continueButton, this.copyButton);
+    this.el = h(
+      "article",
+      { class: "msg assistant", "aria-label": t("msg.assistant") },
+      h("div", { class: "avatar", "aria-hidden": "true" }, "AI"),
+      h("div", { class: "answer" }, this.content, this.note, this.foot),
+    );
+    this.update(msg);
+  }
+
+  update(msg, { last = true } = {}) {
+    const previous = this.msg;
+    this.msg = msg;
+    const streaming = msg.status === "streaming";
+    this.el.classList.toggle("streaming", streaming);
+    if (streaming) this.el.setAttribute("aria-busy", "true");
+    else this.el.removeAttribute("aria-busy");
+    this.foot.hidden = streaming;
+    if (msg.content !== this.text) {
+      this.text = msg.content;
+      if (streaming) this.scheduleRender();
+      else this.renderNow();
+    } else if (previous?.status === "streaming" && !streaming) {
+      this.renderNow();
+    }
+    if (!streaming) drawDiagrams(this.content);
+    this.setUsage(msg.usage, msg.model);
+    this.copyButton.hidden = !this.text;
+    // Continue only makes sense on the newest answer, when the length limit cut it.
+    this.continueButton.hidden = streaming || !last || msg.stopReason !== "max_tokens" || msg.status !== "complete";
+    this.setNote(...noteFor(msg));
+  }
+
+  scheduleRender() {
+    if (this.frame) return;
+    // Re-render at most once per frame: markdown must be re-parsed as a whole (fences close late).
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.renderNow();
+    });
+  }
+
+  renderNow() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.content.innerHTML = renderMarkdown(this.text);
+  }
+
+  setUsage(usage, model) {
+    const parts = [];
+    if (usage?.inputTokens != null) parts.push(t("usage.in", { n: usage.inputTokens }));
+    if (usage?.outputTokens != null) parts.push(t("usage.out", { n: usage.outputTokens }));
+    this.usage.textContent = parts.length ? t("usage.tokens", { parts: parts.join(" · ") }) : "";
+    this.usage.title = model ? t("usage.model", { model }) : "";
+  }
+
+  setNote(text, kind) {
+    this.note.textContent = text;
+    this.note.className = `answer-note ${kind}`;
+    this.note.hidden = !text;
+  }
+
+  async copy() {
+    const ok = await copyText(this.text);
+    this.copyButton.replaceChildren(icon(ok ? "check" : "copy"));
+    this.copyButton.setAttribute("aria-label", ok ? t("answer.copied") : t("answer.copyFailed"));
+    setTimeout(() => {
+      this.copyButton.replaceChildren(icon("copy"));
+      this.copyButton.setAttribute("aria-label", t("answer.copy"));
+    }, 1500);
+  }
+}
+
+const STOP_NOTES = { max_tokens: "stop.maxTokens", content_filtered: "stop.filtered", guardrail_intervened: "stop.guardrail" };
+
+/** [text, kind] of the note under an answer ("" when none applies). */
+function noteFor(msg) {
+  if (msg.status === "streaming") return ["", "info"];
+  if (msg.error) return [msg.error, "error"];
+  if (msg.status === "stopped") return [t(msg.stored ? "answer.stoppedStored" : "answer.stopped"), "info"];
+  if (msg.status === "incomplete") return [t("answer.incomplete"), "warn"];
+  if (STOP_NOTES[msg.stopReason]) return [t(STOP_NOTES[msg.stopReason]), "warn"];
+  if (!msg.content) return [t("answer.empty"), "info"];
+  return ["", "info"];
+}
+
+/** A document being uploaded and summarised: two progress bars, then the summary below it. */
+export class DocumentCard {
+  constructor(msg) {
+    this.stage = h("span", { class: "doc-stage" });
+    this.uploadBar = h("progress", { class: "bar", max: 100, value: 0, "aria-label": t("doc.uploadOf", { name: msg.name }) });
+    this.summaryBar = h("progress", { class: "bar", max: 1, "aria-label": t("doc.summaryOf", { name: msg.name }) });
+    this.summaryRow = h("div", { class: "doc-row", hidden: true }, h("span", { class: "doc-row-label" }, t("doc.summary")), this.summaryBar);
+    this.el = h(
+      "article",
+      { class: "msg doc", "aria-label": t("doc.label", { name: msg.name }) },
+      h(
+        "div",
+        { class: "doc-card" },
+        h("div", { class: "doc-icon", "aria-hidden": "true" }, icon("doc")),
+        h(
+          "div",
+          { class: "doc-body" },
+          h("div", { class: "doc-name" }, msg.name, h("span", { class: "doc-size" }, formatBytes(msg.size))),
+          h("div", { class: "doc-row" }, h("span", { class: "doc-row-label" }, t("doc.upload")), this.uploadBar),
+          this.summaryRow,
+          this.stage,
+        ),
+      ),
+    );
+    this.update(msg);
+  }
+
+  update(msg) {
+    this.el.dataset.stage = msg.stage;
+    this.uploadBar.value = Math.round((msg.upload || 0) * 100);
+    const summarising = ["summarising", "done"].includes(msg.stage) || msg.total != null;
+    this.summaryRow.hidden = !summarising;
+    if (msg.total != null) {
+      this.summaryBar.max = Math.max(msg.total, 1);
+      this.summaryBar.value = Math.min(msg.done ?? 0, msg.total);
+    } else if (msg.stage === "done") {
+      this.summaryBar.value = this.summaryBar.max;
+    }
+    const failed = msg.stage === "failed";
+    this.stage.classList.toggle("error-text", failed);
+    if (failed) this.stage.textContent = msg.error;
+    else if (msg.stage === "summarising" && msg.total != null) this.stage.textContent = t("doc.part", { done: Math.min(msg.done ?? 0, msg.total), total: msg.total });
+    else this.stage.textContent = t(`doc.stage.${msg.stage}`);
+  }
+}
