@@ -15,11 +15,11 @@ const drawn = new Map(); // source -> sanitised SVG markup + CSS, so a re-render
 
 function mermaid() {
   loading ??= import("mermaid").then(({ default: m }) => {
-    const dark = window.matchMedia?.("(prefers-color-scheme: dark)").matches;
+    // One light theme on a white panel in both colour schemes: a diagram reads like a figure.
     m.initialize({
       startOnLoad: false,
       securityLevel: "strict",
-      theme: dark ? "dark" : "default",
+      theme: "default",
       htmlLabels: false,
       flowchart: { htmlLabels: false },
       maxTextSize: 20_000,
