@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cli.formatting import calls_table, conversation_text, format_table, iso_utc, parse_time, usage_line
-from cli.main import DEFAULT_API_URL, build_parser, chat_body
+from cli.main import build_parser, chat_body
 from cli.sse import ServerEvent, parse_events
 
 NOW = datetime(2026, 3, 4, 12, 0, 0, tzinfo=UTC)
@@ -55,13 +55,12 @@ class TestParser:
         assert build_parser().parse_args(["chat"]).message is None
 
     def test_global_options_default_from_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.delenv("CHATBOT_API_URL", raising=False)
         monkeypatch.delenv("CHATBOT_TOKEN", raising=False)
         args = build_parser().parse_args(["conversations"])
-        assert (args.api_url, args.token) == (DEFAULT_API_URL, None)
-        monkeypatch.setenv("CHATBOT_API_URL", "https://example.test/api")
+        # No --api-url: resolved later (cli.local.resolve_api_url), from the environment or the stack.
+        assert (args.api_url, args.token) == (None, None)
         monkeypatch.setenv("CHATBOT_TOKEN", "tok")
-        args = build_parser().parse_args(["conversations"])
+        args = build_parser().parse_args(["--api-url", "https://example.test/api", "conversations"])
         assert (args.api_url, args.token) == ("https://example.test/api", "tok")
 
     def test_logs_filters(self) -> None:
