@@ -3,15 +3,18 @@
 //
 // Safety: securityLevel "strict" (no click callbacks, labels encoded), SVG text labels instead of
 // HTML in foreignObject, directives may not change security or styling, and the SVG is sanitised
-// again by DOMPurify (SVG profile, no links) before it reaches the page. The page's CSP forbids
-// inline styles, so Mermaid's <style> element becomes a constructed stylesheet (CSSOM) and its
-// style attributes are applied through element.style; neither can run script.
+// again by DOMPurify (SVG profile, no links) before it reaches the page.
+//
+// The page's CSP forbids inline styles (style-src 'self'), and Mermaid styles its drawing with a
+// <style> element and style attributes. While it draws, both are routed through CSSOM, which CSP
+// does not govern and which cannot run script: a style element becomes a constructed stylesheet,
+// setAttribute("style", …) becomes element.style.cssText. The finished SVG is placed the same way.
 import DOMPurify from "dompurify";
 import { t } from "./i18n.js";
 
 let loading = null;
 let seq = 0;
-const drawn = new Map(); // source -> sanitised SVG markup + CSS, so a re-render does not redraw
+const drawn = new Map(); // source -> sanitised <svg> element, so a re-render does not redraw
 
 function mermaid() {
   loading ??= import("mermaid").then(({ default: m }) => {
@@ -35,62 +38,107 @@ function mermaid() {
 /** Draws every not-yet-drawn `.diagram` under `root`; a diagram that does not parse keeps its source. */
 export async function drawDiagrams(root) {
   const boxes = [...root.querySelectorAll(".diagram:not(.drawn):not(.failed)")];
-  if (!boxes.length) return;
   for (const box of boxes) {
     const source = box.querySelector("code")?.textContent || "";
     try {
-      let result = drawn.get(source);
-      if (!result) {
-        const m = await mermaid();
-        const id = `mermaid-${++seq}`;
-        const { svg } = await m.render(id, source);
-        result = inert(svg);
-        drawn.set(source, result);
+      let svg = drawn.get(source);
+      if (!svg) {
+        svg = await draw(await mermaid(), source);
+        drawn.set(source, svg);
       }
-      if (!box.isConnected) continue;
-      box.replaceChildren(place(result));
+      if (!box.isConnected || box.classList.contains("drawn")) continue;
+      // Cloning copies the CSSOM styles as they are; nothing is parsed again.
+      box.replaceChildren(svg.cloneNode(true));
       box.classList.add("drawn");
     } catch {
       box.classList.add("failed");
       box.setAttribute("aria-label", t("diagram.failed"));
-      // Mermaid leaves its scratch element behind when a diagram fails to parse.
-      document.querySelectorAll("body > [id^='dmermaid-']").forEach((el) => el.remove());
     }
   }
 }
 
-function inert(svg) {
-  const fragment = DOMPurify.sanitize(svg, {
-    USE_PROFILES: { svg: true, svgFilters: true },
-    FORBID_TAGS: ["a", "foreignObject", "script", "image", "use"],
-    RETURN_DOM_FRAGMENT: true,
+let queue = Promise.resolve();
+
+/**
+ * Draws one diagram and returns its sanitised <svg> element. Mermaid returns its drawing as markup,
+ * and parsing markup with style attributes is what the CSP refuses, so the live element is taken
+ * from the scratch box Mermaid removes from <body> when it is done, and sanitised in place.
+ * One drawing at a time: the CSSOM routing below is global while it lasts.
+ */
+function draw(m, source) {
+  const run = queue.then(async () => {
+    const id = `mermaid-${++seq}`;
+    let svg = null;
+    const take = (records) => {
+      for (const record of records) {
+        for (const node of record.removedNodes) if (node.id === `d${id}`) svg = node.querySelector("svg");
+      }
+    };
+    const observer = new MutationObserver(take);
+    observer.observe(document.body, { childList: true });
+    try {
+      await withCssom(() => m.render(id, source));
+    } finally {
+      take(observer.takeRecords());
+      observer.disconnect();
+      document.getElementById(`d${id}`)?.remove();
+    }
+    if (!svg) throw new Error("Mermaid drew nothing");
+    DOMPurify.sanitize(svg, {
+      IN_PLACE: true,
+      USE_PROFILES: { svg: true, svgFilters: true },
+      FORBID_TAGS: ["a", "foreignObject", "script", "image", "use", "style"],
+    });
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", t("diagram.label"));
+    return svg;
   });
-  const css = [...fragment.querySelectorAll("style")].map((s) => s.textContent).join("\n");
-  fragment.querySelectorAll("style").forEach((s) => s.remove());
-  const styled = [...fragment.querySelectorAll("[style]")].map((el) => [el, el.getAttribute("style")]);
-  for (const [el] of styled) el.removeAttribute("style");
-  const svgEl = fragment.querySelector("svg");
-  return { svg: svgEl, css, styled };
+  queue = run.catch(() => {});
+  return run;
+}
+
+/** Runs `render` with inline styles routed through CSSOM (see the top of this file). */
+async function withCssom(render) {
+  const { insertBefore, appendChild } = Node.prototype;
+  const { setAttribute } = Element.prototype;
+  const { sanitize } = DOMPurify;
+  // In strict mode Mermaid finally re-sanitises its drawing as markup (the same DOMPurify), which
+  // parses style attributes again. That copy is thrown away (the live element is used), so its
+  // style attributes are dropped before parsing; everything is sanitised as before.
+  DOMPurify.sanitize = (dirty, config) =>
+    sanitize.call(DOMPurify, typeof dirty === "string" && dirty.includes("<svg") ? dirty.replace(/\sstyle="[^"]*"/g, "") : dirty, config);
+  const styleless = (node) => {
+    if (!(node instanceof HTMLStyleElement || node instanceof SVGStyleElement)) return node;
+    adopt(node.textContent);
+    return document.createComment("style");
+  };
+  Node.prototype.insertBefore = function (node, child) {
+    return insertBefore.call(this, styleless(node), child);
+  };
+  Node.prototype.appendChild = function (node) {
+    return appendChild.call(this, styleless(node));
+  };
+  Element.prototype.setAttribute = function (name, value) {
+    if (String(name).toLowerCase() === "style" && this.style) this.style.cssText = String(value);
+    else setAttribute.call(this, name, value);
+  };
+  try {
+    return await render();
+  } finally {
+    Node.prototype.insertBefore = insertBefore;
+    Node.prototype.appendChild = appendChild;
+    Element.prototype.setAttribute = setAttribute;
+    DOMPurify.sanitize = sanitize;
+  }
 }
 
 const sheets = new Set();
 
-function place({ svg, css, styled }) {
-  if (css && !sheets.has(css)) {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(css.replace(/@import[^;]*;/g, ""));
-    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
-    sheets.add(css);
-  }
-  const copy = svg.cloneNode(true);
-  // Same walk order as when the style attributes were read, on the clone.
-  const originals = [...svg.querySelectorAll("*")];
-  const clones = [...copy.querySelectorAll("*")];
-  for (const [el, style] of styled) {
-    const target = el === svg ? copy : clones[originals.indexOf(el)];
-    if (target) target.style.cssText = style;
-  }
-  copy.setAttribute("role", "img");
-  copy.setAttribute("aria-label", t("diagram.label"));
-  return copy;
+/** Adds Mermaid's CSS (scoped to its diagram's id) as a constructed stylesheet; no @import. */
+function adopt(css) {
+  if (!css || sheets.has(css)) return;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(css.replace(/@import[^;]*;?/g, ""));
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  sheets.add(css);
 }

@@ -23,9 +23,10 @@ export function emptyConversation() {
 
 /** A stored message (GET /conversations/{id}) as the session keeps it. */
 export function fromStored(m) {
+  const id = m.id || m.messageId || null;
   return {
-    key: m.messageId ? `s${m.messageId}` : nextKey(),
-    id: m.messageId || null,
+    key: id ? `s${id}` : nextKey(),
+    id,
     role: m.role === "user" ? "user" : "assistant",
     content: m.content || "",
     status: m.status || "complete",
@@ -119,7 +120,7 @@ export class ChatSession {
     const user = { key: nextKey(), role: "user", content: shown, images: images.map(({ url, name }) => ({ url, name })), attachments: [] };
     const answer = newAnswer(body.model);
     this.#push(user, answer);
-    const outcome = await this.#stream("/chat", body, answer.key);
+    const outcome = await this.#stream("/chat", body, answer.key, { userKey: user.key });
     if (!outcome.accepted) this.#remove(user.key, answer.key);
     return outcome;
   }
@@ -219,13 +220,13 @@ export class ChatSession {
     this.notify("turn-ended");
   }
 
-  async #stream(path, body, key, { docKey = null, controller = this.#begin("chat") } = {}) {
+  async #stream(path, body, key, { docKey = null, userKey = null, controller = this.#begin("chat") } = {}) {
     let accepted = false;
     if (!docKey) this.notify("announce", t("answer.answering"));
     try {
       for await (const { event, data } of this.api.stream(path, body, controller.signal)) {
         accepted = true;
-        if (this.#apply(event, data, key, docKey)) break;
+        if (this.#apply(event, data, key, docKey, userKey)) break;
       }
       this.#patch(key, { status: "complete" });
       if (!docKey) this.notify("announce", t("answer.complete"));
@@ -250,12 +251,12 @@ export class ChatSession {
   }
 
   /** Applies one server event; true when the stream is over. */
-  #apply(event, data, key, docKey) {
+  #apply(event, data, key, docKey, userKey) {
     switch (event) {
       case "meta":
         this.#adopt(data.conversationId);
-        if (data.model) this.#patch(key, { model: data.model });
-        if (data.messageId) this.#patch(key, { id: data.messageId });
+        this.#patch(key, { model: data.model || this.#find(key)?.model || "", id: data.messageId || null });
+        if (userKey && data.userMessageId) this.#patch(userKey, { id: data.userMessageId });
         return false;
       case "delta":
         this.#patch(key, (m) => ({ content: m.content + (data.text || "") }));

@@ -27,8 +27,8 @@ function fakeApi(script = () => []) {
       return {
         id, title: "Stored", model: "m1", system: "be brief",
         messages: [
-          { messageId: "u1", role: "user", content: "hi" },
-          { messageId: "a1", role: "assistant", content: "hello", status: "stopped", usage: { inputTokens: 1, outputTokens: 2 } },
+          { id: "u1", role: "user", content: "hi" },
+          { id: "a1", role: "assistant", content: "hello", status: "stopped", usage: { inputTokens: 1, outputTokens: 2 } },
         ],
       };
     },
@@ -50,7 +50,7 @@ function setup(script, extra = {}) {
 }
 
 const ANSWER = [
-  ["meta", { conversationId: "c1", model: "m-default", messageId: "a1" }],
+  ["meta", { conversationId: "c1", model: "m-default", messageId: "a1", userMessageId: "u1" }],
   ["delta", { text: "Hel" }],
   ["delta", { text: "lo" }],
   ["usage", { inputTokens: 3, outputTokens: 2 }],
@@ -76,6 +76,7 @@ test("a turn streams into the store: user message, growing answer, adopted conve
   assert.equal(answer.status, "complete");
   assert.equal(answer.stopReason, "end_turn");
   assert.equal(answer.id, "a1");
+  assert.equal(conversation.messages[0].id, "u1", "the user message learns its stored id");
   assert.deepEqual(answer.usage, { inputTokens: 3, outputTokens: 2 });
   assert.ok(seen.includes("Hel"), "the partial answer was in the store before the end");
   assert.ok(busyDuring.includes("chat"), "busy while the answer streams");
@@ -166,7 +167,7 @@ test("open() loads a stored conversation; a missing one falls back to a new chat
   assert.equal(await session.open("c9"), true);
   const conv = store.get().conversation;
   assert.equal(conv.title, "Stored");
-  assert.deepEqual(conv.messages.map((m) => [m.role, m.status, m.stored]), [["user", "complete", true], ["assistant", "stopped", true]]);
+  assert.deepEqual(conv.messages.map((m) => [m.id, m.role, m.status, m.stored]), [["u1", "user", "complete", true], ["a1", "assistant", "stopped", true]]);
   assert.equal(store.get().loading, false);
 
   assert.equal(await session.open("gone", { quiet: true }), false);

@@ -13,11 +13,20 @@ export class ConversationView {
     this.onContinue = onContinue;
     this.views = new Map(); // message key -> {msg, last, view}
     this.el = h("div", { id: "messages", class: "messages", role: "log", "aria-label": t("msg.log"), tabindex: "-1", onclick: (e) => this.onClick(e) });
+    // Follow a growing answer while the reader is at the bottom; scrolling up stops following.
+    this.stick = true;
+    this.el.addEventListener("scroll", () => (this.stick = this.isNearBottom()));
+  }
+
+  /** Keeps the newest text in view (after each render, including an answer's per-frame ones). */
+  follow() {
+    if (this.stick) this.el.scrollTo({ top: this.el.scrollHeight, behavior: "instant" });
   }
 
   /** Renders `conversation.messages`; `loading` shows a placeholder instead. */
   render(conversation, loading) {
     if (loading) {
+      this.stick = true;
       this.views.clear();
       this.el.replaceChildren(h("p", { class: "loading muted" }, t("conv.loading")));
       return;
@@ -28,7 +37,6 @@ export class ConversationView {
       if (!this.el.querySelector(".empty-state")) this.el.replaceChildren(this.emptyState());
       return;
     }
-    const nearBottom = this.isNearBottom();
     const lastAnswer = messages.findLast((m) => m.role === "assistant")?.key;
     const next = new Map();
     let added = false;
@@ -49,13 +57,14 @@ export class ConversationView {
     this.views = next;
     const current = [...this.el.children];
     if (current.length !== els.length || current.some((el, i) => el !== els[i])) this.el.replaceChildren(...els);
-    if (added || nearBottom) this.el.scrollTop = this.el.scrollHeight;
+    if (added) this.stick = true;
+    this.follow();
   }
 
   create(msg, last) {
     if (msg.role === "user") return { el: userMessage(msg) };
     if (msg.role === "document") return new DocumentCard(msg);
-    const view = new AnswerView(msg, { onContinue: this.onContinue });
+    const view = new AnswerView(msg, { onContinue: this.onContinue, onRender: () => this.follow() });
     view.update(msg, { last });
     return view;
   }

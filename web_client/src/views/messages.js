@@ -27,8 +27,9 @@ function attachmentLabel(attachments) {
 
 /** An assistant answer; `update(msg)` follows it while it streams. */
 export class AnswerView {
-  /** @param {object} msg an assistant message; @param {{onContinue?: () => void}} actions */
-  constructor(msg, { onContinue } = {}) {
+  /** @param {object} msg an assistant message; @param {{onContinue?: () => void, onRender?: () => void}} hooks */
+  constructor(msg, { onContinue, onRender } = {}) {
+    this.onRender = onRender;
     this.msg = null;
     this.text = "";
     this.content = h("div", { class: "markdown" });
@@ -65,7 +66,7 @@ export class AnswerView {
     } else if (previous?.status === "streaming" && !streaming) {
       this.renderNow();
     }
-    if (!streaming) drawDiagrams(this.content);
+    if (!streaming && this.content.querySelector(".diagram:not(.drawn):not(.failed)")) drawDiagrams(this.content).then(() => this.onRender?.());
     this.setUsage(msg.usage, msg.model);
     this.copyButton.hidden = !this.text;
     // Continue only makes sense on the newest answer, when the length limit cut it.
@@ -86,6 +87,7 @@ export class AnswerView {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.content.innerHTML = renderMarkdown(this.text);
+    this.onRender?.();
   }
 
   setUsage(usage, model) {
