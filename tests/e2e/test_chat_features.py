@@ -66,6 +66,7 @@ def test_math_and_diagrams_render_and_mermaid_loads_only_when_needed(
     after = chunk_bytes(page)
     loaded = sum(size for url, size in after.items() if url not in before)
     assert loaded > 400_000, f"the diagram should have loaded Mermaid ({loaded} bytes of new chunks)"
+    print(f"chunks: {sum(before.values())} bytes at start-up, {loaded} bytes for a flowchart")
     # and the strict CSP held: nothing was refused or thrown
     assert [e for e in watch.console_errors if "Content Security Policy" in e] == []
     assert watch.page_errors == []
