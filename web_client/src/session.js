@@ -9,7 +9,8 @@
 // A message is {key, id?, role: "user" | "assistant" | "document", content, status, ...}:
 //   user:      images [{url, name}] (object URLs of this page), attachments (stored records)
 //   assistant: status "streaming" | "complete" | "stopped" | "incomplete", stopReason, usage,
-//              model, error (a sentence) when the stream failed after it started
+//              model, error (a sentence) when the stream failed after it started, feedback
+//              {rating, reason?}, and after a regenerate: versions (snapshots) and version (shown)
 //   document:  name, size, stage ("preparing" … "done" | "failed"), upload (0..1), done, total
 import { ApiError, describeError, isSignedOut } from "./api.js";
 import { t } from "./i18n.js";
@@ -33,6 +34,7 @@ export function fromStored(m) {
     stopReason: m.stopReason || null,
     usage: m.usage || null,
     model: m.model || "",
+    feedback: m.feedback || null,
     attachments: m.attachments || [],
     images: [],
     error: "",
@@ -123,6 +125,76 @@ export class ChatSession {
     const outcome = await this.#stream("/chat", body, answer.key, { userKey: user.key });
     if (!outcome.accepted) this.#remove(user.key, answer.key);
     return outcome;
+  }
+
+  /**
+   * A new answer for the same question (POST /chat {conversationId, regenerate: <answer id>}).
+   * The answer shown so far is kept in `versions` (browsable with showVersion); when the server
+   * refuses before answering, it is put back as it was.
+   */
+  async regenerate(key) {
+    const answer = this.#find(key);
+    const conv = this.conversation;
+    if (this.busy || !answer?.id || !conv.id) return { accepted: false };
+    const before = this.conversation.messages;
+    const versions = [...(answer.versions || [snapshot(answer)])];
+    this.#patch(key, { ...newAnswer(answer.model), key, versions, version: versions.length });
+    const body = { conversationId: conv.id, regenerate: answer.id, model: conv.model || this.state.defaultModel || undefined };
+    const outcome = await this.#stream("/chat", body, key);
+    if (!outcome.accepted) this.#restore(before);
+    else this.#patch(key, (m) => ({ versions: [...versions, snapshot(m)] }));
+    return outcome;
+  }
+
+  /** Shows an earlier (or later) answer to the same question: index into `versions`. */
+  showVersion(key, index) {
+    const answer = this.#find(key);
+    const chosen = answer?.versions?.[index];
+    if (!chosen || answer.status === "streaming") return;
+    this.#patch(key, { ...chosen, versions: answer.versions, version: index });
+  }
+
+  /**
+   * Edit and resend a sent message (POST /chat {conversationId, editOf: <user message id>, message}):
+   * the conversation continues from the edited text; what followed it leaves the view (the server
+   * keeps or removes it as docs/api.md says). Refused before answering: everything is put back.
+   */
+  async edit(key, text) {
+    const conv = this.conversation;
+    const index = conv.messages.findIndex((m) => m.key === key);
+    const original = conv.messages[index];
+    text = text.trim();
+    if (this.busy || index < 0 || !original.id || !conv.id || !text) return { accepted: false };
+    const before = conv.messages;
+    const edited = { ...original, content: text, key: nextKey(), id: null };
+    const answer = newAnswer(conv.model || this.state.defaultModel);
+    this.#restore([...before.slice(0, index), edited, answer]);
+    const body = { conversationId: conv.id, editOf: original.id, message: text, model: conv.model || this.state.defaultModel || undefined };
+    const outcome = await this.#stream("/chat", body, answer.key, { userKey: edited.key });
+    if (!outcome.accepted) this.#restore(before);
+    return outcome;
+  }
+
+  /**
+   * Feedback on an answer (PUT /conversations/{id}/messages/{messageId}/feedback {rating, reason?}),
+   * rating "up" | "down". Shown at once; put back as it was when the server refuses. A PUT, so a
+   * retry never duplicates it.
+   */
+  async rate(key, rating, reason = "") {
+    const answer = this.#find(key);
+    const convId = this.conversation.id;
+    if (!answer?.id || !convId || !["up", "down"].includes(rating)) return false;
+    const previous = answer.feedback || null;
+    const feedback = reason.trim() ? { rating, reason: reason.trim() } : { rating };
+    this.#patch(key, { feedback });
+    try {
+      await this.api.json("PUT", `/conversations/${encodeURIComponent(convId)}/messages/${encodeURIComponent(answer.id)}/feedback`, feedback);
+      return true;
+    } catch (err) {
+      this.#patch(key, { feedback: previous });
+      this.notify("error", err);
+      return false;
+    }
   }
 
   /** The last answer was cut at the length limit: ask the model to go on from there. */
@@ -291,6 +363,10 @@ export class ChatSession {
     this.store.set((s) => ({ conversation: { ...s.conversation, messages: [...s.conversation.messages, ...messages] } }));
   }
 
+  #restore(messages) {
+    this.store.set((s) => ({ conversation: { ...s.conversation, messages } }));
+  }
+
   #remove(...keys) {
     this.store.set((s) => ({ conversation: { ...s.conversation, messages: s.conversation.messages.filter((m) => !keys.includes(m.key)) } }));
   }
@@ -305,6 +381,11 @@ export class ChatSession {
       return { conversation: { ...s.conversation, messages: next } };
     });
   }
+}
+
+/** The fields of an answer that make one version of it. */
+function snapshot(m) {
+  return { id: m.id, content: m.content, status: m.status, stopReason: m.stopReason, usage: m.usage, model: m.model, error: m.error, feedback: m.feedback || null };
 }
 
 function newAnswer(model) {

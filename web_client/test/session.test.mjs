@@ -239,3 +239,69 @@ test("a document the server refuses shows why on its card, and nothing is summar
   assert.equal(api.calls.length, 0);
   assert.equal(store.get().busy, null);
 });
+
+test("regenerate asks for a new answer to the same question and keeps the earlier one browsable", async () => {
+  let n = 0;
+  const { store, api, session } = setup(() => {
+    n += 1;
+    return [["meta", { conversationId: "c1", messageId: `a${n}`, userMessageId: "u1" }], ["delta", { text: `answer ${n}` }], ["done", { stopReason: "end_turn" }]];
+  });
+  await session.send({ text: "q" });
+  const key = store.get().conversation.messages[1].key;
+  await session.regenerate(key);
+  assert.deepEqual(api.calls[1].body, { conversationId: "c1", regenerate: "a1", model: "m-default" });
+  let answer = store.get().conversation.messages[1];
+  assert.equal(store.get().conversation.messages.length, 2, "still one question, one answer");
+  assert.equal(answer.content, "answer 2");
+  assert.deepEqual(answer.versions.map((v) => v.content), ["answer 1", "answer 2"]);
+  assert.equal(answer.version, 1);
+  session.showVersion(key, 0);
+  answer = store.get().conversation.messages[1];
+  assert.equal(answer.content, "answer 1");
+  assert.equal(answer.id, "a1");
+});
+
+test("a regenerate the server refuses puts the answer back as it was", async () => {
+  let n = 0;
+  const { store, session } = setup(() => (++n === 1 ? ANSWER : [new ApiError(400, "invalid_request", "regenerate is not supported")]));
+  await session.send({ text: "q" });
+  const before = store.get().conversation.messages;
+  const outcome = await session.regenerate(before[1].key);
+  assert.equal(outcome.accepted, false);
+  assert.deepEqual(store.get().conversation.messages, before);
+});
+
+test("edit and resend continues from the edited message; refused, everything comes back", async () => {
+  let n = 0;
+  const { store, api, session } = setup(() => (++n === 3 ? [new ApiError(429, "throttled", "")] : ANSWER));
+  await session.send({ text: "first" });
+  await session.send({ text: "second" });
+  const firstKey = store.get().conversation.messages[0].key;
+  await session.edit(firstKey, "first, edited");
+  // Nothing stored yet on this turn (refused): the four messages are back
+  assert.equal(store.get().conversation.messages.length, 4);
+  assert.equal(store.get().conversation.messages[0].content, "first");
+  n = 3; // the next call answers
+  await session.edit(firstKey, " first, edited ");
+  assert.deepEqual(api.calls.at(-1).body, { conversationId: "c1", editOf: "u1", message: "first, edited", model: "m-default" });
+  assert.deepEqual(store.get().conversation.messages.map((m) => [m.role, m.content]), [["user", "first, edited"], ["assistant", "Hello"]]);
+});
+
+test("feedback is a PUT on the answer, shown at once and put back when refused", async () => {
+  const { store, api, session, notes } = setup(() => ANSWER);
+  const puts = [];
+  api.json = async (method, path, body) => {
+    puts.push({ method, path, body });
+    if (body.reason === "fail") throw new ApiError(500, "internal", "");
+    return null;
+  };
+  await session.send({ text: "q" });
+  const key = store.get().conversation.messages[1].key;
+  assert.equal(await session.rate(key, "down", " wrong year "), true);
+  assert.deepEqual(puts[0], { method: "PUT", path: "/conversations/c1/messages/a1/feedback", body: { rating: "down", reason: "wrong year" } });
+  assert.deepEqual(store.get().conversation.messages[1].feedback, { rating: "down", reason: "wrong year" });
+  assert.equal(await session.rate(key, "up", "fail"), false);
+  assert.deepEqual(store.get().conversation.messages[1].feedback, { rating: "down", reason: "wrong year" });
+  assert.ok(notes.some(([kind]) => kind === "error"));
+  assert.equal(await session.rate(key, "sideways"), false);
+});
