@@ -265,3 +265,23 @@ def test_model_names_are_never_clipped(page: Any, model: Any) -> None:
         toggle = page.locator(".settings-toggle")
         assert toggle.evaluate("el => el.scrollWidth <= el.clientWidth")
         shot(page, f"long-model-name-{width}")
+
+
+def test_stored_answers_offer_feedback_and_the_newest_offers_regenerate(page: Any, model: Any) -> None:
+    # Given two answered turns (phone width, after a reload: the actions come from stored ids)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/")
+    wait_answered(send(page, "first question"))
+    wait_answered(send(page, "second question"))
+    page.reload()
+    answers = page.locator(".msg.assistant")
+    expect(answers).to_have_count(2)
+
+    # Then every answer has "Good answer" and "Bad answer" (not pressed), and only the newest "Regenerate"
+    for answer in answers.all():
+        expect(answer.get_by_role("button", name="Good answer")).to_have_attribute("aria-pressed", "false")
+        expect(answer.get_by_role("button", name="Bad answer")).to_have_attribute("aria-pressed", "false")
+    expect(answers.first.get_by_role("button", name="Regenerate")).to_be_hidden()
+    expect(answers.last.get_by_role("button", name="Regenerate")).to_be_visible()
+    assert axe_violations(page) == [], "answers with their actions, on a phone"
+    shot(page, "answer-actions-phone")

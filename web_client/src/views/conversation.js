@@ -2,15 +2,19 @@
 // or an empty state with starter prompts.
 import { copyText, h, icon } from "../dom.js";
 import { t } from "../i18n.js";
-import { AnswerView, DocumentCard, userMessage } from "./messages.js";
+import { AnswerView, DocumentCard, UserView } from "./messages.js";
 
 const STARTERS = ["starter.explain", "starter.email", "starter.code", "starter.plan"];
 
 export class ConversationView {
-  /** @param {{onSend: (text: string) => void, onContinue: () => void}} actions */
-  constructor({ onSend, onContinue }) {
-    this.onSend = onSend;
-    this.onContinue = onContinue;
+  /**
+   * @param {{onSend: (text: string) => void, onContinue: () => void, onRegenerate: (key: string) => void,
+   *          onVersion: (key: string, index: number) => void, onRate: (key: string, rating: string, reason?: string) => void,
+   *          onEdit: (key: string, text: string) => void}} actions
+   */
+  constructor(actions) {
+    this.actions = actions;
+    this.onSend = actions.onSend;
     this.views = new Map(); // message key -> {msg, last, view}
     this.el = h("div", { id: "messages", class: "messages", role: "log", "aria-label": t("msg.log"), tabindex: "-1", onclick: (e) => this.onClick(e) });
     // Follow a growing answer while the reader is at the bottom; scrolling up stops following.
@@ -62,9 +66,9 @@ export class ConversationView {
   }
 
   create(msg, last) {
-    if (msg.role === "user") return { el: userMessage(msg) };
+    if (msg.role === "user") return new UserView(msg, { onEdit: this.actions.onEdit });
     if (msg.role === "document") return new DocumentCard(msg);
-    const view = new AnswerView(msg, { onContinue: this.onContinue, onRender: () => this.follow() });
+    const view = new AnswerView(msg, { ...this.actions, onRender: () => this.follow() });
     view.update(msg, { last });
     return view;
   }

@@ -6,17 +6,60 @@ import { formatBytes } from "../filetypes.js";
 import { t } from "../i18n.js";
 import { renderMarkdown } from "../markdown.js";
 
-/** The message a person sent: text only ever set as text. */
-export function userMessage(msg) {
-  const images = msg.images || [];
-  const attachments = msg.attachments || [];
-  const gallery = images.length ? h("div", { class: "msg-images" }, images.map((img) => h("img", { src: img.url, alt: img.name, class: "thumb" }))) : null;
-  const others = !images.length && attachments.length ? h("p", { class: "msg-attachments" }, icon("clip"), attachmentLabel(attachments)) : null;
-  return h(
-    "article",
-    { class: "msg user", "aria-label": t("msg.you") },
-    h("div", { class: "bubble" }, gallery, others, msg.content ? h("p", { class: "user-text" }, msg.content) : null),
-  );
+/** The message a person sent (text only ever set as text), with "Edit message" once it is stored. */
+export class UserView {
+  /** @param {{onEdit?: (key: string, text: string) => void}} actions */
+  constructor(msg, { onEdit } = {}) {
+    this.onEdit = onEdit;
+    this.editButton = h("button", { type: "button", class: "icon-btn small edit-message", "aria-label": t("msg.edit"), title: t("msg.edit"), hidden: true, onclick: () => this.startEdit() }, icon("pencil"));
+    this.bubble = h("div", { class: "bubble" });
+    this.el = h("article", { class: "msg user", "aria-label": t("msg.you") }, this.editButton, this.bubble);
+    this.update(msg);
+  }
+
+  update(msg) {
+    this.msg = msg;
+    const images = msg.images || [];
+    const attachments = msg.attachments || [];
+    const gallery = images.length ? h("div", { class: "msg-images" }, images.map((img) => h("img", { src: img.url, alt: img.name, class: "thumb" }))) : null;
+    const others = !images.length && attachments.length ? h("p", { class: "msg-attachments" }, icon("clip"), attachmentLabel(attachments)) : null;
+    if (!this.editing) this.bubble.replaceChildren(...[gallery, others, msg.content ? h("p", { class: "user-text" }, msg.content) : null].filter(Boolean));
+    // Only a stored text message can be edited (images are not sent again).
+    this.editButton.hidden = !this.onEdit || !msg.id || !msg.content || images.length > 0;
+  }
+
+  startEdit() {
+    this.editing = true;
+    const box = h("textarea", { class: "edit-input", rows: 3, "aria-label": t("msg.editLabel") });
+    box.value = this.msg.content;
+    const done = (send) => {
+      this.editing = false;
+      const text = box.value.trim();
+      this.update(this.msg);
+      if (send && text && text !== this.msg.content) this.onEdit(this.msg.key, text);
+      else this.editButton.focus();
+    };
+    box.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        done(true);
+      } else if (e.key === "Escape") {
+        e.stopPropagation();
+        done(false);
+      }
+    });
+    this.bubble.replaceChildren(
+      box,
+      h(
+        "div",
+        { class: "edit-actions" },
+        h("button", { type: "button", class: "btn ghost small", onclick: () => done(false) }, t("confirm.cancel")),
+        h("button", { type: "button", class: "btn primary small", onclick: () => done(true) }, t("msg.editSend")),
+      ),
+    );
+    this.editButton.hidden = true;
+    box.focus();
+  }
 }
 
 function attachmentLabel(attachments) {
@@ -27,9 +70,40 @@ function attachmentLabel(attachments) {
 
 /** An assistant answer; `update(msg)` follows it while it streams. */
 export class AnswerView {
-  /** @param {object} msg an assistant message; @param {{onContinue?: () => void, onRender?: () => void}} hooks */
-  constructor(msg, { onContinue, onRender } = {}) {
+  /**
+   * @param {object} msg an assistant message
+   * @param {{onContinue?: () => void, onRender?: () => void, onRegenerate?: (key: string) => void,
+   *          onVersion?: (key: string, index: number) => void, onRate?: (key: string, rating: string, reason?: string) => void}} hooks
+   */
+  constructor(msg, { onContinue, onRender, onRegenerate, onVersion, onRate } = {}) {
     this.onRender = onRender;
+    const key = () => this.msg.key;
+    this.regenerateButton = h("button", { type: "button", class: "icon-btn small", "aria-label": t("answer.regenerate"), title: t("answer.regenerate"), hidden: true, onclick: () => onRegenerate?.(key()) }, icon("retry"));
+    this.goodButton = h("button", { type: "button", class: "icon-btn small rate", "aria-label": t("answer.good"), title: t("answer.good"), "aria-pressed": "false", onclick: () => onRate?.(key(), "up") }, icon("up"));
+    this.badButton = h("button", { type: "button", class: "icon-btn small rate", "aria-label": t("answer.bad"), title: t("answer.bad"), "aria-pressed": "false", onclick: () => {
+      onRate?.(key(), "down");
+      this.reasonRow.hidden = false;
+      this.reason.focus();
+    } }, icon("down"));
+    this.reason = h("input", { type: "text", class: "reason-input", maxlength: 500, "aria-label": t("answer.reason"), placeholder: t("answer.reasonPlaceholder") });
+    this.reasonRow = h(
+      "form",
+      { class: "reason-row", hidden: true, onsubmit: (e) => {
+        e.preventDefault();
+        onRate?.(key(), "down", this.reason.value);
+        this.reasonRow.hidden = true;
+      } },
+      this.reason,
+      h("button", { type: "submit", class: "btn ghost small" }, t("answer.reasonSend")),
+    );
+    this.versionLabel = h("span", { class: "version-label" });
+    this.versions = h(
+      "span",
+      { class: "versions", hidden: true },
+      h("button", { type: "button", class: "icon-btn small", "aria-label": t("answer.previous"), onclick: () => onVersion?.(key(), this.msg.version - 1) }, icon("left")),
+      this.versionLabel,
+      h("button", { type: "button", class: "icon-btn small", "aria-label": t("answer.next"), onclick: () => onVersion?.(key(), this.msg.version + 1) }, icon("right")),
+    );
     this.msg = null;
     this.text = "";
     this.content = h("div", { class: "markdown" });
@@ -41,12 +115,12 @@ export class AnswerView {
       { type: "button", class: "icon-btn small copy-answer", "aria-label": t("answer.copy"), title: t("answer.copy"), onclick: () => this.copy() },
       icon("copy"),
     );
-    this.foot = h("div", { class: "msg-foot" }, this.usage, this.continueButton, this.copyButton);
+    this.foot = h("div", { class: "msg-foot" }, this.versions, this.usage, this.continueButton, this.goodButton, this.badButton, this.regenerateButton, this.copyButton);
     this.el = h(
       "article",
       { class: "msg assistant", "aria-label": t("msg.assistant") },
       h("div", { class: "avatar", "aria-hidden": "true" }, "AI"),
-      h("div", { class: "answer" }, this.content, this.note, this.foot),
+      h("div", { class: "answer" }, this.content, this.note, this.foot, this.reasonRow),
     );
     this.update(msg);
   }
@@ -72,6 +146,20 @@ export class AnswerView {
     // Continue only makes sense on the newest answer, when the length limit cut it.
     this.continueButton.hidden = streaming || !last || msg.stopReason !== "max_tokens" || msg.status !== "complete";
     this.setNote(...noteFor(msg));
+    // Actions on a stored answer: feedback on any, regenerate on the newest.
+    const stored = Boolean(msg.id) && !streaming;
+    this.goodButton.hidden = this.badButton.hidden = !stored;
+    this.goodButton.setAttribute("aria-pressed", String(msg.feedback?.rating === "up"));
+    this.badButton.setAttribute("aria-pressed", String(msg.feedback?.rating === "down"));
+    this.regenerateButton.hidden = !stored || !last;
+    const count = msg.versions?.length || 0;
+    this.versions.hidden = count < 2;
+    if (count >= 2) {
+      const [previous, next] = this.versions.querySelectorAll("button");
+      previous.disabled = streaming || msg.version <= 0;
+      next.disabled = streaming || msg.version >= count - 1;
+      this.versionLabel.textContent = t("answer.version", { n: Math.min(msg.version, count - 1) + 1, total: count });
+    }
   }
 
   scheduleRender() {

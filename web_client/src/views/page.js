@@ -33,7 +33,16 @@ export class Page {
       },
     });
     const settings = new SettingsView({ lang: store.get().lang, onSave: (patch) => session.saveSettings(patch), onLanguage: (lang) => store.set({ lang }) });
-    const conversation = new ConversationView({ onSend: (text) => this.composer.send(text), onContinue: () => session.continueAnswer() });
+    const conversation = new ConversationView({
+      onSend: (text) => this.composer.send(text),
+      onContinue: () => session.continueAnswer(),
+      onRegenerate: (key) => session.regenerate(key),
+      onVersion: (key, index) => session.showVersion(key, index),
+      onRate: (key, rating, reason) => session.rate(key, rating, reason),
+      // Not wired yet: today's POST /chat ignores `editOf` and would append the edited text as a
+      // new turn. Pass (key, text) => session.edit(key, text) once the server honours it.
+      onEdit: null,
+    });
     this.composer = new Composer({ session, attachments, toast: (m) => this.shell.toast(m) });
     this.shell = new Shell({ sidebar, settings, conversation, composer: this.composer, stop: () => session.stop() });
     this.settings = settings;
