@@ -6,7 +6,6 @@ CLI reads exactly the layout the service writes.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any, TextIO
 
 from cdk.constants import OUTPUT_CHAT_LOG_GROUP, OUTPUT_TABLE_NAME, OUTPUT_UPLOAD_LOG_GROUP, STACK_ID_PREFIX
 from chatbot_common.timestamps import iso_utc
+from cli.local import read_local_endpoints
 from local_stack import ENDPOINTS_FILE
 
 DEFAULT_STACK_NAME = f"{STACK_ID_PREFIX}-dev"
@@ -88,15 +88,6 @@ def resolve_table(
         "no call-log table: run `make run` (the local stack), or pass --table (with --endpoint-url "
         "for moto), or --stack-name for a deployed stack"
     )
-
-
-def read_local_endpoints(state_dir: Path) -> dict[str, Any] | None:
-    """What a running `python -m local_stack` wrote to `<state dir>/endpoints.json`."""
-    try:
-        data = json.loads((state_dir / ENDPOINTS_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def call_to_dict(record: Any) -> dict[str, Any]:

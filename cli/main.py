@@ -6,6 +6,8 @@
     chatbot logs --since 1h --status error    # the call log in DynamoDB
     chatbot logs --tail --function chat       # the Lambda's CloudWatch logs (AWS)
 
+Without --api-url (or CHATBOT_API_URL) it talks to the running local stack, found through
+`<state dir>/endpoints.json` (CHATBOT_STATE_DIR, default .state), else http://127.0.0.1:8000.
 Against a deployed stack: `--api-url https://<distribution>/api --token <Cognito ID token>`
 (or CHATBOT_API_URL / CHATBOT_TOKEN).
 """
@@ -30,9 +32,9 @@ from cli.formatting import (
     parse_time,
     usage_line,
 )
+from cli.local import FALLBACK_API_URL, local_logs_note, read_local_endpoints, resolve_api_url
 from local_stack import DEFAULT_STATE_DIR
 
-DEFAULT_API_URL = "http://127.0.0.1:8000"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 REPL_HELP = "Commands: /new (start a new conversation), /quit (or Ctrl-D). Ctrl-C stops an answer."
 
@@ -55,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatbot", description="Terminal client for the Bedrock chatbot.")
     parser.add_argument(
         "--api-url",
-        default=os.environ.get("CHATBOT_API_URL", DEFAULT_API_URL),
-        help=f"API base URL (env CHATBOT_API_URL, default {DEFAULT_API_URL})",
+        help="API base URL (env CHATBOT_API_URL; default: the running local stack's URL from "
+        f"<state dir>/endpoints.json, else {FALLBACK_API_URL})",
     )
     parser.add_argument(
         "--token",
@@ -140,9 +142,12 @@ def main(
     """Run one command; returns the exit status. Streams default to the process's own."""
     args = build_parser().parse_args(argv)
     stdin, out, err = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    source = ""
     try:
         if args.command == "logs":
             return run_logs(args, out, err)
+        state_dir = Path(os.environ.get("CHATBOT_STATE_DIR", DEFAULT_STATE_DIR))
+        args.api_url, source = resolve_api_url(args.api_url, state_dir)
         with ChatbotApi(args.api_url, token=args.token, timeout=args.timeout) as api:
             if args.command == "chat":
                 return run_chat(api, args, stdin, out, err)
@@ -158,6 +163,8 @@ def main(
         return EXIT_OK
     except ApiError as exc:
         err.write(f"error: {exc}\n")
+        if exc.code == "connection_error" and source == "default":
+            err.write("No running local stack was found: start one with `make run`, or pass --api-url.\n")
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -310,6 +317,12 @@ def run_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
 
     try:
+        if args.tail and not (args.stack_name or args.log_group):
+            local = read_local_endpoints(args.state_dir)
+            if local is not None or not _has_aws_credentials():
+                # A laptop run logs to its terminal; CloudWatch would only answer "no credentials".
+                err.write(local_logs_note(args.state_dir, local))
+                return EXIT_OK if local is not None else EXIT_ERROR
         if args.tail:
             import boto3
 
@@ -363,6 +376,12 @@ def run_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write("No model calls in that window.\n")
     return EXIT_OK
+
+
+def _has_aws_credentials() -> bool:
+    import boto3
+
+    return boto3.Session().get_credentials() is not None
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ const options = {
   entryPoints: { app: "src/main.js" },
   outdir: dist,
   bundle: true,
+  // Code split: Mermaid (large) is a dynamic import, loaded only when a diagram appears.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   format: "esm",
   target: ["es2022"],
   minify: !watch,

@@ -2,6 +2,7 @@
 // server's machine code, and `describeError` turns it into words a person understands.
 import { readEvents } from "./sse.js";
 import { DOCUMENT_NAMES, IMAGE_NAMES, formatBytes } from "./filetypes.js";
+import { t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, code, message, detail = {}) {
@@ -119,49 +120,47 @@ async function errorFrom(response) {
   return new ApiError(response.status, code, message);
 }
 
-/** A sentence for the person in front of the screen. */
+/** A sentence for the person in front of the screen, in the page's language (i18n.js). */
 export function describeError(err) {
-  if (!err) return "Something went wrong.";
-  if (err.name === "AbortError") return "Stopped.";
-  if (!(err instanceof ApiError)) {
-    return err.message ? `Something went wrong: ${err.message}` : "Something went wrong. Please try again.";
-  }
-  const limit = err.detail.maxBytes ? ` The limit is ${formatBytes(err.detail.maxBytes)}.` : "";
+  if (!err) return t("error.generic");
+  if (err.name === "AbortError") return t("answer.stopped");
+  if (!(err instanceof ApiError)) return err.message ? t("error.genericWith", { message: err.message }) : t("error.generic");
+  const limit = err.detail.maxBytes ? t("error.limit", { limit: formatBytes(err.detail.maxBytes) }) : "";
   switch (err.status || err.code) {
     case 0:
     case "network":
-      return "Can't reach the server. Check your connection and try again.";
+      return t("error.network");
     case 401:
     case "unauthenticated":
-      return "You have been signed out. Sign in again to continue.";
+      return t("error.signedOut");
     case 403:
-      return err.message || "You are not allowed to do that.";
+      return err.message || t("error.forbidden");
     case 404:
     case "not_found":
-      return "That item no longer exists. It may have been deleted.";
+      return t("error.notFound");
     case 413:
     case "payload_too_large":
-      if (err.detail.size) return `That file is too large (${formatBytes(err.detail.size)}).${limit || " Try a smaller one."}`;
-      return `That is too large.${limit || " Try a smaller file or a shorter message."}`;
+      if (err.detail.size) return t("error.fileTooLarge", { size: formatBytes(err.detail.size) }) + (limit || t("error.trySmallerFile"));
+      return t("error.tooLarge") + (limit || t("error.trySmaller"));
     case 415:
     case "unsupported_media_type":
       return err.message
-        ? `That file can't be used: ${err.message.replace(/\.?$/, ".")}`
-        : `That file type is not supported. Documents: ${DOCUMENT_NAMES}. Images: ${IMAGE_NAMES}.`;
+        ? t("error.fileUnusable", { reason: err.message.replace(/\.?$/, ".") })
+        : t("error.typeUnsupported", { documents: DOCUMENT_NAMES, images: IMAGE_NAMES });
     case 422:
     case "unprocessable_content":
-      return err.message || "That file could not be read.";
+      return err.message || t("error.unreadable");
     case 429:
     case "throttled":
-      return "The service is busy right now. Wait a few seconds and try again.";
+      return t("error.throttled");
     case 502:
     case "upstream_error":
-      return "The model service had a problem answering. Please try again.";
+      return t("error.upstream");
     case 400:
     case "invalid_request":
-      return err.message || "The request was not valid.";
+      return err.message || t("error.invalid");
     default:
-      return err.message || "Something went wrong on the server. Please try again.";
+      return err.message || t("error.server");
   }
 }
 

@@ -1,6 +1,7 @@
 // Cognito managed login with the authorization code grant and PKCE (RFC 7636), no client secret.
 // Tokens live in sessionStorage: they survive a reload but not the closing of the tab, and are
 // never written to a cookie or localStorage.
+import { t } from "./i18n.js";
 
 const TOKENS_KEY = "chat.auth.tokens";
 const PENDING_KEY = "chat.auth.pending";
@@ -47,7 +48,7 @@ export class Auth {
     window.history.replaceState(null, "", window.location.pathname + (pending?.hash || ""));
     if (error) throw new AuthError(params.get("error_description") || error);
     if (!pending || pending.state !== params.get("state")) {
-      throw new AuthError("The sign-in response did not match this browser tab. Please sign in again.");
+      throw new AuthError(t("signIn.mismatch"));
     }
     const tokens = await this.tokenRequest({
       grant_type: "authorization_code",
@@ -121,7 +122,7 @@ export class Auth {
     });
     const body = await response.json().catch(() => ({}));
     if (!response.ok || !body.id_token) {
-      throw new AuthError(body.error_description || body.error || "Sign-in failed. Please try again.");
+      throw new AuthError(body.error_description || body.error || t("signIn.failed"));
     }
     return {
       idToken: body.id_token,

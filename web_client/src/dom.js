@@ -38,6 +38,11 @@ const PATHS = {
   doc: "M7 3h7l5 5v13H7zM14 3v5h5",
   logout: "M15 12H4M8 8l-4 4 4 4M13 4h6v16h-6",
   chat: "M4 5h16v11H9l-5 4z",
+  up: "M7 11v9H4v-9zM7 11l4-7a2 2 0 012 2v4h5a2 2 0 012 2l-2 6a2 2 0 01-2 2H7",
+  down: "M7 13V4H4v9zM7 13l4 7a2 2 0 002-2v-4h5a2 2 0 002-2l-2-6a2 2 0 00-2-2H7",
+  retry: "M4 12a8 8 0 0114-5.3M20 4v5h-5M20 12a8 8 0 01-14 5.3M4 20v-5h5",
+  left: "M15 6l-6 6 6 6",
+  right: "M9 6l6 6-6 6",
 };
 
 export function icon(name) {

@@ -2,9 +2,14 @@
 // Raw HTML in the markdown is escaped, so `<img onerror=...>` or `<script>` shows as text;
 // DOMPurify then removes anything that still slipped through. Markdown images become links:
 // an image URL chosen by the model would be fetched silently (a data-exfiltration channel).
+// Math ($…$, $$…$$) is rendered by KaTeX as MathML (no inline styles, so the strict CSP holds;
+// `trust: false` keeps \href, \url and \html* inert). ```mermaid blocks are left as source in a
+// `.diagram` box; diagrams.js draws them later (lazily loaded, securityLevel strict).
 import DOMPurify from "dompurify";
 import hljs from "highlight.js/lib/common";
 import { Marked } from "marked";
+import markedKatex from "marked-katex-extension";
+import { t } from "./i18n.js";
 
 export function escapeHtml(text) {
   return String(text)
@@ -31,12 +36,18 @@ const marked = new Marked({
     },
     code({ text, lang }) {
       const language = (lang || "").trim().split(/\s+/)[0].toLowerCase();
+      if (language === "mermaid") {
+        return `<div class="diagram" role="img" aria-label="${escapeHtml(t("diagram.label"))}"><pre class="diagram-source"><code>${escapeHtml(text)}</code></pre></div>`;
+      }
       const { html, shown } = highlighted(text, language);
       const label = shown ? `<span class="code-lang">${escapeHtml(shown)}</span>` : "";
-      return `<div class="code-block"><div class="code-head">${label}<button type="button" class="code-copy">Copy code</button></div><pre><code class="hljs">${html}</code></pre></div>`;
+      return `<div class="code-block"><div class="code-head">${label}<button type="button" class="code-copy">${escapeHtml(t("code.copy"))}</button></div><pre><code class="hljs">${html}</code></pre></div>`;
     },
   },
 });
+// KaTeX limits (https://katex.org/docs/options): no trusted commands, bounded macro expansion and
+// sizes, so hostile TeX can neither link nor blow up the page.
+marked.use(markedKatex({ output: "mathml", throwOnError: false, trust: false, strict: "ignore", maxExpand: 1000, maxSize: 20 }));
 
 // A streamed answer is re-parsed every frame, and its finished code blocks come back unchanged
 // each time: their highlighting (highlightAuto tries every common language) is kept, least
@@ -69,13 +80,18 @@ function highlight(text, language) {
 }
 
 const PURIFY = {
-  USE_PROFILES: { html: true },
-  FORBID_TAGS: ["img", "style", "form", "input", "textarea", "select", "iframe", "svg", "math", "video", "audio"],
-  FORBID_ATTR: ["style", "srcset"],
+  USE_PROFILES: { html: true, mathMl: true },
+  // KaTeX's MathML keeps the TeX source in <annotation> (not displayed; read by assistive tech).
+  ADD_TAGS: ["semantics", "annotation"],
+  ADD_ATTR: ["encoding"],
+  FORBID_TAGS: ["img", "style", "form", "input", "textarea", "select", "iframe", "svg", "video", "audio", "annotation-xml", "maction"],
+  FORBID_ATTR: ["style", "srcset", "xlink:href"],
   ALLOW_DATA_ATTR: false,
 };
 
 DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+  // Only real links may link: MathML elements take href too.
+  if (node.tagName !== "A" && node.hasAttribute?.("href")) node.removeAttribute("href");
   if (node.tagName === "A") {
     const href = node.getAttribute("href") || "";
     if (!SAFE_URL.test(href)) node.removeAttribute("href");

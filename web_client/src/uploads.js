@@ -2,6 +2,7 @@
 // XMLHttpRequest (fetch has no upload progress), then poll until the server has checked it.
 import { ApiError } from "./api.js";
 import { classify } from "./filetypes.js";
+import { t } from "./i18n.js";
 
 /**
  * Uploads one file and resolves with the ready upload record.
@@ -52,9 +53,9 @@ function postForm(url, fields, file, contentType, onProgress, signal) {
       } else if (xhr.status === 400 && /EntityTooLarge/.test(xhr.responseText)) {
         reject(new ApiError(413, "payload_too_large", ""));
       } else if (xhr.status === 403) {
-        reject(new ApiError(403, "forbidden", "The upload link expired or was refused. Please try again."));
+        reject(new ApiError(403, "forbidden", t("error.uploadRefused")));
       } else {
-        reject(new ApiError(xhr.status || 0, "upload_failed", "The file could not be uploaded. Please try again."));
+        reject(new ApiError(xhr.status || 0, "upload_failed", t("error.uploadFailed")));
       }
     };
     xhr.onerror = () => reject(new ApiError(0, "network", ""));
@@ -77,7 +78,7 @@ async function waitUntilReady(api, uploadId, signal) {
       throw new ApiError(status, status === 413 ? "payload_too_large" : "unsupported_media_type", reason);
     }
     if (Date.now() - started > 60_000) {
-      throw new ApiError(504, "timeout", "The upload was not confirmed in time. Please try again.");
+      throw new ApiError(504, "timeout", t("error.uploadTimeout"));
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 1.6, 2000);

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cli.main import DEFAULT_API_URL, build_parser, chat_body, run_repl
+from cli.main import build_parser, chat_body, run_repl
 from cli.sse import ServerEvent
 
 
@@ -61,13 +61,12 @@ class TestParser:
         assert build_parser().parse_args(["chat"]).message is None
 
     def test_global_options_default_from_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.delenv("CHATBOT_API_URL", raising=False)
         monkeypatch.delenv("CHATBOT_TOKEN", raising=False)
         args = build_parser().parse_args(["conversations"])
-        assert (args.api_url, args.token) == (DEFAULT_API_URL, None)
-        monkeypatch.setenv("CHATBOT_API_URL", "https://example.test/api")
+        # No --api-url: resolved later (cli.local.resolve_api_url), from the environment or the stack.
+        assert (args.api_url, args.token) == (None, None)
         monkeypatch.setenv("CHATBOT_TOKEN", "tok")
-        args = build_parser().parse_args(["conversations"])
+        args = build_parser().parse_args(["--api-url", "https://example.test/api", "conversations"])
         assert (args.api_url, args.token) == ("https://example.test/api", "tok")
 
     def test_logs_filters(self) -> None:

@@ -1,0 +1,77 @@
+// The chat page: builds the views, lays them out in the shell, and subscribes each one to the
+// part of the store it renders. Rebuilt as a whole when the language changes.
+import { t } from "../i18n.js";
+import { watch } from "../store.js";
+import { Composer } from "./composer.js";
+import { ConversationView } from "./conversation.js";
+import { SettingsView } from "./settings.js";
+import { Shell } from "./shell.js";
+import { Sidebar } from "./sidebar.js";
+
+export class Page {
+  /**
+   * @param {{store: object, session: import("../session.js").ChatSession, library: import("../library.js").Library,
+   *          attachments: import("../attachments.js").Attachments, router: import("../router.js").Router,
+   *          account: {localMode: boolean, userLabel: string, signOut: (() => void) | null}}} deps
+   */
+  constructor({ store, session, library, attachments, router, account }) {
+    const sidebar = new Sidebar({
+      ...account,
+      onNewChat: () => this.startNew(),
+      onMore: () => library.refresh({ append: true }),
+      onPick: () => this.shell.closeDrawer(),
+      onRename: async (conv, title) => {
+        if (!(await library.rename(conv.id, title))) return;
+        session.retitle(conv.id, title);
+        this.shell.announce(t("conv.renamed", { title }));
+      },
+      onDelete: async (conv) => {
+        if (!(await this.shell.ask(t("confirm.text", { title: conv.title || t("conv.untitled") })))) return;
+        if (!(await library.remove(conv.id))) return;
+        this.shell.announce(t("conv.deleted"));
+        if (session.conversation.id === conv.id) this.startNew();
+      },
+    });
+    const settings = new SettingsView({ lang: store.get().lang, onSave: (patch) => session.saveSettings(patch), onLanguage: (lang) => store.set({ lang }) });
+    const conversation = new ConversationView({
+      onSend: (text) => this.composer.send(text),
+      onContinue: () => session.continueAnswer(),
+      onRegenerate: (key) => session.regenerate(key),
+      onVersion: (key, index) => session.showVersion(key, index),
+      onRate: (key, rating, reason) => session.rate(key, rating, reason),
+      // Not wired yet: today's POST /chat ignores `editOf` and would append the edited text as a
+      // new turn. Pass (key, text) => session.edit(key, text) once the server honours it.
+      onEdit: null,
+    });
+    this.composer = new Composer({ session, attachments, toast: (m) => this.shell.toast(m) });
+    this.shell = new Shell({ sidebar, settings, conversation, composer: this.composer, stop: () => session.stop() });
+    this.settings = settings;
+    this.startNew = (push = true) => {
+      attachments.clear();
+      session.newChat();
+      router.show(null, { push });
+      this.shell.closeDrawer();
+      this.composer.input.focus();
+    };
+    this.unwatch = [
+      watch(store, (s) => [s.conversations, s.nextCursor, s.listLoaded, s.conversation.id], (s) => sidebar.render(s, s.conversation.id)),
+      watch(store, (s) => [s.conversation.messages, s.loading], (s) => conversation.render(s.conversation, s.loading)),
+      watch(store, (s) => [s.models, s.defaultModel, s.conversation, s.settingsStatus], (s) => settings.render(s)),
+      watch(store, (s) => [s.busy, s.attachments, s.presets, s.models, s.conversation.model], (s) => this.composer.render(s)),
+      watch(store, (s) => [s.conversation.title], (s) => this.shell.setTitle(s.conversation.title)),
+      // The URL follows the open conversation once it has loaded.
+      watch(store, (s) => [s.conversation.id, s.loading], (s) => s.loading || router.show(s.conversation.id)),
+      // The server names a conversation after its first turn: the list brings the new title.
+      watch(store, (s) => [s.conversations], (s) => s.conversations.forEach((c) => session.retitle(c.id, c.title))),
+    ];
+  }
+
+  get el() {
+    return this.shell.el;
+  }
+
+  destroy() {
+    this.unwatch.forEach((stop) => stop());
+    this.shell.destroy();
+  }
+}

@@ -1,0 +1,69 @@
+// Conversation settings (model, system prompt) and the page language, behind a toggle in the top bar.
+import { h, icon } from "../dom.js";
+import { LANGUAGES, t } from "../i18n.js";
+
+const STATUS = { pending: "settings.pending", saving: "settings.saving", saved: "settings.saved" };
+
+export class SettingsView {
+  /** @param {{onSave: (patch: object) => void, onLanguage: (lang: string) => void, lang: string}} actions */
+  constructor({ onSave, onLanguage, lang }) {
+    this.label = h("span", { class: "settings-label" }, t("settings.model"));
+    this.toggleButton = h(
+      "button",
+      { type: "button", class: "btn ghost settings-toggle", "aria-expanded": "false", "aria-controls": "settings", onclick: () => this.toggle() },
+      icon("sliders"),
+      h("span", { class: "sr-only" }, t("settings.toggle")),
+      this.label,
+    );
+    this.model = h("select", { id: "model-select", onchange: () => onSave({ model: this.model.value }) });
+    this.system = h("textarea", { id: "system-input", rows: 3, maxlength: 8000, placeholder: t("settings.systemPlaceholder") });
+    this.status = h("span", { class: "muted small-text", role: "status" });
+    this.language = h(
+      "select",
+      { id: "language-select", onchange: () => onLanguage(this.language.value) },
+      LANGUAGES.map(({ code, name }) => h("option", { value: code, selected: code === lang }, name)),
+    );
+    this.el = h(
+      "section",
+      { id: "settings", class: "settings", hidden: true, "aria-label": t("settings.label") },
+      h("div", { class: "field" }, h("label", { for: "model-select" }, t("settings.model")), this.model),
+      h("div", { class: "field grow" }, h("label", { for: "system-input" }, t("settings.system")), this.system),
+      h(
+        "div",
+        { class: "settings-actions" },
+        h("button", { type: "button", class: "btn primary small", onclick: () => onSave({ system: this.system.value }) }, t("settings.saveSystem")),
+        this.status,
+      ),
+      h("div", { class: "field language" }, h("label", { for: "language-select" }, t("settings.language")), this.language),
+    );
+  }
+
+  get open() {
+    return !this.el.hidden;
+  }
+
+  toggle(open = this.el.hidden) {
+    this.el.hidden = !open;
+    this.toggleButton.setAttribute("aria-expanded", String(open));
+    if (open) this.model.focus();
+  }
+
+  render({ models, defaultModel, conversation, settingsStatus }) {
+    const chosen = conversation.model || defaultModel;
+    const options = models.map((m) => h("option", { value: m.id }, m.provider ? `${m.name || m.id} (${m.provider})` : m.name || m.id));
+    if (chosen && !models.some((m) => m.id === chosen)) options.unshift(h("option", { value: chosen }, chosen));
+    if (!options.length) options.push(h("option", { value: "" }, t("settings.defaultModel")));
+    this.model.replaceChildren(...options);
+    this.model.value = chosen;
+    const model = models.find((m) => m.id === chosen);
+    const name = model ? model.name || model.id : chosen || t("settings.model");
+    this.label.textContent = name;
+    this.label.title = name;
+    // The system prompt box follows the conversation, not every keystroke.
+    if (this.shownFor !== (conversation.id || "new")) {
+      this.shownFor = conversation.id || "new";
+      this.system.value = conversation.system || "";
+    }
+    this.status.textContent = STATUS[settingsStatus] ? t(STATUS[settingsStatus]) : "";
+  }
+}
