@@ -16,13 +16,12 @@ import re
 import statistics
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import charset_normalizer
-
+from chatbot_common import text_decoding
 from chatbot_common.errors import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
-from chatbot_common.uploads import HEAD_BYTES, detect_type, file_type_by_kind, looks_like_text, type_matches
+from chatbot_common.uploads import HEAD_BYTES, detect_type, file_type_by_kind, type_matches
 
 # pypdf logs every malformed object it tolerates; a hostile PDF would flood the logs.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -54,8 +53,6 @@ def extract_document(data: bytes, kind: str, limits: ExtractionLimits | None = N
         raise UnprocessableContent("The file is empty")
     ftype = file_type_by_kind(kind)
     detected = detect_type(data[:HEAD_BYTES], data[-65536:])
-    if ftype.is_text and detected == "text/plain" and not looks_like_text(data):
-        detected = None  # binary further in than the first bytes
     if not type_matches(ftype, detected):
         raise UnsupportedMediaType(
             f"The file content is {detected or 'unrecognised binary data'}, not the declared {kind}"
@@ -70,6 +67,7 @@ def extract_document(data: bytes, kind: str, limits: ExtractionLimits | None = N
         doc = ExtractedDocument("html", html_to_text(decode_text(data)))
     else:
         doc = ExtractedDocument(kind, normalise_whitespace(decode_text(data)))
+    doc = replace(doc, text=replace_lone_surrogates(doc.text))
     if not doc.text.strip():
         raise UnprocessableContent("The document contains no text")
     if len(doc.text) > limits.max_chars:
@@ -80,17 +78,23 @@ def extract_document(data: bytes, kind: str, limits: ExtractionLimits | None = N
 
 
 def decode_text(data: bytes) -> str:
-    """Decode text of unknown encoding (UTF-8 first, then charset detection)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None:
-        raise UnsupportedMediaType("The file is not text in any encoding that could be detected")
-    return str(best)
+    """Decode text of unknown encoding (see ``chatbot_common.text_decoding``: 415 for binary data,
+    422 naming the problem for text whose encoding cannot be told with confidence)."""
+    return text_decoding.decode_text(data).text
 
 
+def replace_lone_surrogates(text: str) -> str:
+    """Join surrogate pairs and replace unpaired UTF-16 surrogates with U+FFFD.
+
+    Parsers pass them through (a PDF whose ToUnicode map yields ``\ud800``); they cannot be
+    encoded as UTF-8, so storing or sending such text fails later, on every turn that reads it.
+    """
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
@@ -270,6 +274,20 @@ def _column_summary(name: str, values: list[str]) -> str:
     return line
 
 
+def _looks_like_header(first: list[str]) -> bool:
+    """Whether the first row names the columns.
+
+    csv.Sniffer.has_header only votes by column type and length, so it calls an all-text header
+    row data (a quoted header over quoted text; "氏名,金額" over short names). As spreadsheet
+    tools and pandas do by default, the first row is the header unless it looks like data: an
+    empty, repeated, numeric or date cell.
+    """
+    cells = [cell.strip() for cell in first]
+    if any(not cell for cell in cells) or len(set(cells)) < len(cells):
+        return False
+    return not any(_cell_type(cell) in {"integer", "number", "date"} for cell in cells)
+
+
 def profile_csv(text: str, limits: ExtractionLimits) -> ExtractedDocument:
     """Describe a CSV by its structure: dialect, header, row count, column types and statistics.
 
@@ -277,21 +295,20 @@ def profile_csv(text: str, limits: ExtractionLimits) -> ExtractedDocument:
     only counted, so a million-row file costs one pass and bounded memory. Small files are also
     included in full.
     """
+    # Old Mac files end lines with CR alone; the csv module only splits the lines it is given.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     sample = text[:65536]
     sniffer = csv.Sniffer()
     try:
         dialect: Any = sniffer.sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    try:
-        has_header = sniffer.has_header(sample)
-    except csv.Error:
-        has_header = True
     reader = csv.reader(io.StringIO(text), dialect)
     try:
         first = next(reader, None)
         if first is None:
             raise UnprocessableContent("The CSV file has no rows")
+        has_header = _looks_like_header(first)
         header = first if has_header else [f"column {i + 1}" for i in range(len(first))]
         sampled: list[list[str]] = [] if has_header else [first]
         sampled.extend(itertools.islice(reader, max(0, limits.csv_sample_rows - len(sampled))))

@@ -155,3 +155,25 @@ def test_whitespace_only_text_is_refused() -> None:
 def test_text_longer_than_the_limit_is_refused_not_truncated() -> None:
     with pytest.raises(PayloadTooLarge):
         extract_document(b"word " * 10_000, "txt", ExtractionLimits(max_chars=1_000))
+
+
+def test_csv_with_cr_only_line_endings_is_read_row_by_row() -> None:
+    doc = extract_document(b"city,visits\rOslo,12\rLima,7\rPerth,9\r", "csv")
+    assert doc.meta["rows"] == 3
+    assert doc.meta["columns"] == ["city", "visits"]
+    assert "Lima,7" in doc.text
+
+
+def test_quoted_csv_keeps_its_header_and_embedded_quotes_and_newlines() -> None:
+    data = b'"name","comment"\r\n"Ann","said ""hi""\r\nthen left"\r\n"Bob","fine, thanks"\r\n'
+    doc = extract_document(data, "csv")
+    assert doc.meta["columns"] == ["name", "comment"]
+    assert doc.meta["rows"] == 2
+    assert 'said ""hi""' in doc.text and "then left" in doc.text  # re-quoted as CSV
+    assert "with a header row" in doc.text
+
+
+def test_csv_whose_first_row_is_data_gets_numbered_columns() -> None:
+    doc = extract_document(b"1,apple\n2,banana\n3,cherry\n", "csv")
+    assert doc.meta["columns"] == ["column 1", "column 2"]
+    assert doc.meta["rows"] == 3
