@@ -16,6 +16,7 @@ import re
 import statistics
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -148,13 +149,38 @@ def extract_pdf(data: bytes, limits: ExtractionLimits) -> ExtractedDocument:
             chars += len(text)
             if chars > limits.max_chars:
                 break
-    if unreadable == pages:
+    form = _pdf_form_fields(reader)
+    if form:
+        parts.append("[Form fields]\n" + "\n".join(form))
+        chars += sum(len(line) for line in form)
+    if unreadable == pages and not form:
         raise UnprocessableContent("The PDF could not be read (corrupt page content)")
     if chars == 0:
         raise UnprocessableContent(
             "The PDF has no extractable text (scanned PDF?); upload a PDF with a text layer"
         )
     return ExtractedDocument("pdf", "\n\n".join(parts), pages=pages, meta={"unreadablePages": unreadable})
+
+
+def _pdf_form_fields(reader: Any) -> list[str]:
+    """Filled-in AcroForm fields as ``label: value`` lines (the label is the field's tooltip
+    ``/TU`` when it has one, else its name; PDF 1.7, 12.7.3.1). Empty and unchecked fields are
+    left out; a checked box or chosen option shows its export value."""
+    try:
+        fields = reader.get_fields() or {}
+    except Exception:  # a damaged form should not cost the pages' text
+        return []
+    lines: list[str] = []
+    for name, form_field in fields.items():
+        value = form_field.get("/V")
+        if isinstance(value, list):
+            value = ", ".join(str(v).lstrip("/") for v in value)
+        text = str(value).lstrip("/").strip() if value is not None else ""
+        if not text or text == "Off":
+            continue
+        label = str(form_field.get("/TU") or name).strip()
+        lines.append(f"{label}: {text}")
+    return lines
 
 
 # --- DOCX ----------------------------------------------------------------------------------------
@@ -189,20 +215,101 @@ def check_zip_bomb(data: bytes, limits: ExtractionLimits) -> None:
 
 
 def extract_docx(data: bytes, limits: ExtractionLimits) -> ExtractedDocument:
+    """All the text of a Word document, in document order.
+
+    Headers first (each distinct one once), then the body with paragraphs and tables interleaved
+    as they appear (a table row is its cells joined by `` | ``; tables nested in cells are
+    read where they sit), then footnotes, endnotes and comments (each labelled), then footers.
+    """
     check_zip_bomb(data, limits)
     import docx
 
     try:
         document = docx.Document(io.BytesIO(data))
-        parts = [p.text for p in document.paragraphs if p.text.strip()]
-        for table in document.tables:
-            for row in table.rows:
-                cells = [cell.text.strip() for cell in row.cells]
-                if any(cells):
-                    parts.append(" | ".join(cells))
+        parts: list[str] = []
+        headers, footers = _docx_headers_and_footers(document)
+        parts.extend(f"[Header] {text}" for text in headers)
+        parts.extend(_docx_blocks(document))
+        parts.extend(_docx_notes(document, "footnotes", "Footnote"))
+        parts.extend(_docx_notes(document, "endnotes", "Endnote"))
+        for comment in document.comments:
+            text = " ".join(comment.text.split())
+            if text:
+                author = f" by {comment.author}" if comment.author else ""
+                parts.append(f"[Comment{author}] {text}")
+        parts.extend(f"[Footer] {text}" for text in footers)
     except Exception as exc:  # python-docx / lxml raise many types on malformed input
         raise UnprocessableContent("The DOCX file is corrupt or not a Word document") from exc
     return ExtractedDocument("docx", normalise_whitespace("\n".join(parts)))
+
+
+def _docx_blocks(container: Any) -> Iterator[str]:
+    """Paragraph texts and table rows of a document, header, footer or table cell, in order."""
+    from docx.table import Table
+
+    for block in container.iter_inner_content():
+        if isinstance(block, Table):
+            yield from _docx_table(block)
+        elif block.text.strip():
+            yield block.text
+
+
+def _docx_table(table: Any) -> Iterator[str]:
+    """One line per row; a table nested in a cell is read inside that cell, its rows joined by
+    `` / ``."""
+    for row in table.rows:
+        cells: list[str] = []
+        seen: set[int] = set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:  # a merged cell is listed once per grid column it spans
+                continue
+            seen.add(id(cell._tc))
+            texts: list[str] = []
+            for inner in cell.iter_inner_content():
+                if isinstance(inner, type(table)):
+                    texts.append(" / ".join(_docx_table(inner)))
+                elif inner.text.strip():
+                    texts.append(inner.text.strip())
+            cells.append(" ".join(text for text in texts if text))
+        if any(cells):
+            yield " | ".join(cells)
+
+
+def _docx_headers_and_footers(document: Any) -> tuple[list[str], list[str]]:
+    headers: list[str] = []
+    footers: list[str] = []
+    for section in document.sections:
+        for kind, found in (("header", headers), ("footer", footers)):
+            for name in (kind, f"first_page_{kind}", f"even_page_{kind}"):
+                part = getattr(section, name)
+                if part.is_linked_to_previous and name != kind:
+                    continue
+                for text in _docx_blocks(part):
+                    if text not in found:
+                        found.append(text)
+    return headers, footers
+
+
+_NOTES_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.{}+xml"
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _docx_notes(document: Any, kind: str, label: str) -> Iterator[str]:
+    """Footnotes or endnotes, read from their XML part (python-docx has no API for them)."""
+    from docx.oxml.parser import parse_xml  # python-docx's parser: no DTDs, no entity expansion
+
+    content_type = _NOTES_CONTENT_TYPE.format(kind)
+    for part in document.part.package.iter_parts():
+        if part.content_type != content_type:
+            continue
+        root = parse_xml(part.blob)
+        for note in root.iter(f"{_W}{kind[:-1]}"):
+            if note.get(f"{_W}type") in {"separator", "continuationSeparator", "continuationNotice"}:
+                continue
+            paragraphs = ["".join(t.text or "" for t in p.iter(f"{_W}t")) for p in note.iter(f"{_W}p")]
+            text = " ".join(p.strip() for p in paragraphs if p.strip())
+            if text:
+                yield f"[{label} {note.get(f'{_W}id')}] {text}"
 
 
 # --- HTML ----------------------------------------------------------------------------------------
