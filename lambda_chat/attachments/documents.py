@@ -11,7 +11,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chatbot_common.errors import InvalidInput, NotFound, UnprocessableContent, UnsupportedMediaType
+from chatbot_common.errors import (
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    UnprocessableContent,
+    UnsupportedMediaType,
+)
 from chatbot_common.keys import is_valid_id
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.extraction import ExtractedDocument, ExtractionLimits, extract_document
@@ -90,8 +97,20 @@ class DocumentLibrary:
         if record is None or record.user_id != user_id:
             raise NotFound(f"No such upload: {upload_id}")
         if record.status == "rejected":
-            raise UnprocessableContent(f"The upload {record.filename} was rejected: {record.reason}")
+            raise self._rejection(record)
         return record
+
+    def _rejection(self, record: UploadRecord) -> DomainError:
+        """The error for an upload the upload service rejected, with the status its kind has
+        everywhere else (RFC 9110): 413 for a file over the size limit, 422 for an empty one,
+        415 for content that is not the declared type."""
+        message = f"The upload {record.filename} was rejected: {record.reason}"
+        limit = self._limits.image.max_bytes if record.purpose == "image" else self._limits.document_max_bytes
+        if record.size is not None and record.size > limit:
+            return PayloadTooLarge(message)
+        if record.size == 0:
+            return UnprocessableContent(message)
+        return UnsupportedMediaType(message)
 
     def document(self, record: UploadRecord) -> LoadedDocument:
         """The document's text, from the cache when the object has not changed since extraction."""

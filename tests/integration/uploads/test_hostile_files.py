@@ -67,6 +67,21 @@ def test_content_not_matching_its_declared_type_is_rejected(stack: Stack) -> Non
     assert _objects_under(stack, ticket["uploadId"]) == []
 
 
+def test_a_type_mismatch_found_after_upload_answers_415_as_documented(stack: Stack) -> None:
+    # Given an upload the upload service already rejected for its real type
+    ticket = stack.upload_file("minutes.pdf", files.png_bytes(20, 20), "application/pdf")
+    assert stack.upload.get(f"/uploads/{ticket['uploadId']}").json()["status"] == "rejected"
+    # Then using it is a 415, as docs/uploads-and-documents.md says, not a 422
+    _summarize_refused(stack, ticket["uploadId"], 415, "unsupported_media_type", "rejected")
+
+
+def test_a_size_overrun_found_after_upload_answers_413_as_documented(stack: Stack) -> None:
+    oversized = b"%PDF-1.4\n" + b"0" * (stack.settings.document_max_bytes + 10)
+    ticket = stack.upload_file("big.pdf", oversized, "application/pdf", declared_size=100)
+    assert stack.upload.get(f"/uploads/{ticket['uploadId']}").json()["status"] == "rejected"
+    _summarize_refused(stack, ticket["uploadId"], 413, "payload_too_large", "rejected")
+
+
 def test_mismatched_content_is_refused_by_the_chat_service_too(stack: Stack) -> None:
     ticket = stack.upload_file("sheet.csv", files.docx_bytes(["x"]), "text/csv")
     _summarize_refused(stack, ticket["uploadId"], 415, "unsupported_media_type", "not the declared csv")
