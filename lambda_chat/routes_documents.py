@@ -30,6 +30,10 @@ class SummaryResponse(ApiModel):
     message_id: str
     summary: str
     chunks: int = Field(description="How many parts of the document were summarized (all of them)")
+    stop_reason: str = Field(
+        description="Converse stopReason of the final call: end_turn, or max_tokens when the output "
+        "limit cut the summary"
+    )
     usage: UsageOut
     model: str
     latency_ms: int
@@ -48,6 +52,7 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
         message_id=outcome.message_id,
         summary=outcome.summary,
         chunks=outcome.chunks,
+        stop_reason=outcome.stop_reason,
         usage=UsageOut.of(outcome.usage),
         model=outcome.model,
         latency_ms=outcome.latency_ms,
@@ -64,7 +69,8 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
         "(map calls run concurrently, then a recursive reduce), and stores a 'Summarize <file>' "
         "message carrying the document reference plus the summary in the conversation (a new one "
         "when `conversationId` is absent). With `Accept: text/event-stream`: `meta`, `progress` "
-        "{done, total}, `delta` {text} of the final summary, `usage`, `done`, or `error`."
+        "{done, total}, `delta` {text} of the final summary, `usage`, `done` {stopReason, latencyMs, "
+        "chunks}, or `error`. `stopReason` is `max_tokens` when the output limit cut the summary."
     ),
 )
 async def post_summary(

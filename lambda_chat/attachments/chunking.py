@@ -1,8 +1,10 @@
 """Token-sized chunks of a document, and choosing the chunks relevant to a question.
 
-Tokens are estimated (about four characters per token for English prose) rather than counted
-with a model tokenizer: tiktoken would download its vocabulary at first use, and Bedrock models
-do not share one tokenizer anyway. Budgets therefore keep some headroom.
+Tokens are estimated rather than counted with a model tokenizer: tiktoken would download its
+vocabulary at first use, and Bedrock models do not share one tokenizer anyway. The estimate is
+about four characters per token for ASCII (English prose) and one token per other character
+(a CJK character is one to two tokens; an accented letter rarely more than one), so that CJK
+text is not under-counted fourfold. Budgets therefore keep some headroom.
 """
 
 from __future__ import annotations
@@ -18,18 +20,21 @@ CHARS_PER_TOKEN = 4
 
 
 def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
+    """Estimated tokens of ``text``: ASCII characters / 4, plus one per other character."""
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    return math.ceil(ascii_chars / CHARS_PER_TOKEN) + (len(text) - ascii_chars)
 
 
 def split_into_chunks(text: str, chunk_tokens: int, overlap_tokens: int = 0) -> list[str]:
-    """Split on paragraph, line, sentence and word boundaries into chunks of at most ``chunk_tokens``."""
+    """Split on paragraph, line, sentence and word boundaries into chunks of at most
+    ``chunk_tokens`` estimated tokens (``estimate_tokens``)."""
     if estimate_tokens(text) <= chunk_tokens:
         return [text] if text.strip() else []
-    # Sizes are in characters so the splitter's length function stays O(1) per piece.
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_tokens * CHARS_PER_TOKEN,
-        chunk_overlap=min(overlap_tokens, chunk_tokens // 4) * CHARS_PER_TOKEN,
-        separators=["\n\n", "\n", ". ", " ", ""],
+        chunk_size=chunk_tokens,
+        chunk_overlap=min(overlap_tokens, chunk_tokens // 4),
+        length_function=estimate_tokens,
+        separators=["\n\n", "\n", ". ", "。", " ", ""],
         keep_separator="end",
     )
     return [chunk for chunk in splitter.split_text(text) if chunk.strip()]
