@@ -34,6 +34,7 @@ KNOWN_MISREAD = {
     "mac_arabic",
     "mac_farsi",  # Mac: ASCII punctuation duplicated in the upper half
     "johab",  # Korean Johab, retired in 1997
+    "hp_roman8",  # HP-UX Roman-8
     "big5",
     "cp950",  # only Russian in Big5, which Big5-HKSCS reads as katakana
 }
