@@ -202,7 +202,13 @@ def detect_encoding(data: bytes, *, final: bool = True) -> Detection:
                 )
             return Detection("text", "utf_8_sig" if encoding == "utf_8" else encoding)
     if b"\x00" in sample:
-        return _choose(sample, _UTF16_32, partial, "it contains NUL bytes and is not UTF-16 or UTF-32")
+        return _choose(
+            sample,
+            _UTF16_32,
+            partial,
+            "it contains NUL bytes and is not UTF-16 or UTF-32",
+            garbled_is_binary=True,
+        )
     if sample.isascii() and len(data) > SAMPLE_BYTES:
         # A long text whose first pages are ASCII: judge it by where its other characters are,
         # starting on an ASCII byte so that no multi-byte character is cut.
@@ -241,11 +247,17 @@ def _seven_bit(sample: bytes, partial: bool) -> Detection:
                 return Detection("text", "utf_7")
     if not _is_clean(sample.decode("ascii")):
         # UTF-16 of some scripts (Thai, Devanagari...) has no NUL and no byte over 0x7F.
-        return _choose(sample, _UTF16_32[2:], partial, "it contains control characters")
+        return _choose(
+            sample, _UTF16_32[2:], partial, "it contains control characters", garbled_is_binary=True
+        )
     return Detection("text", "ascii")
 
 
-def _choose(sample: bytes, encodings: tuple[str, ...], partial: bool, refusal: str) -> Detection:
+def _choose(
+    sample: bytes, encodings: tuple[str, ...], partial: bool, refusal: str, *, garbled_is_binary: bool = False
+) -> Detection:
+    """The best reading of ``sample`` among ``encodings``. ``garbled_is_binary``: when every
+    reading is garbled the data is binary (NUL or control bytes), rather than unreadable text."""
     readings: dict[str, list[str]] = {}  # text -> encodings that read it so
     scores: dict[str, tuple[int, int, int]] = {}
     for encoding in encodings:
@@ -266,6 +278,8 @@ def _choose(sample: bytes, encodings: tuple[str, ...], partial: bool, refusal: s
     # may mix languages (Café crème à Zürich, Ærøskøbing), but no real text is full of symbols
     # inside words.
     if min(structural / max(count, 1) for structural, _, count in scores.values()) > MAX_ANOMALY_RATIO:
+        if garbled_is_binary:
+            return Detection("binary", reason=refusal)
         # Clean of control characters, so text, but every reading of it is garbled.
         return Detection("ambiguous", reason=refusal)
     ratios = {
