@@ -117,6 +117,8 @@ _RATIO_TOLERANCE = 0.01
 # C0/C1 controls except \t \n \v \f \r and \x1a (DOS end-of-file marker).
 _CONTROL = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f\x7f-\x9f]")
 _NON_ASCII = re.compile("[^\x00-\x7f]")
+# Terminal colour and cursor codes (ECMA-48 CSI sequences) in saved logs: text, not binary.
+_ANSI_CSI = re.compile("\x1b\\[[0-?]*[ -/]*[@-~]")
 _NON_ASCII_BYTE = re.compile(b"[\x80-\xff]")
 _IN_WORD_PUNCTUATION = frozenset("’'ʼ·‧-‐")
 
@@ -169,6 +171,7 @@ def decode_text(data: bytes) -> DecodedText:
         ) from exc
     if text.startswith("\ufeff"):
         text = text[1:]
+    text = _ANSI_CSI.sub("", text)
     control = _CONTROL.search(text)
     if control is not None:
         raise UnsupportedMediaType(
@@ -308,8 +311,9 @@ def _decode(data: bytes, encoding: str, partial: bool) -> str | None:
 
 
 def _is_clean(text: str) -> bool:
-    """No C0 or C1 control characters other than the whitespace ones and DOS's end-of-file mark."""
-    return _CONTROL.search(text) is None
+    """No C0 or C1 control characters other than the whitespace ones, DOS's end-of-file mark and
+    terminal colour codes."""
+    return _CONTROL.search(_ANSI_CSI.sub("", text) if "\x1b" in text else text) is None
 
 
 def _is_letter(ch: str) -> bool:

@@ -187,3 +187,10 @@ def test_binary_after_text_is_not_text() -> None:
     data = b"plain words " * 1000 + bytes(range(256))
     with pytest.raises(UnsupportedMediaType, match="not text"):
         decode_text(data)
+
+
+def test_a_log_with_terminal_colour_codes_is_text_without_the_codes() -> None:
+    data = b"\x1b[32mINFO\x1b[0m server started on port 8080\n\x1b[31mERROR\x1b[0m disk full\n"
+    assert detect_type(data) == "text/plain"
+    doc = extract_document(data, "txt")
+    assert doc.text == "INFO server started on port 8080\nERROR disk full"
