@@ -6,6 +6,8 @@
    generated 300-page PDF: pages per second.
 2. `summarize_text` with a model double of fixed latency: wall time against chunk count, with
    the map calls sequential (concurrency 1) and concurrent (bounded pool).
+3. Text decoding (`chatbot_common.text_decoding`): time to decode a file by encoding and size,
+   and the decode sweep over every text encoding Python knows (right / refused / wrong).
 """
 
 from __future__ import annotations
@@ -87,7 +89,52 @@ def bench_summary(chunks: int, concurrency: int, repeats: int = 3) -> tuple[floa
     return min(walls), result.chunks, result.calls
 
 
+def bench_decoding() -> None:
+    from chatbot_common.errors import UnprocessableContent, UnsupportedMediaType
+    from chatbot_common.text_decoding import decode_text
+    from tests.fakes.text_samples import SAMPLES, sized_sample, sweep_cases, text_encodings
+
+    print("Text decoding: best of 3, ms per file")
+    print("| encoding | language | 2 KB | 200 KB | 2 MB |")
+    print("|---|---|---|---|---|")
+    for encoding, language in (
+        ("utf_8", "fr"),
+        ("cp1252", "fr"),
+        ("iso8859_2", "pl"),
+        ("cp932", "ja"),
+        ("gb2312", "zh-hans"),
+        ("utf_16_le", "ru"),
+    ):
+        cells = []
+        for size in (2_000, 200_000, 2_000_000):
+            data = sized_sample(SAMPLES[language], encoding, size)
+            assert data is not None
+            times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                decode_text(data)
+                times.append(time.perf_counter() - started)
+            cells.append(f"{min(times) * 1000:.1f}")
+        print(f"| {encoding} | {language} | " + " | ".join(cells) + " |")
+    outcome = {"right": 0, "refused": 0, "wrong": 0}
+    started = time.perf_counter()
+    cases = sweep_cases()
+    for _, _, _, expected, data in cases:
+        try:
+            outcome["right" if decode_text(data).text == expected else "wrong"] += 1
+        except (UnprocessableContent, UnsupportedMediaType):
+            outcome["refused"] += 1
+    total = len(cases)
+    print(
+        f"Decode sweep: {len(text_encodings())} encodings, {total} samples (20 B-20 KB) in "
+        f"{time.perf_counter() - started:.0f} s: "
+        + ", ".join(f"{k} {v} ({v / total:.1%})" for k, v in outcome.items())
+    )
+
+
 def main() -> None:
+    bench_decoding()
+    print()
     print(f"Document extraction: {PAGES}-page generated PDF (fpdf2), pypdf via extract_document")
     best, median, chars = bench_extraction()
     print("| pages | best pages/s | median pages/s | chars extracted |")

@@ -97,7 +97,7 @@ def bench_loop() -> None:
 
 
 def bench_search() -> None:
-    from tests.unit.attachments.fakes import Uploads  # in-memory storage shared with the tests
+    from tests.fakes.uploads import Uploads  # in-memory storage shared with the tests
 
     uploads = Uploads()
     paragraph = "The quarterly report covers revenue, staffing, logistics and the facilities plan. " * 6

@@ -33,3 +33,12 @@ def provider_of(model_id: str) -> str:
     _, base = split_model_id(model_id)
     head, dot, _ = base.split(":", 1)[0].partition(".")
     return head if dot else ""
+
+
+def base_model_id(model_id: str) -> str:
+    """The foundation-model id behind a model id, an inference-profile id or a model ARN:
+    "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0", "us.amazon.nova-lite-v1:0"
+    and "amazon.nova-lite-v1:0" all give "amazon.nova-lite-v1:0"."""
+    if model_id.startswith("arn:"):
+        model_id = model_id.rsplit("/", 1)[-1]
+    return split_model_id(model_id)[1]

@@ -57,7 +57,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from chatbot_common.model_ids import split_model_id
+from chatbot_common.model_ids import base_model_id
 
 # Converse limits (botocore's bedrock-runtime model, shape InferenceConfiguration / CachePointBlock;
 # the unit tests compare these with the installed botocore).
@@ -171,7 +171,7 @@ class ModelTable:
 
     def key_for(self, model_id: str) -> str | None:
         """The table key that describes `model_id`, or None when it is unknown."""
-        for candidate in dict.fromkeys((model_id, _base_model_id(model_id))):
+        for candidate in dict.fromkeys((model_id, base_model_id(model_id))):
             if candidate in self._entries:
                 return candidate
             for key in self._keys:
@@ -256,17 +256,6 @@ def encode_model_table_setting(overrides: Mapping[str, Any] | None) -> str:
 
 def is_local_model(model_id: str) -> bool:
     return model_id.startswith(LOCAL_MODEL_PREFIX)
-
-
-def _base_model_id(model_id: str) -> str:
-    """The foundation-model id behind an inference profile id or ARN.
-
-    "us.amazon.nova-lite-v1:0" -> "amazon.nova-lite-v1:0";
-    "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0" -> "amazon.nova-lite-v1:0".
-    """
-    if model_id.startswith("arn:"):
-        model_id = model_id.rsplit("/", 1)[-1]
-    return split_model_id(model_id)[1]
 
 
 def _merged(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,14 +7,12 @@ moto does not enforce it at all). Both use the detection below, so they cannot d
 
 from __future__ import annotations
 
-import codecs
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import charset_normalizer
-
 from chatbot_common.keys import upload_sk, user_pk
 from chatbot_common.resources import ITEM_TYPE_ATTRIBUTE
+from chatbot_common.text_decoding import looks_like_text
 
 Purpose = Literal["document", "image"]
 UploadStatus = Literal["pending", "ready", "rejected"]
@@ -87,13 +85,13 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"GIF89a", "image/gif"),
     (b"PK\x03\x04", ZIP_TYPE),
 )
-_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def detect_type(head: bytes, tail: bytes = b"") -> str | None:
     """The real type of a file from its first bytes (and, for zips, its last bytes), as a MIME type.
 
-    Returns None for content that is neither a known binary format nor text.
+    Returns None for content that is neither a known binary format nor text; text in any encoding
+    ``chatbot_common.text_decoding`` reads (UTF-16/32 without a byte-order mark included) is text.
     """
     if not head:
         return None
@@ -105,27 +103,6 @@ def detect_type(head: bytes, tail: bytes = b"") -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     return TEXT_TYPE if looks_like_text(head) else None
-
-
-def looks_like_text(data: bytes) -> bool:
-    """Text after charset detection, with no NUL bytes (unless a UTF-16 byte-order mark says so)."""
-    if data.startswith(_BOMS[1:]):
-        try:
-            data.decode("utf-16")
-        except UnicodeDecodeError:
-            return False
-        return True
-    if b"\x00" in data:
-        return False
-    try:
-        data.decode("utf-8")
-        return True
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of a sample is still text.
-        if exc.start >= len(data) - 3 and exc.reason.startswith("unexpected end"):
-            return True
-    best = charset_normalizer.from_bytes(data).best()
-    return best is not None
 
 
 def type_matches(ftype: FileType, detected: str | None) -> bool:

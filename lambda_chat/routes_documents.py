@@ -30,6 +30,10 @@ class SummaryResponse(ApiModel):
     message_id: str
     summary: str
     chunks: int = Field(description="How many parts of the document were summarized (all of them)")
+    stop_reason: str = Field(
+        description="Converse stopReason of the final call: end_turn, or max_tokens when the output "
+        "limit cut the summary"
+    )
     usage: UsageOut
     model: str
     latency_ms: int
@@ -56,7 +60,8 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
         "(map calls run concurrently, then a recursive reduce), and stores a 'Summarize <file>' "
         "message carrying the document reference plus the summary in the conversation (a new one "
         "when `conversationId` is absent). With `Accept: text/event-stream`: `meta`, `progress` "
-        "{done, total}, `delta` {text} of the final summary, `usage`, `done`, or `error`."
+        "{done, total}, `delta` {text} of the final summary, `usage`, `done` {stopReason, latencyMs, "
+        "chunks}, or `error`. `stopReason` is `max_tokens` when the output limit cut the summary."
     ),
 )
 async def post_summary(

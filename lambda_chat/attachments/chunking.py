@@ -11,18 +11,19 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from lambda_chat.domain.tokens import CHARS_PER_TOKEN, estimate_tokens
+from lambda_chat.domain.tokens import estimate_tokens
 
 
 def split_into_chunks(text: str, chunk_tokens: int, overlap_tokens: int = 0) -> list[str]:
-    """Split on paragraph, line, sentence and word boundaries into chunks of at most ``chunk_tokens``."""
+    """Split on paragraph, line, sentence and word boundaries into chunks of at most
+    ``chunk_tokens`` estimated tokens (``estimate_tokens``)."""
     if estimate_tokens(text) <= chunk_tokens:
         return [text] if text.strip() else []
-    # Sizes are in characters so the splitter's length function stays O(1) per piece.
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_tokens * CHARS_PER_TOKEN,
-        chunk_overlap=min(overlap_tokens, chunk_tokens // 4) * CHARS_PER_TOKEN,
-        separators=["\n\n", "\n", ". ", " ", ""],
+        chunk_size=chunk_tokens,
+        chunk_overlap=min(overlap_tokens, chunk_tokens // 4),
+        length_function=estimate_tokens,
+        separators=["\n\n", "\n", ". ", "。", " ", ""],
         keep_separator="end",
     )
     return [chunk for chunk in splitter.split_text(text) if chunk.strip()]

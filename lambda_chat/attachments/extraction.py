@@ -16,13 +16,13 @@ import re
 import statistics
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import charset_normalizer
-
+from chatbot_common import text_decoding
 from chatbot_common.errors import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
-from chatbot_common.uploads import HEAD_BYTES, detect_type, file_type_by_kind, looks_like_text, type_matches
+from chatbot_common.uploads import HEAD_BYTES, detect_type, file_type_by_kind, type_matches
 
 # pypdf logs every malformed object it tolerates; a hostile PDF would flood the logs.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -54,8 +54,6 @@ def extract_document(data: bytes, kind: str, limits: ExtractionLimits | None = N
         raise UnprocessableContent("The file is empty")
     ftype = file_type_by_kind(kind)
     detected = detect_type(data[:HEAD_BYTES], data[-65536:])
-    if ftype.is_text and detected == "text/plain" and not looks_like_text(data):
-        detected = None  # binary further in than the first bytes
     if not type_matches(ftype, detected):
         raise UnsupportedMediaType(
             f"The file content is {detected or 'unrecognised binary data'}, not the declared {kind}"
@@ -70,6 +68,7 @@ def extract_document(data: bytes, kind: str, limits: ExtractionLimits | None = N
         doc = ExtractedDocument("html", html_to_text(decode_text(data)))
     else:
         doc = ExtractedDocument(kind, normalise_whitespace(decode_text(data)))
+    doc = replace(doc, text=replace_lone_surrogates(doc.text))
     if not doc.text.strip():
         raise UnprocessableContent("The document contains no text")
     if len(doc.text) > limits.max_chars:
@@ -80,17 +79,23 @@ def extract_document(data: bytes, kind: str, limits: ExtractionLimits | None = N
 
 
 def decode_text(data: bytes) -> str:
-    """Decode text of unknown encoding (UTF-8 first, then charset detection)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None:
-        raise UnsupportedMediaType("The file is not text in any encoding that could be detected")
-    return str(best)
+    """Decode text of unknown encoding (see ``chatbot_common.text_decoding``: 415 for binary data,
+    422 naming the problem for text whose encoding cannot be told with confidence)."""
+    return text_decoding.decode_text(data).text
 
 
+def replace_lone_surrogates(text: str) -> str:
+    """Join surrogate pairs and replace unpaired UTF-16 surrogates with U+FFFD.
+
+    Parsers pass them through (a PDF whose ToUnicode map yields ``\ud800``); they cannot be
+    encoded as UTF-8, so storing or sending such text fails later, on every turn that reads it.
+    """
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
@@ -144,13 +149,38 @@ def extract_pdf(data: bytes, limits: ExtractionLimits) -> ExtractedDocument:
             chars += len(text)
             if chars > limits.max_chars:
                 break
-    if unreadable == pages:
+    form = _pdf_form_fields(reader)
+    if form:
+        parts.append("[Form fields]\n" + "\n".join(form))
+        chars += sum(len(line) for line in form)
+    if unreadable == pages and not form:
         raise UnprocessableContent("The PDF could not be read (corrupt page content)")
     if chars == 0:
         raise UnprocessableContent(
             "The PDF has no extractable text (scanned PDF?); upload a PDF with a text layer"
         )
     return ExtractedDocument("pdf", "\n\n".join(parts), pages=pages, meta={"unreadablePages": unreadable})
+
+
+def _pdf_form_fields(reader: Any) -> list[str]:
+    """Filled-in AcroForm fields as ``label: value`` lines (the label is the field's tooltip
+    ``/TU`` when it has one, else its name; PDF 1.7, 12.7.3.1). Empty and unchecked fields are
+    left out; a checked box or chosen option shows its export value."""
+    try:
+        fields = reader.get_fields() or {}
+    except Exception:  # a damaged form should not cost the pages' text
+        return []
+    lines: list[str] = []
+    for name, form_field in fields.items():
+        value = form_field.get("/V")
+        if isinstance(value, list):
+            value = ", ".join(str(v).lstrip("/") for v in value)
+        text = str(value).lstrip("/").strip() if value is not None else ""
+        if not text or text == "Off":
+            continue
+        label = str(form_field.get("/TU") or name).strip()
+        lines.append(f"{label}: {text}")
+    return lines
 
 
 # --- DOCX ----------------------------------------------------------------------------------------
@@ -185,20 +215,101 @@ def check_zip_bomb(data: bytes, limits: ExtractionLimits) -> None:
 
 
 def extract_docx(data: bytes, limits: ExtractionLimits) -> ExtractedDocument:
+    """All the text of a Word document, in document order.
+
+    Headers first (each distinct one once), then the body with paragraphs and tables interleaved
+    as they appear (a table row is its cells joined by `` | ``; tables nested in cells are
+    read where they sit), then footnotes, endnotes and comments (each labelled), then footers.
+    """
     check_zip_bomb(data, limits)
     import docx
 
     try:
         document = docx.Document(io.BytesIO(data))
-        parts = [p.text for p in document.paragraphs if p.text.strip()]
-        for table in document.tables:
-            for row in table.rows:
-                cells = [cell.text.strip() for cell in row.cells]
-                if any(cells):
-                    parts.append(" | ".join(cells))
+        parts: list[str] = []
+        headers, footers = _docx_headers_and_footers(document)
+        parts.extend(f"[Header] {text}" for text in headers)
+        parts.extend(_docx_blocks(document))
+        parts.extend(_docx_notes(document, "footnotes", "Footnote"))
+        parts.extend(_docx_notes(document, "endnotes", "Endnote"))
+        for comment in document.comments:
+            text = " ".join(comment.text.split())
+            if text:
+                author = f" by {comment.author}" if comment.author else ""
+                parts.append(f"[Comment{author}] {text}")
+        parts.extend(f"[Footer] {text}" for text in footers)
     except Exception as exc:  # python-docx / lxml raise many types on malformed input
         raise UnprocessableContent("The DOCX file is corrupt or not a Word document") from exc
     return ExtractedDocument("docx", normalise_whitespace("\n".join(parts)))
+
+
+def _docx_blocks(container: Any) -> Iterator[str]:
+    """Paragraph texts and table rows of a document, header, footer or table cell, in order."""
+    from docx.table import Table
+
+    for block in container.iter_inner_content():
+        if isinstance(block, Table):
+            yield from _docx_table(block)
+        elif block.text.strip():
+            yield block.text
+
+
+def _docx_table(table: Any) -> Iterator[str]:
+    """One line per row; a table nested in a cell is read inside that cell, its rows joined by
+    `` / ``."""
+    for row in table.rows:
+        cells: list[str] = []
+        seen: set[int] = set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:  # a merged cell is listed once per grid column it spans
+                continue
+            seen.add(id(cell._tc))
+            texts: list[str] = []
+            for inner in cell.iter_inner_content():
+                if isinstance(inner, type(table)):
+                    texts.append(" / ".join(_docx_table(inner)))
+                elif inner.text.strip():
+                    texts.append(inner.text.strip())
+            cells.append(" ".join(text for text in texts if text))
+        if any(cells):
+            yield " | ".join(cells)
+
+
+def _docx_headers_and_footers(document: Any) -> tuple[list[str], list[str]]:
+    headers: list[str] = []
+    footers: list[str] = []
+    for section in document.sections:
+        for kind, found in (("header", headers), ("footer", footers)):
+            for name in (kind, f"first_page_{kind}", f"even_page_{kind}"):
+                part = getattr(section, name)
+                if part.is_linked_to_previous and name != kind:
+                    continue
+                for text in _docx_blocks(part):
+                    if text not in found:
+                        found.append(text)
+    return headers, footers
+
+
+_NOTES_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.{}+xml"
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _docx_notes(document: Any, kind: str, label: str) -> Iterator[str]:
+    """Footnotes or endnotes, read from their XML part (python-docx has no API for them)."""
+    from docx.oxml.parser import parse_xml  # python-docx's parser: no DTDs, no entity expansion
+
+    content_type = _NOTES_CONTENT_TYPE.format(kind)
+    for part in document.part.package.iter_parts():
+        if part.content_type != content_type:
+            continue
+        root = parse_xml(part.blob)
+        for note in root.iter(f"{_W}{kind[:-1]}"):
+            if note.get(f"{_W}type") in {"separator", "continuationSeparator", "continuationNotice"}:
+                continue
+            paragraphs = ["".join(t.text or "" for t in p.iter(f"{_W}t")) for p in note.iter(f"{_W}p")]
+            text = " ".join(p.strip() for p in paragraphs if p.strip())
+            if text:
+                yield f"[{label} {note.get(f'{_W}id')}] {text}"
 
 
 # --- HTML ----------------------------------------------------------------------------------------
@@ -270,6 +381,20 @@ def _column_summary(name: str, values: list[str]) -> str:
     return line
 
 
+def _looks_like_header(first: list[str]) -> bool:
+    """Whether the first row names the columns.
+
+    csv.Sniffer.has_header only votes by column type and length, so it calls an all-text header
+    row data (a quoted header over quoted text; "氏名,金額" over short names). As spreadsheet
+    tools and pandas do by default, the first row is the header unless it looks like data: an
+    empty, repeated, numeric or date cell.
+    """
+    cells = [cell.strip() for cell in first]
+    if any(not cell for cell in cells) or len(set(cells)) < len(cells):
+        return False
+    return not any(_cell_type(cell) in {"integer", "number", "date"} for cell in cells)
+
+
 def profile_csv(text: str, limits: ExtractionLimits) -> ExtractedDocument:
     """Describe a CSV by its structure: dialect, header, row count, column types and statistics.
 
@@ -277,21 +402,20 @@ def profile_csv(text: str, limits: ExtractionLimits) -> ExtractedDocument:
     only counted, so a million-row file costs one pass and bounded memory. Small files are also
     included in full.
     """
+    # Old Mac files end lines with CR alone; the csv module only splits the lines it is given.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     sample = text[:65536]
     sniffer = csv.Sniffer()
     try:
         dialect: Any = sniffer.sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    try:
-        has_header = sniffer.has_header(sample)
-    except csv.Error:
-        has_header = True
     reader = csv.reader(io.StringIO(text), dialect)
     try:
         first = next(reader, None)
         if first is None:
             raise UnprocessableContent("The CSV file has no rows")
+        has_header = _looks_like_header(first)
         header = first if has_header else [f"column {i + 1}" for i in range(len(first))]
         sampled: list[list[str]] = [] if has_header else [first]
         sampled.extend(itertools.islice(reader, max(0, limits.csv_sample_rows - len(sampled))))

@@ -17,8 +17,12 @@ from PIL import Image, UnidentifiedImageError
 from chatbot_common.errors import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
 from chatbot_common.uploads import detect_type
 
-# Converse image formats by Pillow format name.
-_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif", "WEBP": "webp"}
+# Converse image formats by Pillow format name. MPO (CIPA DC-007, what many Sony, Panasonic,
+# Fujifilm and Canon cameras write) is a baseline JPEG followed by more frames: its first frame
+# is sent, as a JPEG.
+_FORMATS = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "GIF": "gif", "WEBP": "webp"}
+# JPEG start-of-frame markers (ITU-T T.81, table B.1): all but DHT (C4), JPG (C8) and DAC (CC).
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,19 @@ def prepare_image(data: bytes, limits: ImageLimits | None = None) -> PreparedIma
     detected = detect_type(data[:64])
     if detected is None or not detected.startswith("image/"):
         raise UnsupportedMediaType(f"The file content is {detected or 'unrecognised data'}, not an image")
+    if detected == "image/jpeg":
+        precision = jpeg_precision(data)
+        if precision is not None and precision != 8:
+            raise UnsupportedMediaType(
+                f"Unsupported JPEG precision: {precision}-bit samples; save the image as an 8-bit JPEG or PNG"
+            )
     image = _open(data, limits.max_pixels)
     fmt = _FORMATS.get(image.format or "")
     if fmt is None or f"image/{fmt}" != detected:
         raise UnsupportedMediaType(f"Unsupported image format {image.format}")
+    if image.format == "MPO":
+        data = _first_mpo_frame(data, image)
+        image = _open(data, limits.max_pixels)
     width, height = image.size
     if width < 1 or height < 1:
         raise UnprocessableContent("The image has no pixels")
@@ -97,6 +110,43 @@ def prepare_image(data: bytes, limits: ImageLimits | None = None) -> PreparedIma
     if max(width, height) <= limits.max_side:
         return PreparedImage(fmt, data, width, height, width, height)
     return _downscale(image, fmt, limits)
+
+
+def jpeg_precision(data: bytes) -> int | None:
+    """The sample precision in bits from a JPEG's start-of-frame header (8 for baseline; 12 and
+    16 exist in extended and lossless JPEG, which Bedrock's image decoders do not take), or None
+    when no frame header comes before the scan data (ITU-T T.81, B.2.2)."""
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in {0xD9, 0xDA}:  # end of image, start of scan
+            return None
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # no length field
+            i += 2
+            continue
+        if marker in _SOF_MARKERS:
+            return data[i + 4] if i + 4 < len(data) else None
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return None
+
+
+def _first_mpo_frame(data: bytes, image: Image.Image) -> bytes:
+    """The first frame of an MPO file: the bytes its MP index gives the first image (the MP
+    Primary Image starts at offset 0; CIPA DC-007, 5.2.3.3)."""
+    try:
+        size = int(image.mpinfo[0xB002][0]["Size"])  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+        size = 0
+    first = data[:size]
+    if 0 < size <= len(data) and first.endswith(b"\xff\xd9"):
+        return first
+    image.seek(0)  # an index that does not add up: re-encode the first frame instead
+    return _encode(image.convert("RGB"), "jpeg", {"quality": 95})
 
 
 def _downscale(image: Image.Image, fmt: str, limits: ImageLimits) -> PreparedImage:

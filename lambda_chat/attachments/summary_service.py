@@ -14,15 +14,22 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, Throttled, UnsupportedMediaType
 from chatbot_common.keys import validate_id
 from chatbot_common.timestamps import iso_now
 from chatbot_common.uploads import UploadRecord
+from lambda_chat.attachments.context_windows import ContextWindow, context_window
 from lambda_chat.attachments.documents import DocumentLibrary, reference
-from lambda_chat.attachments.map_reduce import Completion, SummaryOptions, SummaryResult, summarize_text
+from lambda_chat.attachments.map_reduce import (
+    Completion,
+    SummaryOptions,
+    SummaryResult,
+    fit_to_model,
+    summarize_text,
+)
 from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, Usage
@@ -53,6 +60,7 @@ class SummaryOutcome:
     usage: Usage
     model: str
     latency_ms: int
+    stop_reason: str = "end_turn"  # max_tokens: the summary was cut by the output limit
 
 
 class ChatModelSummaries:
@@ -87,9 +95,12 @@ class ChatModelSummaries:
         started = time.perf_counter()
         parts: list[str] = []
         tokens_in = tokens_out = 0
+        stop_reason = "end_turn"
         chunks = self._model.stream(request)
         try:
             for chunk in chunks:
+                if chunk.stop_reason is not None:
+                    stop_reason = chunk.stop_reason
                 if chunk.text:
                     parts.append(chunk.text)
                     if on_delta is not None:
@@ -112,8 +123,10 @@ class ChatModelSummaries:
             raise
         finally:
             close_iterator(chunks)
-        self._log_call(tokens_in, tokens_out, int((time.perf_counter() - started) * 1000), "complete", None)
-        return Completion("".join(parts), tokens_in, tokens_out, self._model_id)
+        # A call cut by its output limit is logged as incomplete: its text is not the whole answer.
+        status = "incomplete" if stop_reason == "max_tokens" else "complete"
+        self._log_call(tokens_in, tokens_out, int((time.perf_counter() - started) * 1000), status, None)
+        return Completion("".join(parts), tokens_in, tokens_out, self._model_id, stop_reason)
 
 
 class DocumentSummaryService:
@@ -128,8 +141,11 @@ class DocumentSummaryService:
         max_output_tokens: int = 800,
         clock: Callable[[], float] = time.time,
         on_call: Callable[[CallRecord], None] | None = None,
+        context_window: Callable[[str], ContextWindow] = context_window,
     ) -> None:
-        """`on_call` sees every call record, as for chat turns (log line and metrics)."""
+        """`on_call` sees every call record, as for chat turns (log line and metrics).
+        `options` and `max_output_tokens` are caps; each summary's calls are sized from its
+        model's `context_window(model_id)` (``fit_to_model``)."""
         self._library = library
         self._store = store
         self._model = model
@@ -138,6 +154,7 @@ class DocumentSummaryService:
         self._max_output_tokens = max_output_tokens
         self._clock = clock
         self._calls = CallRecorder(store, clock=clock, on_call=on_call)
+        self._context_window = context_window
 
     def start_summary(
         self,
@@ -195,8 +212,11 @@ class DocumentSummaryService:
             )
             self._calls.record(record)
 
+        options = fit_to_model(
+            replace(self._options, output_tokens=self._max_output_tokens), self._context_window(model_id)
+        )
         summaries = ChatModelSummaries(
-            self._model, model_id, self._max_output_tokens, log_call=log_call, cancelled=cancelled
+            self._model, model_id, options.output_tokens, log_call=log_call, cancelled=cancelled
         )
 
         def work() -> None:
@@ -205,7 +225,7 @@ class DocumentSummaryService:
                     text,
                     title=record.filename,
                     model=summaries,
-                    options=self._options,
+                    options=options,
                     on_progress=lambda done, total: events.put(
                         StreamEvent("progress", {"done": done, "total": total})
                     ),
@@ -255,7 +275,7 @@ class DocumentSummaryService:
         yield StreamEvent("usage", {"inputTokens": result.input_tokens, "outputTokens": result.output_tokens})
         yield StreamEvent(
             "done",
-            {**ids, "stopReason": "end_turn", "latencyMs": latency_ms, "chunks": result.chunks},
+            {**ids, "stopReason": result.stop_reason, "latencyMs": latency_ms, "chunks": result.chunks},
         )
 
     def _store_summary(
@@ -301,6 +321,8 @@ class DocumentSummaryService:
                 role="assistant",
                 content=result.summary,
                 created_at=iso_now(self._clock()),
+                # Cut by the output limit: stored as incomplete so a reload still shows it was cut.
+                status="incomplete" if result.stop_reason == "max_tokens" else "complete",
                 usage=Usage(result.input_tokens, result.output_tokens),
                 model=model_id,
             ),
@@ -323,4 +345,5 @@ def aggregate_summary(events: Iterator[StreamEvent]) -> SummaryOutcome:
         usage=collected.usage,
         model=collected.meta["model"],
         latency_ms=int(collected.done.get("latencyMs", 0)),
+        stop_reason=str(collected.done.get("stopReason", "end_turn")),
     )

@@ -1,12 +1,15 @@
 """Token estimates for budgets (history trimming, document chunks, summaries).
 
-Tokens are estimated (about four characters per token for English prose) rather than counted
-with a model tokenizer: tiktoken would download its vocabulary at first use, and Bedrock models
-do not share one tokenizer anyway. Budgets therefore keep some headroom.
+Tokens are estimated rather than counted with a model tokenizer: tiktoken would download its
+vocabulary at first use, and Bedrock models do not share one tokenizer anyway. The estimate is
+about four characters per token for ASCII (English prose) and one token per other character
+(a CJK character is one to two tokens; an accented letter rarely more than one), so that CJK
+text is not under-counted fourfold. Budgets therefore keep some headroom.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,8 +19,9 @@ IMAGE_TOKEN_ESTIMATE = 1_600
 
 
 def estimate_tokens(text: str) -> int:
-    """A cheap, model-agnostic estimate: ceil(characters / 4)."""
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+    """Estimated tokens of ``text``: ceil(ASCII characters / 4), plus one per other character."""
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    return math.ceil(ascii_chars / CHARS_PER_TOKEN) + (len(text) - ascii_chars)
 
 
 def estimate_block_tokens(blocks: Sequence[dict[str, Any]]) -> int:

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from typing import Any
 
+from chatbot_common.model_ids import base_model_id, split_model_id
 from local_stack.bedrock_runtime.engine import Engine
 from local_stack.bedrock_runtime.faults import FaultInjector
 
-# Geography prefixes of cross-region inference-profile ids (us.anthropic..., eu.amazon.nova-...).
-_INFERENCE_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|global|us-gov|jp|au|ca)\.")
-
-
-def base_model_id(model_id: str) -> str:
-    """`arn:...:foundation-model/x`, `us.x` and `x` all name the model `x`."""
-    if model_id.startswith("arn:"):
-        model_id = model_id.rsplit("/", 1)[-1]
-    return _INFERENCE_PROFILE_PREFIX.sub("", model_id)
+__all__ = ["InFlightLimiter", "ModelRegistry", "base_model_id"]
 
 
 class ModelRegistry:
@@ -36,7 +28,7 @@ class ModelRegistry:
         candidate = self._aliases.get(candidate, candidate)
         if candidate in self._by_id:
             return self._by_id[candidate]
-        stripped = _INFERENCE_PROFILE_PREFIX.sub("", candidate)
+        stripped = split_model_id(candidate)[1]
         stripped = self._aliases.get(stripped, stripped)
         return self._by_id.get(stripped)
 

@@ -166,3 +166,85 @@ HOSTILE_HTML = b"""<!doctype html><html><head><title>Quarterly notes</title>
 <body><h1>Revenue grew 12%</h1><p>The <b>Oslo</b> office opened.</p>
 <script src="https://evil.example/x.js"></script><noscript>enable js</noscript>
 <img src=x onerror="alert(1)"><p>Contact: team@example.com</p></body></html>"""
+
+
+def rich_docx() -> bytes:
+    """A Word document with a header, a footer, a paragraph-table-paragraph body whose table
+    holds a nested table, a comment and a footnote (python-docx writes all but the footnote,
+    which is added to the package as Word writes it)."""
+    import docx
+
+    document = docx.Document()
+    section = document.sections[0]
+    section.header.paragraphs[0].text = "HEADER-KESTREL"
+    section.footer.paragraphs[0].text = "FOOTER-OSPREY"
+    document.add_paragraph("Body before table.")
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 1).text = "right cell"
+    table.cell(0, 0).add_table(rows=1, cols=1).cell(0, 0).text = "NESTED-HERON"
+    document.add_paragraph("Body after table.")
+    commented = document.add_paragraph("A claim.")
+    document.add_comment(commented.runs[0], text="Source needed", author="Ann")
+    buf = io.BytesIO()
+    document.save(buf)
+    return _add_footnote(buf.getvalue(), "FOOTNOTE-EGRET says where the figure comes from.")
+
+
+def _add_footnote(data: bytes, text: str) -> bytes:
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    footnotes = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:footnotes {w}>'
+        '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+        f'<w:footnote w:id="1"><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:footnote></w:footnotes>'
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                body = body.replace(
+                    b"</Types>",
+                    b'<Override PartName="/word/footnotes.xml" ContentType="application/vnd.openxmlformats-'
+                    b'officedocument.wordprocessingml.footnotes+xml"/></Types>',
+                )
+            elif info.filename == "word/_rels/document.xml.rels":
+                body = body.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdFn1" Type="http://schemas.openxmlformats.org/officeDocument/'
+                    b'2006/relationships/footnotes" Target="footnotes.xml"/></Relationships>',
+                )
+            dst.writestr(info, body)
+        dst.writestr("word/footnotes.xml", footnotes)
+    return out.getvalue()
+
+
+def filled_form_pdf(fields: dict[str, tuple[str, str]], page_text: str = "Application form") -> bytes:
+    """A one-page PDF with AcroForm text fields: name -> (tooltip label, filled-in value)."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([page_text]))))
+    page = writer.pages[0]
+    annots = ArrayObject()
+    for i, (name, (label, value)) in enumerate(fields.items()):
+        field = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Widget"),
+                NameObject("/FT"): NameObject("/Tx"),
+                NameObject("/T"): TextStringObject(name),
+                NameObject("/TU"): TextStringObject(label),
+                NameObject("/V"): TextStringObject(value),
+                NameObject("/Rect"): ArrayObject(
+                    [FloatObject(50), FloatObject(700 - 30 * i), FloatObject(300), FloatObject(720 - 30 * i)]
+                ),
+            }
+        )
+        annots.append(writer._add_object(field))
+    page[NameObject("/Annots")] = annots
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject(
+        {NameObject("/Fields"): ArrayObject(list(annots))}
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

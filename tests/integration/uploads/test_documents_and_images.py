@@ -155,3 +155,49 @@ def test_an_image_preset_with_an_empty_message_uses_the_preset_prompt(stack: Sta
     content = stack.runtime.requests[-1]["messages"][-1]["content"]
     assert content[0]["image"]["format"] == "webp"
     assert "caption" in content[-1]["text"].lower()
+
+
+def test_a_shift_jis_csv_reaches_the_model_as_japanese(stack: Stack, scripted_reply) -> None:
+    scripted_reply("A payroll table of two people.")
+    data = "氏名,金額\r\n佐藤,100\r\n鈴木,200\r\n".encode("cp932")
+    upload_id = stack.ready_upload("pay.csv", data, "text/csv")
+    response = stack.chat.post(f"/documents/{upload_id}/summary", json={})
+    assert response.status_code == 200, response.text
+    prompt = json.dumps(stack.runtime.requests[-1]["messages"], ensure_ascii=False)
+    assert "氏名" in prompt and "佐藤" in prompt and "鈴木" in prompt
+
+
+def test_a_long_dense_document_is_summarized_within_the_local_models_window(
+    stack: Stack, scripted_reply
+) -> None:
+    # Given 30 pages of dense text (~25,000 estimated tokens, 6x the local model's window) and a
+    # model that writes long partial summaries and a final one longer than maxTokens (the
+    # scripted runtime refuses a prompt over its window, as Bedrock does, with "Input is too
+    # long for requested model")
+    def reply(request: dict[str, Any]) -> str:
+        final = "Write one coherent summary" in request["prompt"].all_text()
+        return "Summary sentence with facts and figures. " * (150 if final else 50)
+
+    scripted_reply(reply)
+    page = "Dense paragraph about budgets, schedules and staffing decisions for the quarter. " * 36
+    text = "\n\n".join(f"Page {i}. {page}" for i in range(30))
+    upload_id = stack.ready_upload("annual.txt", text.encode(), "text/plain")
+    # When it is summarized, then every map and reduce call fit and the summary says it was cut
+    response = stack.chat.post(f"/documents/{upload_id}/summary", json={})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["chunks"] > 6
+    assert body["stopReason"] == "max_tokens"  # 900 words against maxTokens 800
+
+
+def test_an_mpo_camera_photo_reaches_the_model_as_a_jpeg(stack: Stack, scripted_reply) -> None:
+    scripted_reply("A blue picture.")
+    frames = [Image.new("RGB", (64, 48), (10, 120, 200)), Image.new("RGB", (64, 48), (200, 20, 20))]
+    buf = io.BytesIO()
+    frames[0].save(buf, "MPO", save_all=True, append_images=frames[1:])
+    image = stack.ready_upload("camera.jpg", buf.getvalue(), "image/jpeg", "image")
+    response = stack.chat.post("/chat", json={"message": "What is this?", "attachments": [image]})
+    assert response.status_code == 200, response.text
+    block = stack.runtime.requests[-1]["messages"][-1]["content"][0]["image"]
+    assert block["format"] == "jpeg"
+    assert len(base64.b64decode(block["source"]["bytes"])) < len(buf.getvalue())  # first frame only

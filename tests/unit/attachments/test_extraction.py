@@ -155,3 +155,75 @@ def test_whitespace_only_text_is_refused() -> None:
 def test_text_longer_than_the_limit_is_refused_not_truncated() -> None:
     with pytest.raises(PayloadTooLarge):
         extract_document(b"word " * 10_000, "txt", ExtractionLimits(max_chars=1_000))
+
+
+def test_csv_with_cr_only_line_endings_is_read_row_by_row() -> None:
+    doc = extract_document(b"city,visits\rOslo,12\rLima,7\rPerth,9\r", "csv")
+    assert doc.meta["rows"] == 3
+    assert doc.meta["columns"] == ["city", "visits"]
+    assert "Lima,7" in doc.text
+
+
+def test_quoted_csv_keeps_its_header_and_embedded_quotes_and_newlines() -> None:
+    data = b'"name","comment"\r\n"Ann","said ""hi""\r\nthen left"\r\n"Bob","fine, thanks"\r\n'
+    doc = extract_document(data, "csv")
+    assert doc.meta["columns"] == ["name", "comment"]
+    assert doc.meta["rows"] == 2
+    assert 'said ""hi""' in doc.text and "then left" in doc.text  # re-quoted as CSV
+    assert "with a header row" in doc.text
+
+
+def test_csv_whose_first_row_is_data_gets_numbered_columns() -> None:
+    doc = extract_document(b"1,apple\n2,banana\n3,cherry\n", "csv")
+    assert doc.meta["columns"] == ["column 1", "column 2"]
+    assert doc.meta["rows"] == 3
+
+
+def test_docx_text_is_all_there_in_document_order() -> None:
+    doc = extract_document(files.rich_docx(), "docx")
+    order = [
+        "HEADER-KESTREL",
+        "Body before table.",
+        "NESTED-HERON",
+        "right cell",
+        "Body after table.",
+        "A claim.",
+        "FOOTNOTE-EGRET",
+        "Source needed",
+        "FOOTER-OSPREY",
+    ]
+    positions = [doc.text.find(marker) for marker in order]
+    assert -1 not in positions, doc.text
+    assert positions == sorted(positions), doc.text
+    assert "[Comment by Ann] Source needed" in doc.text
+    assert "NESTED-HERON | right cell" in doc.text  # the nested table is read inside its cell
+
+
+def test_pdf_form_field_values_are_included_with_their_labels() -> None:
+    pdf = files.filled_form_pdf(
+        {"applicant": ("Applicant name", "Maria Lopes"), "amount": ("Amount requested", "12,500 EUR")}
+    )
+    doc = extract_document(pdf, "pdf")
+    assert "Application form" in doc.text
+    assert "Applicant name: Maria Lopes" in doc.text
+    assert "Amount requested: 12,500 EUR" in doc.text
+
+
+def test_unpaired_surrogates_from_a_parser_become_replacement_characters() -> None:
+    from lambda_chat.attachments.extraction import replace_lone_surrogates
+
+    assert replace_lone_surrogates("a\ud800b") == "a\ufffdb"
+    assert replace_lone_surrogates("pair \ud83d\ude00 kept") == "pair \U0001f600 kept"
+    assert replace_lone_surrogates("tail \udc00") == "tail \ufffd"
+
+
+def test_a_pdf_whose_text_map_yields_a_lone_surrogate_extracts_storable_text(monkeypatch) -> None:
+    # Given a PDF whose ToUnicode map yields U+D800 (pypdf passes it through)
+    import pypdf
+
+    real = pypdf.PageObject.extract_text
+    monkeypatch.setattr(pypdf.PageObject, "extract_text", lambda self, *a, **k: real(self) + " \ud800")
+    # When it is extracted, then the text is valid Unicode that UTF-8 (DynamoDB, Bedrock) accepts
+    doc = extract_document(files.text_pdf(["Quarterly report"]), "pdf")
+    assert "Quarterly report \ufffd" in doc.text
+    doc.text.encode("utf-8")

@@ -77,3 +77,37 @@ def test_non_images_are_refused(data: bytes) -> None:
 def test_empty_image_is_refused() -> None:
     with pytest.raises(UnprocessableContent, match="empty"):
         prepare_image(b"")
+
+
+def _mpo(first=(10, 120, 200), second=(200, 20, 20), size=(64, 48)) -> bytes:
+    frames = [Image.new("RGB", size, first), Image.new("RGB", size, second)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "MPO", save_all=True, append_images=frames[1:])
+    return buf.getvalue()
+
+
+def test_an_mpo_camera_jpeg_is_sent_as_its_first_frame_in_jpeg() -> None:
+    # Given a two-frame MPO file, as Sony/Panasonic/Canon cameras write
+    data = _mpo()
+    # When it is prepared for the model
+    prepared = prepare_image(data)
+    # Then it is a JPEG of the first frame only (blue, not red)
+    assert prepared.format == "jpeg"
+    assert len(prepared.data) < len(data) and prepared.data.endswith(b"\xff\xd9")
+    pixel = Image.open(io.BytesIO(prepared.data)).convert("RGB").getpixel((32, 24))
+    assert pixel[2] > 150 and pixel[0] < 60
+
+
+def test_a_large_mpo_is_downscaled_as_a_jpeg() -> None:
+    prepared = prepare_image(_mpo(size=(2000, 1500)))
+    assert prepared.format == "jpeg" and max(prepared.width, prepared.height) == 1568
+
+
+def test_a_12_bit_jpeg_is_refused_as_unsupported_precision_not_corrupt() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(buf, "JPEG")
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 4] = 12  # the frame header's sample precision, as a 12-bit camera/medical JPEG has
+    with pytest.raises(UnsupportedMediaType, match="Unsupported JPEG precision: 12-bit"):
+        prepare_image(bytes(data))

@@ -11,7 +11,8 @@ import pytest
 
 from chatbot_common.errors import Throttled
 from lambda_chat.attachments.chunking import estimate_tokens, select_relevant_chunks, split_into_chunks
-from lambda_chat.attachments.map_reduce import Completion, SummaryOptions, summarize_text
+from lambda_chat.attachments.context_windows import DEFAULT_WINDOW, ContextWindow, context_window
+from lambda_chat.attachments.map_reduce import Completion, SummaryOptions, fit_to_model, summarize_text
 
 
 def _document(parts: int, words_per_part: int = 600) -> str:
@@ -165,3 +166,87 @@ def test_a_failed_call_fails_the_summary_with_its_typed_error() -> None:
     model = FakeModel(fail_on=lambda p: "part 3 of" in p)
     with pytest.raises(Throttled):
         summarize_text(_document(10), title="t", model=model, options=SummaryOptions(chunk_tokens=800))
+
+
+class WindowCheckingModel:
+    """A model with a context window: refuses (like Bedrock's 'Input is too long for requested
+    model') any call whose prompt plus maxTokens exceeds it, and always writes its whole output
+    budget (the worst case for the reduce steps)."""
+
+    def __init__(self, window: ContextWindow, output_tokens: int) -> None:
+        self.window = window
+        self.output_tokens = output_tokens
+        self.calls = 0
+        self.largest = 0
+        self._lock = threading.Lock()
+
+    def __call__(
+        self, system: str, prompt: str, *, on_delta: Callable[[str], None] | None = None
+    ) -> Completion:
+        needed = estimate_tokens(system) + estimate_tokens(prompt) + self.output_tokens
+        with self._lock:
+            self.calls += 1
+            self.largest = max(self.largest, needed)
+        if needed > self.window.context_tokens:
+            raise AssertionError(f"Input is too long for requested model ({needed} tokens)")
+        facts = " ".join(sorted(set(re.findall(r"FACT-\d{3}", prompt))))
+        text = (facts + " " + "summary words " * (self.output_tokens * 2))[: self.output_tokens * 4]
+        return Completion(text, estimate_tokens(prompt), self.output_tokens, "windowed")
+
+
+@pytest.mark.parametrize(
+    "model_id", ["local.smollm2-135m-instruct", "amazon.titan-text-lite-v1", "some.unknown-model-v9"]
+)
+def test_every_call_fits_the_model_window_on_a_document_far_larger_than_any_budget(model_id: str) -> None:
+    # Given a document of ~500,000 estimated tokens (a ~120-page dense PDF is ~60,000)
+    window = context_window(model_id)
+    text = _document(parts=800, words_per_part=500)
+    assert estimate_tokens(text) > 50 * window.context_tokens
+    options = fit_to_model(SummaryOptions(max_concurrency=2, output_tokens=800), window)
+    model = WindowCheckingModel(window, options.output_tokens)
+    # When it is summarized
+    result = summarize_text(text, title="long.pdf", model=model, options=options)
+    # Then no map or reduce call outgrew the window, and the reduce recursed to one summary
+    assert model.largest <= window.context_tokens
+    assert result.levels >= 3 and result.calls == model.calls
+    assert result.summary
+
+
+def test_the_window_table_knows_bedrock_ids_profiles_and_defaults_safely() -> None:
+    assert context_window("us.anthropic.claude-sonnet-4-20250514-v1:0") == ContextWindow(200_000, 64_000)
+    assert context_window("global.anthropic.claude-opus-4-5-20251101-v1:0").max_output_tokens == 64_000
+    assert context_window("anthropic.claude-opus-4-1-20250805-v1:0").max_output_tokens == 32_000
+    assert context_window("us.amazon.nova-lite-v1:0").context_tokens == 300_000
+    assert context_window("local.scripted").context_tokens == 4_096
+    assert context_window("acme.brand-new-model-v1:0") == DEFAULT_WINDOW
+
+
+def test_fit_to_model_never_asks_for_more_output_than_the_model_allows() -> None:
+    options = fit_to_model(
+        SummaryOptions(output_tokens=8_000, context_tokens=50_000), ContextWindow(8_192, 2_048)
+    )
+    assert options.output_tokens <= 2_048
+    assert options.context_tokens + options.output_tokens <= 8_192
+    assert options.chunk_tokens + options.output_tokens <= 8_192
+
+
+def test_wrapper_tags_never_reach_the_answer_even_split_across_stream_events() -> None:
+    streamed: list[str] = []
+
+    def echoing_model(system: str, prompt: str, *, on_delta=None) -> Completion:
+        pieces = ["Totals: a < b and b > c.", "\n</docu", "ment>", " <summary 2>end"]
+        for piece in pieces:
+            if on_delta:
+                on_delta(piece)
+        return Completion("".join(pieces), stop_reason="end_turn")
+
+    result = summarize_text("A short text.", title="t.csv", model=echoing_model, on_delta=streamed.append)
+    assert result.summary == "Totals: a < b and b > c.\n end"
+    assert "".join(streamed) == "Totals: a < b and b > c.\n end"
+
+
+def test_a_summary_cut_by_its_output_limit_reports_max_tokens() -> None:
+    def cut_model(system: str, prompt: str, *, on_delta=None) -> Completion:
+        return Completion("The first half of", stop_reason="max_tokens")
+
+    assert summarize_text("A short text.", title="t.txt", model=cut_model).stop_reason == "max_tokens"

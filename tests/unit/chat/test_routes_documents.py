@@ -39,7 +39,17 @@ def test_summary_without_a_body_starts_a_conversation(client: TestClient, upload
     response = client.post(f"/documents/{doc.upload_id}/summary")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"conversationId", "messageId", "summary", "chunks", "usage", "model", "latencyMs"}
+    assert set(body) == {
+        "conversationId",
+        "messageId",
+        "summary",
+        "chunks",
+        "stopReason",
+        "usage",
+        "model",
+        "latencyMs",
+    }
+    assert body["stopReason"] == "end_turn"
     assert (body["summary"], body["chunks"], body["model"]) == ("A short summary.", 1, MODEL_ID)
     conversation = client.get(f"/conversations/{body['conversationId']}").json()
     assert [m["role"] for m in conversation["messages"]] == ["user", "assistant"]
@@ -73,42 +83,51 @@ def test_openapi_documents_the_summary_route(client: TestClient) -> None:
     assert "text/event-stream" in json.dumps(operation["responses"]["200"])
 
 
-def test_a_failed_summary_over_sse_never_announces_a_conversation_it_did_not_create(
-    uploads: Uploads,
-) -> None:
-    from chatbot_common.errors import UpstreamError
-    from lambda_chat.domain.retry import RetryPolicy
+def _cut_and_tagged_client(uploads: Uploads) -> tuple[TestClient, FakeModel]:
+    from lambda_chat.domain.ports import ModelChunk
 
-    store = FakeStore()
     settings = Settings(
         table_name="table", uploads_bucket="bucket", local_mode=True, default_model_id=MODEL_ID
     )
+    # The model echoes the prompt's wrapper tag, split across stream events, and is cut by maxTokens.
+    pieces = ["The notes say", " to water the plants.", "\n</doc", "ument>"]
+    model = FakeModel(
+        scripts=[
+            [
+                *(ModelChunk(text=p) for p in pieces),
+                ModelChunk(input_tokens=9, output_tokens=800),
+                ModelChunk(stop_reason="max_tokens"),
+            ]
+            for _ in range(2)
+        ]
+    )
     app = create_app(
         settings,
-        store=store,
-        model=FakeModel(scripts=[[UpstreamError("the model broke")]]),
+        store=FakeStore(),
+        model=model,
         model_directory=FakeDirectory(),
         attachments=UploadAttachmentResolver(uploads.library),
-        retry_policy=RetryPolicy(max_attempts=1),
     )
-    doc = uploads.add("local-dev-user", "notes.txt", b"Some notes worth summarizing.", "txt")
-    response = TestClient(app).post(
-        f"/documents/{doc.upload_id}/summary", headers={"Accept": "text/event-stream"}
-    )
-    events = [
-        (
-            block.split("\n")[0].removeprefix("event: "),
-            json.loads(block.split("\n")[1].removeprefix("data: ")),
-        )
-        for block in response.text.strip().split("\n\n")
-    ]
-    assert [name for name, _ in events] == ["meta", "error"]
-    assert "conversationId" not in events[0][1]
-    assert store.conversations == {}
+    return TestClient(app), model
 
 
-def test_a_summary_names_its_new_conversation_in_done(client: TestClient, uploads: Uploads) -> None:
-    doc = uploads.add("local-dev-user", "notes.txt", b"Some notes worth summarizing.", "txt")
+def test_a_summary_cut_by_the_output_limit_says_max_tokens_in_json_and_sse(uploads: Uploads) -> None:
+    client, _ = _cut_and_tagged_client(uploads)
+    doc = uploads.add("local-dev-user", "notes.txt", b"Water the plants on Monday.", "txt")
+    body = client.post(f"/documents/{doc.upload_id}/summary", json={}).json()
+    assert body["stopReason"] == "max_tokens"
+    assert body["summary"] == "The notes say to water the plants."  # no </document>
+    messages = client.get(f"/conversations/{body['conversationId']}").json()["messages"]
+    assert messages[-1]["content"] == "The notes say to water the plants."
+    assert messages[-1]["status"] == "incomplete"
+
     response = client.post(f"/documents/{doc.upload_id}/summary", headers={"Accept": "text/event-stream"})
-    done = json.loads(response.text.strip().split("\n\n")[-1].split("\n")[1].removeprefix("data: "))
-    assert client.get(f"/conversations/{done['conversationId']}").status_code == 200
+    events = [line for line in response.text.splitlines() if line.startswith(("event: ", "data: "))]
+    done = json.loads(events[events.index("event: done") + 1].removeprefix("data: "))
+    assert done["stopReason"] == "max_tokens"
+    deltas = [
+        json.loads(events[i + 1].removeprefix("data: "))["text"]
+        for i, line in enumerate(events)
+        if line == "event: delta"
+    ]
+    assert "".join(deltas).strip() == "The notes say to water the plants."

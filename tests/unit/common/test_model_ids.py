@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from chatbot_common.model_ids import INFERENCE_PROFILE_GEOGRAPHIES, provider_of, split_model_id
-from local_stack.bedrock_runtime.server import ModelRegistry
+from local_stack.bedrock_runtime.backend import ModelRegistry
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_provider_of_reads_the_provider_segment(model_id: str, provider: str) ->
 
 
 def test_every_shared_geography_is_known_to_the_offline_runtime() -> None:
-    """The runtime keeps its own prefix pattern; this pins it to the shared set."""
+    """The runtime resolves inference-profile ids with the shared parsing."""
     engine = SimpleNamespace(description=SimpleNamespace(model_id="amazon.nova-lite-v1:0"))
     registry = ModelRegistry([engine])  # type: ignore[list-item]
 
