@@ -481,6 +481,9 @@ _DEFAULT_ENTRIES: dict[str, ModelProfile] = {
     LOCAL_MODEL_PREFIX: ModelProfile(
         name="Local model",
         max_output_tokens=4_096,
+        # The local runtime accepts cachePoint where Bedrock does and reports real prefix reuse
+        # (llama.cpp's reused prompt tokens; the scripted model's prefix cache).
+        prompt_caching=PromptCaching(supported=True, fields=("system", "messages", "tools")),
         price=Price(
             input_per_1k=Decimal(0),
             output_per_1k=Decimal(0),

@@ -46,6 +46,16 @@ class UsageOut(ApiModel):
         default=False,
         description="True when Bedrock sent no counts (stopped or failed stream): ~4 characters a token",
     )
+    cache_read_tokens: int = Field(
+        default=0,
+        alias="cacheReadInputTokens",
+        description="Prompt tokens read from the prompt cache (Converse cacheReadInputTokens; not in inputTokens)",
+    )
+    cache_write_tokens: int = Field(
+        default=0,
+        alias="cacheWriteInputTokens",
+        description="Prompt tokens written to the prompt cache (Converse cacheWriteInputTokens; not in inputTokens)",
+    )
 
 
 class ChatResponse(ApiModel):

@@ -54,17 +54,29 @@ def translate_bedrock_error(exc: Exception) -> DomainError:
 
 def to_langchain(request: ModelRequest) -> list[BaseMessage]:
     """Converse blocks ride through unchanged: langchain-aws passes blocks without a "type" key
-    to Bedrock as they are, so image blocks reach Bedrock as Converse `image` blocks."""
+    to Bedrock as they are, so image blocks reach Bedrock as Converse `image` blocks, and the
+    request's prompt-cache checkpoints as `cachePoint` blocks (after the system text, and at the
+    end of the planned messages' content)."""
     messages: list[BaseMessage] = []
     if request.system:
-        messages.append(SystemMessage(content=request.system))
-    for message in request.messages:
+        if request.cache_system:
+            messages.append(SystemMessage(content=[{"text": request.system}, _cache_point()]))
+        else:
+            messages.append(SystemMessage(content=request.system))
+    for index, message in enumerate(request.messages):
         content: list[str | dict[Any, Any]] = [dict(block) for block in message.content]
+        if index in request.cache_after_messages:
+            content.append(_cache_point())
         if message.role == "user":
             messages.append(HumanMessage(content=content))
         else:
             messages.append(AIMessage(content=content))
     return messages
+
+
+def _cache_point() -> dict[str, Any]:
+    # ChatBedrockConverse.create_cache_point(): a Converse `cachePoint` block, passed through as is.
+    return ChatBedrockConverse.create_cache_point()
 
 
 class BedrockChatModel:
@@ -118,12 +130,22 @@ class BedrockChatModel:
 def _chunk_from(chunk: Any) -> ModelChunk:
     usage = getattr(chunk, "usage_metadata", None) or {}
     metadata = getattr(chunk, "response_metadata", None) or {}
+    input_tokens = usage.get("input_tokens") if usage else None
+    details = (usage.get("input_token_details") or {}) if usage else {}
+    cache_read = details.get("cache_read")
+    cache_write = details.get("cache_creation")
+    if input_tokens is not None:
+        # langchain-aws folds the cache counts into input_tokens; Converse's inputTokens (billed at
+        # the input price) excludes them, and so does ours.
+        input_tokens = max(0, input_tokens - (cache_read or 0) - (cache_write or 0))
     return ModelChunk(
         text=chunk.text if isinstance(chunk.text, str) else "",
         tool_use=bool(getattr(chunk, "tool_call_chunks", None)),
-        input_tokens=usage.get("input_tokens") if usage else None,
+        input_tokens=input_tokens,
         output_tokens=usage.get("output_tokens") if usage else None,
         stop_reason=metadata.get("stopReason"),
+        cache_read_tokens=cache_read if usage else None,
+        cache_write_tokens=cache_write if usage else None,
     )
 
 

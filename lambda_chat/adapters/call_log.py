@@ -43,6 +43,8 @@ def call_record_item(record: CallRecord, expires_at: int) -> dict[str, Any]:
             "callKind": record.kind,
             "stopReason": record.stop_reason,
             "tokensEstimated": record.tokens_estimated,
+            "cacheReadInputTokens": record.cache_read_tokens,
+            "cacheWriteInputTokens": record.cache_write_tokens,
             "createdAt": record.created_at,
             TTL_ATTRIBUTE: expires_at,
         }
@@ -66,6 +68,8 @@ def call_record_from_item(item: dict[str, Any]) -> CallRecord:
         kind=plain.get("callKind", "chat"),
         stop_reason=plain.get("stopReason"),
         tokens_estimated=bool(plain.get("tokensEstimated", False)),
+        cache_read_tokens=int(plain.get("cacheReadInputTokens", 0)),
+        cache_write_tokens=int(plain.get("cacheWriteInputTokens", 0)),
     )
 
 

@@ -63,6 +63,8 @@ def _message_from(item: dict[str, Any]) -> Message:
             int(plain.get("inputTokens", 0)),
             int(plain.get("outputTokens", 0)),
             estimated=bool(plain.get("usageEstimated", False)),
+            cache_read_tokens=int(plain.get("cacheReadInputTokens", 0)),
+            cache_write_tokens=int(plain.get("cacheWriteInputTokens", 0)),
         )
     return Message(
         id=plain["id"],
@@ -255,6 +257,10 @@ class ConversationStore(TableAdapter):
             values["outputTokens"] = message.usage.output_tokens
             if message.usage.estimated:
                 values["usageEstimated"] = True
+            if message.usage.cache_read_tokens:
+                values["cacheReadInputTokens"] = message.usage.cache_read_tokens
+            if message.usage.cache_write_tokens:
+                values["cacheWriteInputTokens"] = message.usage.cache_write_tokens
         if message.stop_reason is not None:
             values["stopReason"] = message.stop_reason
         return to_item(values)

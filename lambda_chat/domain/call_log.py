@@ -53,6 +53,8 @@ class CallRecorder:
         kind: str = "chat",
         stop_reason: str | None = None,
         tokens_estimated: bool = False,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
     ) -> CallRecord:
         """A record of a call that ended now; `error` gives its `error_code`; `tokens_estimated`
         marks token counts estimated because Bedrock sent none (a stopped or failed stream)."""
@@ -71,6 +73,8 @@ class CallRecorder:
             kind=kind,
             stop_reason=stop_reason,
             tokens_estimated=tokens_estimated,
+            cache_read_tokens=cache_read_tokens,
+            cache_write_tokens=cache_write_tokens,
         )
 
     def write(self, record: CallRecord) -> None:

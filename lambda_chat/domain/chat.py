@@ -21,6 +21,7 @@ from typing import Any
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Throttled
 from chatbot_common.keys import validate_id
+from chatbot_common.model_table import DEFAULT_MODEL_TABLE, ModelTable, PromptCaching
 from chatbot_common.timestamps import iso_now
 from chatbot_common.typed_text import require_well_formed
 from lambda_chat.domain.call_log import CallRecorder
@@ -51,6 +52,7 @@ from lambda_chat.domain.ports import (
     close_iterator,
 )
 from lambda_chat.domain.presets import preset_prompt
+from lambda_chat.domain.prompt_cache import plan_cache_points
 from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
 
 _log = logging.getLogger(__name__)
@@ -129,8 +131,11 @@ class ChatService:
         timer: Callable[[], float] = time.perf_counter,
         sleep: Callable[[float], None] = time.sleep,
         on_call: Callable[[CallRecord], None] | None = None,
+        model_table: ModelTable = DEFAULT_MODEL_TABLE,
     ) -> None:
-        """`on_call` sees every call record (the app logs them as structured lines)."""
+        """`on_call` sees every call record (the app logs them as structured lines);
+        `model_table` says which models take prompt-cache checkpoints (`prompt_cache`)."""
+        self._model_table = model_table
         self._sleep = sleep
         self._store = store
         self._model = model
@@ -275,6 +280,7 @@ class ChatService:
             clock=self._clock,
             timer=self._timer,
             calls=self._calls,
+            prompt_caching=self._model_table.profile_for(turn.model_id).prompt_caching,
         )
         chunks = self._model.stream(recorder.request)
         try:
@@ -334,7 +340,10 @@ class TurnRecorder:
         clock: Callable[[], float],
         timer: Callable[[], float],
         calls: CallRecorder,
+        prompt_caching: PromptCaching | None = None,
     ) -> None:
+        """`prompt_caching` is the model's row of the model table (None: no cache points)."""
+        prompt_caching = prompt_caching or PromptCaching()
         self.turn = turn
         self.state = TurnState.WAITING
         self._store = store
@@ -342,11 +351,16 @@ class TurnRecorder:
         self._clock = clock
         self._timer = timer
         self._calls = calls
+        plan = plan_cache_points(
+            prompt_caching, system=turn.system, messages=turn.model_messages
+        )
         self.request = ModelRequest(
             model_id=turn.model_id,
             messages=turn.model_messages,
             system=turn.system,
             max_tokens=config.max_output_tokens,
+            cache_system=plan.system,
+            cache_after_messages=plan.after_messages,
         )
         self.question = Message(
             id=keys.new_id(),
@@ -364,6 +378,8 @@ class TurnRecorder:
         self._chunks_seen = 0
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
+        self._cache_read_tokens = 0
+        self._cache_write_tokens = 0
         self._stop_reason: str | None = None
 
     # -- events in -------------------------------------------------------------------------------
@@ -375,6 +391,10 @@ class TurnRecorder:
             self._input_tokens = chunk.input_tokens
         if chunk.output_tokens is not None:
             self._output_tokens = chunk.output_tokens
+        if chunk.cache_read_tokens is not None:
+            self._cache_read_tokens = chunk.cache_read_tokens
+        if chunk.cache_write_tokens is not None:
+            self._cache_write_tokens = chunk.cache_write_tokens
         if chunk.stop_reason is not None:
             self._stop_reason = chunk.stop_reason
         if chunk.answers and self.state is TurnState.WAITING:
@@ -497,7 +517,12 @@ class TurnRecorder:
         wrote (`estimated=True`). A call refused before the model ran (throttled, no chunk) used
         nothing."""
         if self._input_tokens is not None or self._output_tokens is not None:
-            return Usage(self._input_tokens or 0, self._output_tokens or 0)
+            return Usage(
+                self._input_tokens or 0,
+                self._output_tokens or 0,
+                cache_read_tokens=self._cache_read_tokens,
+                cache_write_tokens=self._cache_write_tokens,
+            )
         ran = self._chunks_seen > 0 or status in ("complete", "incomplete", "stopped")
         if status == "throttled" or not ran:
             return Usage()
@@ -526,6 +551,8 @@ class TurnRecorder:
             error=error,
             stop_reason=stop_reason,
             tokens_estimated=usage.estimated,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
         )
         try:
             if self._question_stored and status in ("complete", "incomplete", "stopped"):
@@ -568,7 +595,12 @@ class TurnRecorder:
 
 
 def _usage_data(usage: Usage) -> dict[str, Any]:
-    data: dict[str, Any] = {"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens}
+    data: dict[str, Any] = {
+        "inputTokens": usage.input_tokens,
+        "outputTokens": usage.output_tokens,
+        "cacheReadInputTokens": usage.cache_read_tokens,
+        "cacheWriteInputTokens": usage.cache_write_tokens,
+    }
     if usage.estimated:
         data["estimated"] = True
     return data

@@ -31,6 +31,9 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     estimated: bool = False
+    # Converse `cacheReadInputTokens` / `cacheWriteInputTokens` (not part of `input_tokens`).
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class CallRecord:
     stop_reason: str | None = None
     # True when the token counts are estimates (Bedrock sent none before the call ended).
     tokens_estimated: bool = False
+    # Prompt-cache tokens (Converse `cacheReadInputTokens` / `cacheWriteInputTokens`).
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ def collect_events(events: Iterator[StreamEvent], failure_message: str) -> Colle
                 event.data["inputTokens"],
                 event.data["outputTokens"],
                 estimated=bool(event.data.get("estimated", False)),
+                cache_read_tokens=int(event.data.get("cacheReadInputTokens", 0)),
+                cache_write_tokens=int(event.data.get("cacheWriteInputTokens", 0)),
             )
         elif event.name == "done":
             done = event.data

@@ -30,6 +30,11 @@ class ModelRequest:
     messages: list[ChatMessage]
     system: str | None = None
     max_tokens: int | None = None
+    # Prompt-cache checkpoints (Converse `cachePoint` blocks) to place: after the system prompt
+    # (which follows any tool definitions), and after the content of `messages[i]` for each i.
+    # See `lambda_chat.domain.prompt_cache.plan_cache_points`.
+    cache_system: bool = False
+    cache_after_messages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,10 @@ class ModelChunk:
     input_tokens: int | None = None
     output_tokens: int | None = None
     stop_reason: str | None = None
+    # Converse usage `cacheReadInputTokens` / `cacheWriteInputTokens`: prompt tokens read from or
+    # written to Bedrock's prompt cache, billed apart from `input_tokens` (which excludes them).
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
     @property
     def answers(self) -> bool:
