@@ -232,9 +232,24 @@ class ConversationStore(TableAdapter):
 
     # -- messages -------------------------------------------------------------------------------
 
-    def append_message(self, user_id: str, message: Message) -> None:
+    def append_message(self, user_id: str, message: Message, *, require_conversation: bool = False) -> None:
+        """One message; with `require_conversation`, one TransactWriteItems that also checks its
+        conversation exists (NotFound, nothing written, when it was deleted meanwhile)."""
         # Ids are unique ULIDs; the condition turns an impossible collision into an error, not a loss.
-        self._call("put_item", Item=self._message_item(user_id, message), **_MUST_BE_NEW)
+        if not require_conversation:
+            self._call("put_item", Item=self._message_item(user_id, message), **_MUST_BE_NEW)
+            return
+        check = {
+            "Key": self._conversation_key(user_id, message.conversation_id),
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+        self._transact(
+            [
+                {"ConditionCheck": check},
+                {"Put": {"Item": self._message_item(user_id, message), **_MUST_BE_NEW}},
+            ],
+            not_found_at=0,
+        )
 
     def _message_item(self, user_id: str, message: Message) -> dict[str, Any]:
         values: dict[str, Any] = {

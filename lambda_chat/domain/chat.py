@@ -12,8 +12,11 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import math
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -77,6 +80,10 @@ class ChatConfig:
     # A trailing question older than this is an abandoned turn (its Lambda ended): no wait. Lambda's
     # maximum duration (15 minutes, AWS Lambda quotas page).
     pending_answer_max_age_seconds: float = 900.0
+    # The history read is sized by the token budget: first `history_token_budget /
+    # history_tokens_per_message` messages (one Query), and the rest of `history_max_messages`
+    # only when those came in under budget and more exist. 150 tokens is a typical chat message.
+    history_tokens_per_message: int = 150
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,8 @@ class ChatService:
         """`on_call` sees every call record (the app logs them as structured lines);
         `model_table` says which models take prompt-cache checkpoints (`prompt_cache`)."""
         self._model_table = model_table
+        self._executor: Executor | None = None
+        self._executor_lock = threading.Lock()
         self._sleep = sleep
         self._store = store
         self._model = model
@@ -156,8 +165,16 @@ class ChatService:
 
         if turn.conversation_id is not None:
             conversation_id = validate_id(turn.conversation_id, "conversationId")
-            conversation = self._store.get_conversation(user_id, conversation_id)
-            history = self._settled_history(user_id, conversation_id)
+            # One storage round trip before the model is called: the conversation and its history
+            # are read in parallel (the history read is scoped to the caller's key, and dropped if
+            # the conversation is not theirs).
+            history_read = self._background().submit(self._budgeted_history, user_id, conversation_id)
+            try:
+                conversation = self._store.get_conversation(user_id, conversation_id)
+            except BaseException:
+                history_read.cancel()
+                raise
+            history = self._settled_history(user_id, conversation_id, history_read.result())
             is_new = False
         else:
             now = iso_now(self._clock())
@@ -222,7 +239,30 @@ class ChatService:
             raise PayloadTooLarge(f"message is longer than {self._config.max_message_chars} characters")
         return require_well_formed(text, "message")
 
-    def _settled_history(self, user_id: str, conversation_id: str) -> list[Message]:
+    def _background(self) -> Executor:
+        """The service's worker threads (storage reads and writes that overlap a turn)."""
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="chat-io")
+            return self._executor
+
+    def _budgeted_history(self, user_id: str, conversation_id: str) -> list[Message]:
+        """The newest messages, read in a size the token budget needs: one Query of
+        budget/tokens-per-message items, and a second up to `history_max_messages` only when the
+        first filled up under budget (long histories of short messages)."""
+        config = self._config
+        cap = config.history_max_messages
+        first = min(cap, max(2, math.ceil(config.history_token_budget / config.history_tokens_per_message)))
+        history = self._store.recent_messages(user_id, conversation_id, first)
+        if len(history) < first or first >= cap:
+            return history
+        if sum(estimate_tokens(message.content) for message in history) >= config.history_token_budget:
+            return history
+        return self._store.recent_messages(user_id, conversation_id, cap)
+
+    def _settled_history(
+        self, user_id: str, conversation_id: str, history: list[Message] | None = None
+    ) -> list[Message]:
         """The conversation's recent messages, once any answer still being stored has landed.
 
         A history that ends with a question (no answer after it) belongs to a turn still running,
@@ -230,12 +270,12 @@ class ChatService:
         must see that answer, so it re-reads (bounded) until it appears. Works across Lambda
         instances: the store is the only thing both turns share.
         """
-        limit = self._config.history_max_messages
-        history = self._store.recent_messages(user_id, conversation_id, limit)
+        if history is None:
+            history = self._budgeted_history(user_id, conversation_id)
         deadline = self._timer() + self._config.pending_answer_wait_seconds
         while self._answer_pending(history) and self._timer() < deadline:
             self._sleep(self._config.pending_poll_seconds)
-            history = self._store.recent_messages(user_id, conversation_id, limit)
+            history = self._budgeted_history(user_id, conversation_id)
         return history
 
     def _answer_pending(self, history: list[Message]) -> bool:
@@ -281,6 +321,7 @@ class ChatService:
             timer=self._timer,
             calls=self._calls,
             prompt_caching=self._model_table.profile_for(turn.model_id).prompt_caching,
+            background=self._background(),
         )
         chunks = self._model.stream(recorder.request)
         try:
@@ -341,8 +382,13 @@ class TurnRecorder:
         timer: Callable[[], float],
         calls: CallRecorder,
         prompt_caching: PromptCaching | None = None,
+        background: Executor | None = None,
     ) -> None:
-        """`prompt_caching` is the model's row of the model table (None: no cache points)."""
+        """`prompt_caching` is the model's row of the model table (None: no cache points).
+        With `background`, the question is written on it while the answer streams (joined before
+        the answer is stored); without, before the first event is sent."""
+        self._background = background
+        self._question_write: Future[None] | None = None
         prompt_caching = prompt_caching or PromptCaching()
         self.turn = turn
         self.state = TurnState.WAITING
@@ -398,7 +444,12 @@ class TurnRecorder:
         if chunk.stop_reason is not None:
             self._stop_reason = chunk.stop_reason
         if chunk.answers and self.state is TurnState.WAITING:
-            self._store_question()
+            if self._background is not None:
+                # The first token goes out without waiting for the question's write; the answer
+                # (and every ending) joins it first, so nothing is stored half.
+                self._question_write = self._background.submit(self._store_question)
+            else:
+                self._store_question()
             self.state = TurnState.ANSWERING
             yield self._meta()
         if chunk.text:
@@ -414,6 +465,9 @@ class TurnRecorder:
         if now - self._last_existence_check < self._config.deletion_check_seconds:
             return
         self._last_existence_check = now
+        # The question's write (long done by now in practice) must have landed first: a new
+        # conversation is not readable before it, and a write that found it deleted says so.
+        self._join_question_write()
         try:
             self._store.get_conversation(self.turn.user_id, self.turn.conversation.id)
         except NotFound:
@@ -456,6 +510,7 @@ class TurnRecorder:
         if self.state is TurnState.FINISHED:
             return 0
         try:
+            self._join_question_write()
             self._store_question()
         except DomainError:
             _log.exception("could not store the question of a stopped turn")
@@ -485,6 +540,20 @@ class TurnRecorder:
 
     # -- internals -------------------------------------------------------------------------------
 
+    def _join_question_write(self) -> None:
+        """Wait for the question's background write; raise its failure as a DomainError."""
+        pending, self._question_write = self._question_write, None
+        if pending is None:
+            return
+        try:
+            pending.result()
+        except NotFound:
+            raise self._deleted() from None
+        except DomainError:
+            raise
+        except Exception as exc:
+            raise DomainError("The question could not be stored") from exc
+
     def _store_question(self) -> None:
         # One request either way: a new conversation and its question together, or the question.
         if self._question_stored:
@@ -492,7 +561,8 @@ class TurnRecorder:
         if self.turn.is_new:
             self._store.start_conversation(self.turn.conversation, self.question)
         else:
-            self._store.append_message(self.turn.user_id, self.question)
+            # Written beside the stream, so it must not land after a delete of the conversation.
+            self._store.append_message(self.turn.user_id, self.question, require_conversation=True)
         self._question_stored = True
 
     def _ids(self) -> dict[str, str]:
@@ -536,6 +606,14 @@ class TurnRecorder:
         """Write what the turn ends with; returns the latency in ms. Moves to FINISHED first, so
         a failure while writing never records the turn twice."""
         self.state = TurnState.FINISHED
+        question_error: DomainError | None = None
+        try:
+            self._join_question_write()
+        except DomainError as exc:
+            # The question never landed: its answer must not either (no answer without its
+            # question); the call record is still written and the failure reported.
+            _log.error("could not store the question of a turn", exc_info=exc)
+            question_error = exc
         latency_ms = int((self._timer() - self._started) * 1000)
         usage = self._usage(status)
         stop_reason = self._final_stop_reason() if status == "complete" else None
@@ -572,6 +650,8 @@ class TurnRecorder:
                 self._calls.write(record)
         finally:
             self._calls.observe(record)
+        if question_error is not None and not isinstance(error, ConversationDeleted):
+            raise question_error
         return latency_ms
 
     def _record_answer(self, answer: Message, record: CallRecord) -> None:

@@ -117,7 +117,10 @@ class ConversationRepository(Protocol):
 
     def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
 
-    def append_message(self, user_id: str, message: Message) -> None: ...
+    def append_message(self, user_id: str, message: Message, *, require_conversation: bool = False) -> None:
+        """Store one message. With `require_conversation`, only while its conversation exists
+        (else NotFound, nothing written): a write racing a delete leaves no orphan."""
+        ...
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:
         """The newest `limit` messages, oldest first, read with one bounded query."""

@@ -112,8 +112,10 @@ class FakeStore:
             del self.conversations[(user_id, conversation_id)]
             self.messages.pop((user_id, conversation_id), None)
 
-    def append_message(self, user_id: str, message: Message) -> None:
+    def append_message(self, user_id: str, message: Message, *, require_conversation: bool = False) -> None:
         with self._lock:
+            if require_conversation:
+                self.get_conversation(user_id, message.conversation_id)
             self.writes += 1
             self._add_message(user_id, message)
 

@@ -60,7 +60,8 @@ def test_given_earlier_turns_when_chatting_again_then_the_model_receives_them(ha
         ("assistant", "echo: two"),
         ("user", "three"),
     ]
-    assert harness.store.recent_limits == [harness.config.history_max_messages] * 2
+    # One history read per turn, sized by the token budget (1,000 tokens / 150 per message).
+    assert harness.store.recent_limits == [7, 7]
 
 
 def test_history_is_trimmed_to_the_budget_keeping_the_system_prompt() -> None:
