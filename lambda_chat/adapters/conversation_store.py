@@ -11,8 +11,10 @@ first question, one TransactWriteItems) or `append_message` (the question alone)
 
 from __future__ import annotations
 
+import json
 import random
 import time
+import zlib
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any, TypeVar
@@ -33,6 +35,11 @@ from chatbot_common.errors import NotFound, UpstreamError
 from chatbot_common.resources import GSI1_NAME, ITEM_TYPE_ATTRIBUTE, TTL_ATTRIBUTE
 from lambda_chat.adapters.call_log import CallLog, call_record_item
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, Page, Usage
+from lambda_chat.domain.ports import HistoryWindow
+
+# Conversation item attributes behind the history window (see `HistoryWindow`).
+MESSAGE_COUNT_ATTRIBUTE = "messageCount"
+HISTORY_WINDOW_ATTRIBUTE = "historyWindow"
 
 _BATCH = 25
 # A transaction (or a plain write) that meets another transaction on the same item is refused
@@ -80,6 +87,48 @@ def _message_from(item: dict[str, Any]) -> Message:
     )
 
 
+def encode_history_window(window: HistoryWindow) -> bytes:
+    """The window as one Binary attribute: zlib-compressed JSON (one attribute however many
+    messages; its size bounded by the history token budget)."""
+    body = {
+        "count": window.count,
+        "documents": window.documents,
+        "messages": [
+            {
+                "id": m.id,
+                "role": m.role,
+                "content": m.content,
+                "createdAt": m.created_at,
+                "status": m.status,
+                **({"attachments": m.attachments} if m.attachments else {}),
+            }
+            for m in window.messages
+        ],
+    }
+    return zlib.compress(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(), 1)
+
+
+def decode_history_window(data: bytes, conversation_id: str) -> HistoryWindow | None:
+    """The stored window, or None when it cannot be read (the turn then queries the messages)."""
+    try:
+        body = json.loads(zlib.decompress(data))
+        messages = [
+            Message(
+                id=m["id"],
+                conversation_id=conversation_id,
+                role=m["role"],
+                content=m["content"],
+                created_at=m["createdAt"],
+                status=m.get("status", "complete"),
+                attachments=list(m.get("attachments", [])),
+            )
+            for m in body["messages"]
+        ]
+        return HistoryWindow(count=int(body["count"]), messages=messages, documents=list(body["documents"]))
+    except (zlib.error, ValueError, KeyError, TypeError):
+        return None
+
+
 class ConversationStore(TableAdapter):
     """Implements `lambda_chat.domain.ports.ConversationRepository` on one DynamoDB table."""
 
@@ -107,14 +156,23 @@ class ConversationStore(TableAdapter):
         updated_at: str,
         model: str | None,
         call_record: CallRecord,
+        history_window: HistoryWindow | None = None,
     ) -> None:
         """The end of a turn in one request: the answer, the conversation's touch (updatedAt, list
-        order, `model` if given) and the call record, all or nothing.
+        order, `model` if given, one more message counted, the `history_window` if given) and the
+        call record, all or nothing.
 
         The touch requires the conversation to exist, so a turn that raced a delete of its
         conversation leaves no orphan answer: NotFound is raised and nothing is written.
         """
         names, values, expression = self._touch_expression(message.conversation_id, updated_at, model=model)
+        if history_window is not None:
+            names["#window"] = HISTORY_WINDOW_ATTRIBUTE
+            values[":window"] = encode_history_window(history_window)
+            expression += ", #window = :window"
+        names["#count"] = MESSAGE_COUNT_ATTRIBUTE
+        values[":one"] = 1
+        expression += " ADD #count :one"
         update = {
             "Key": self._conversation_key(user_id, message.conversation_id),
             "UpdateExpression": expression,
@@ -146,6 +204,8 @@ class ConversationStore(TableAdapter):
                 "updatedAt": conversation.updated_at,
                 "model": conversation.model,
                 "system": conversation.system,
+                # Created with its first message (start_conversation).
+                MESSAGE_COUNT_ATTRIBUTE: 1,
                 TTL_ATTRIBUTE: self._expires_at(),
             }
         )
@@ -160,6 +220,23 @@ class ConversationStore(TableAdapter):
         if not item:
             raise NotFound("Conversation not found")
         return _conversation_from(item)
+
+    def get_conversation_with_history(
+        self, user_id: str, conversation_id: str
+    ) -> tuple[Conversation, int, HistoryWindow | None]:
+        """One consistent GetItem: the conversation, its message count and its history window."""
+        response = self._call(
+            "get_item",
+            Key=self._conversation_key(user_id, conversation_id),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            raise NotFound("Conversation not found")
+        count = int(item.get(MESSAGE_COUNT_ATTRIBUTE, {}).get("N", "0"))
+        raw = item.get(HISTORY_WINDOW_ATTRIBUTE, {}).get("B")
+        window = decode_history_window(raw, conversation_id) if raw is not None else None
+        return _conversation_from(item), count, window
 
     def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]:
         gsi_pk = keys.conversations_gsi_pk(user_id)
@@ -233,19 +310,29 @@ class ConversationStore(TableAdapter):
     # -- messages -------------------------------------------------------------------------------
 
     def append_message(self, user_id: str, message: Message, *, require_conversation: bool = False) -> None:
-        """One message; with `require_conversation`, one TransactWriteItems that also checks its
-        conversation exists (NotFound, nothing written, when it was deleted meanwhile)."""
+        """One message, counted on its conversation (the history window's check); with
+        `require_conversation`, both in one TransactWriteItems that requires the conversation
+        (NotFound, nothing written, when it was deleted meanwhile)."""
         # Ids are unique ULIDs; the condition turns an impossible collision into an error, not a loss.
+        count = {
+            "Key": self._conversation_key(user_id, message.conversation_id),
+            "UpdateExpression": "ADD #count :one",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": {"#count": MESSAGE_COUNT_ATTRIBUTE},
+            "ExpressionAttributeValues": to_item({":one": 1}),
+        }
         if not require_conversation:
             self._call("put_item", Item=self._message_item(user_id, message), **_MUST_BE_NEW)
+            # Counted after it is stored: a history window built meanwhile no longer matches the
+            # count, so no turn reads a window that lacks this message.
+            try:
+                self._call("update_item", not_found="Conversation not found", **count)
+            except NotFound:
+                pass  # its conversation is gone: nothing to count
             return
-        check = {
-            "Key": self._conversation_key(user_id, message.conversation_id),
-            "ConditionExpression": "attribute_exists(pk)",
-        }
         self._transact(
             [
-                {"ConditionCheck": check},
+                {"Update": count},
                 {"Put": {"Item": self._message_item(user_id, message), **_MUST_BE_NEW}},
             ],
             not_found_at=0,
@@ -281,8 +368,10 @@ class ConversationStore(TableAdapter):
         return to_item(values)
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:
+        # Consistent: read after the conversation's count, it sees every message that count includes.
         response = self._call(
             "query",
+            ConsistentRead=True,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :msg)",
             ExpressionAttributeValues=to_item(
                 {":pk": keys.messages_pk(user_id, conversation_id), ":msg": "MSG#"}

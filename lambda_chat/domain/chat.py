@@ -49,6 +49,7 @@ from lambda_chat.domain.ports import (
     ChatMessage,
     ChatModel,
     ConversationRepository,
+    HistoryWindow,
     ModelChunk,
     ModelRequest,
     ResolvedAttachments,
@@ -61,6 +62,8 @@ from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
 _log = logging.getLogger(__name__)
 
 MAX_ATTACHMENTS = 10
+# Older document references a history window keeps (beyond them, earlier documents are forgotten).
+_MAX_WINDOW_DOCUMENTS = 20
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,11 @@ class _Turn:
     # ~4 characters per token over everything sent (system, history, attachments, question):
     # the input count recorded when Bedrock sends none (a stopped or failed stream).
     input_token_estimate: int = 0
+    # What the turn read (oldest first), older document references that did not fit, and the
+    # conversation's message count they account for: the next history window is built from them.
+    history: list[Message] = field(default_factory=list)
+    earlier_documents: list[dict[str, Any]] = field(default_factory=list)
+    window_base: int | None = None
 
 
 class ChatService:
@@ -165,16 +173,16 @@ class ChatService:
 
         if turn.conversation_id is not None:
             conversation_id = validate_id(turn.conversation_id, "conversationId")
-            # One storage round trip before the model is called: the conversation and its history
-            # are read in parallel (the history read is scoped to the caller's key, and dropped if
-            # the conversation is not theirs).
-            history_read = self._background().submit(self._budgeted_history, user_id, conversation_id)
-            try:
-                conversation = self._store.get_conversation(user_id, conversation_id)
-            except BaseException:
-                history_read.cancel()
-                raise
-            history = self._settled_history(user_id, conversation_id, history_read.result())
+            # One storage round trip before the model is called: the conversation item carries the
+            # newest messages (its history window) while its message count says they are all.
+            conversation, count, window = self._store.get_conversation_with_history(user_id, conversation_id)
+            if window is not None and window.count == count:
+                history, earlier_documents = window.messages, window.documents
+            else:
+                # No current window (an older conversation, concurrent turns, a question still
+                # being answered): query the messages, after the count so they include its messages.
+                history, earlier_documents = self._settled_history(user_id, conversation_id), []
+            window_base = count
             is_new = False
         else:
             now = iso_now(self._clock())
@@ -186,7 +194,8 @@ class ChatService:
                 updated_at=now,
                 system=system_override or None,
             )
-            history = []
+            history, earlier_documents = [], []
+            window_base = 0
             is_new = True
 
         model_id = turn.model or conversation.model or self._catalog.default_model_id()
@@ -194,7 +203,7 @@ class ChatService:
         system = system_override if system_override is not None else conversation.system
         system = system or None
 
-        resolved = self._resolve_attachments(user_id, upload_ids, history, text)
+        resolved = self._resolve_attachments(user_id, upload_ids, history, text, earlier_documents)
         reserved = estimate_tokens(system or "") + estimate_tokens(text)
         reserved += estimate_block_tokens(resolved.content_blocks)
         messages = trim_history(
@@ -218,6 +227,9 @@ class ChatService:
             model_messages=messages,
             references=list(resolved.references),
             input_token_estimate=input_estimate,
+            history=history,
+            earlier_documents=earlier_documents,
+            window_base=window_base,
         )
         return self._run(prepared)
 
@@ -298,11 +310,16 @@ class ChatService:
         return list(dict.fromkeys(ids))
 
     def _resolve_attachments(
-        self, user_id: str, upload_ids: list[str], history: list[Message], question: str
+        self,
+        user_id: str,
+        upload_ids: list[str],
+        history: list[Message],
+        question: str,
+        earlier_documents: Sequence[dict[str, Any]] = (),
     ) -> ResolvedAttachments:
         if self._attachments is None:
             return ResolvedAttachments()
-        earlier = document_references(history)
+        earlier = _unique_documents([*document_references(history), *earlier_documents])
         if not upload_ids and not earlier:
             return ResolvedAttachments()
         return self._attachments.resolve(
@@ -654,11 +671,36 @@ class TurnRecorder:
             raise question_error
         return latency_ms
 
+    def _next_window(self, answer: Message) -> HistoryWindow | None:
+        """The history the next turn reads with the conversation: what this turn read, its
+        question and answer, newest first while the token budget holds. It counts the two
+        messages this turn adds, so any other write meanwhile leaves it out of date (and unused)."""
+        turn = self.turn
+        if turn.window_base is None:
+            return None
+        messages = [*turn.history, self.question, answer]
+        budget, kept = self._config.history_token_budget, 0
+        start = len(messages)
+        while start > 0 and kept < self._config.history_max_messages:
+            cost = estimate_tokens(messages[start - 1].content)
+            if budget - cost < 0:
+                break
+            budget -= cost
+            kept += 1
+            start -= 1
+        documents = _unique_documents([*document_references(messages[:start]), *turn.earlier_documents])
+        return HistoryWindow(
+            count=turn.window_base + 2,
+            messages=messages[start:],
+            documents=documents[:_MAX_WINDOW_DOCUMENTS],
+        )
+
     def _record_answer(self, answer: Message, record: CallRecord) -> None:
         """Store the answer, the conversation's touch and the call record in one write. The call
         record survives any failure of that write: it is then written alone."""
         turn = self.turn
         changed_model = None if turn.model_id == turn.conversation.model else turn.model_id
+        window = self._next_window(answer)
         stored = self._calls.write_with_answer(
             record,
             lambda: self._store.record_answer(
@@ -667,11 +709,22 @@ class TurnRecorder:
                 updated_at=iso_now(self._clock()),
                 model=changed_model,
                 call_record=record,
+                history_window=window,
             ),
         )
         if not stored and answer.status == "complete":
             # Deleted while the turn ran: the answer has nowhere to go (and leaves no orphan).
             raise self._deleted()
+
+
+def _unique_documents(references: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[Any] = set()
+    unique = []
+    for ref in references:
+        if ref.get("uploadId") not in seen:
+            seen.add(ref.get("uploadId"))
+            unique.append(ref)
+    return unique
 
 
 def _usage_data(usage: Usage) -> dict[str, Any]:

@@ -61,6 +61,21 @@ class ModelChunk:
         return bool(self.text) or self.tool_use
 
 
+@dataclass(frozen=True)
+class HistoryWindow:
+    """A conversation's newest messages, kept on its item so a turn reads them with it.
+
+    `count` is the conversation's message count the window accounts for: the window is the whole
+    recent history only while the conversation's count still equals it (any message write adds
+    one). `messages` are oldest first, as many as the token budget holds; `documents` are the
+    document references of older messages that no longer fit (newest first, each upload once).
+    """
+
+    count: int
+    messages: list[Message]
+    documents: list[dict[str, Any]] = field(default_factory=list)
+
+
 class ChatModel(Protocol):
     def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
         """Stream an answer. Raises chatbot_common.errors.DomainError subclasses on failure.
@@ -89,9 +104,10 @@ class ConversationRepository(Protocol):
         updated_at: str,
         model: str | None,
         call_record: CallRecord,
+        history_window: HistoryWindow | None = None,
     ) -> None:
         """End a turn, all or nothing: store the answer, touch the conversation (updated_at, and
-        `model` when given) and store the call record.
+        `model` when given; the `history_window` when given) and store the call record.
 
         Raises NotFound, writing nothing, when the conversation no longer exists.
         """
@@ -99,6 +115,13 @@ class ConversationRepository(Protocol):
 
     def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
         """Raises NotFound when absent or not the caller's."""
+        ...
+
+    def get_conversation_with_history(
+        self, user_id: str, conversation_id: str
+    ) -> tuple[Conversation, int, HistoryWindow | None]:
+        """One consistent read: the conversation, its message count and its stored history
+        window (None when it has none). Raises NotFound when absent or not the caller's."""
         ...
 
     def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]: ...

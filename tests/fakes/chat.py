@@ -9,7 +9,7 @@ from typing import Any
 
 from chatbot_common.errors import DomainError, InvalidInput, NotFound
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, ModelInfo, Page
-from lambda_chat.domain.ports import ModelChunk, ModelRequest, ResolvedAttachments
+from lambda_chat.domain.ports import HistoryWindow, ModelChunk, ModelRequest, ResolvedAttachments
 
 MODEL_ID = "local.fake"
 # Routes the chat app's OpenAPI document lists (docs/api.md).
@@ -34,6 +34,8 @@ class FakeStore:
         self.calls: list[CallRecord] = []
         self.writes = 0
         self.recent_limits: list[int] = []
+        self.windows: dict[tuple[str, str], HistoryWindow] = {}
+        self.window_reads = 0
         self._lock = threading.RLock()
 
     def start_conversation(self, conversation: Conversation, first_message: Message) -> None:
@@ -50,11 +52,14 @@ class FakeStore:
         updated_at: str,
         model: str | None,
         call_record: CallRecord,
+        history_window: HistoryWindow | None = None,
     ) -> None:
         with self._lock:
             current = self.get_conversation(user_id, message.conversation_id)  # NotFound: nothing written
             self.writes += 1
             self._add_message(user_id, message)
+            if history_window is not None:
+                self.windows[(user_id, message.conversation_id)] = history_window
             changes: dict[str, Any] = {"updated_at": updated_at}
             if model is not None:
                 changes["model"] = model
@@ -66,6 +71,16 @@ class FakeStore:
             return self.conversations[(user_id, conversation_id)]
         except KeyError:
             raise NotFound("Conversation not found") from None
+
+    def get_conversation_with_history(
+        self, user_id: str, conversation_id: str
+    ) -> tuple[Conversation, int, HistoryWindow | None]:
+        """As the DynamoDB store: the message count is every message ever stored in it."""
+        with self._lock:
+            self.window_reads += 1
+            conversation = self.get_conversation(user_id, conversation_id)
+            key = (user_id, conversation_id)
+            return conversation, len(self.messages.get(key, [])), self.windows.get(key)
 
     def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]:
         mine = sorted(
@@ -111,6 +126,7 @@ class FakeStore:
             self.writes += 1
             del self.conversations[(user_id, conversation_id)]
             self.messages.pop((user_id, conversation_id), None)
+            self.windows.pop((user_id, conversation_id), None)
 
     def append_message(self, user_id: str, message: Message, *, require_conversation: bool = False) -> None:
         with self._lock:

@@ -60,8 +60,9 @@ def test_given_earlier_turns_when_chatting_again_then_the_model_receives_them(ha
         ("assistant", "echo: two"),
         ("user", "three"),
     ]
-    # One history read per turn, sized by the token budget (1,000 tokens / 150 per message).
-    assert harness.store.recent_limits == [7, 7]
+    # The history came with the conversation (its history window): no message query at all.
+    assert harness.store.recent_limits == []
+    assert harness.store.window_reads == 2
 
 
 def test_history_is_trimmed_to_the_budget_keeping_the_system_prompt() -> None:

@@ -6,38 +6,64 @@ from __future__ import annotations
 import threading
 
 from chatbot_common.errors import UpstreamError
+from chatbot_common.keys import new_id
 from lambda_chat.domain.chat import ChatConfig, TurnInput
-from lambda_chat.domain.entities import Conversation, Message
+from lambda_chat.domain.entities import Message
+from lambda_chat.domain.tokens import estimate_tokens
 from tests.unit.chat.conftest import build
 
 ALICE = "alice"
 
 
-def test_the_conversation_and_its_history_are_read_in_parallel() -> None:
+def test_a_follow_up_reads_its_conversation_and_history_in_one_request() -> None:
     h = build()
     conversation_id = h.chat.run_turn(ALICE, TurnInput(message="first")).conversation_id
-    both = threading.Barrier(2, timeout=5)  # broken (an error) unless both reads run at once
-    get, recent = h.store.get_conversation, h.store.recent_messages
+    h.chat.run_turn(ALICE, TurnInput(message="second", conversation_id=conversation_id))
+    h.store.window_reads, h.store.recent_limits = 0, []
+    h.chat.run_turn(ALICE, TurnInput(message="third", conversation_id=conversation_id))
+    assert (h.store.window_reads, h.store.recent_limits) == (1, [])
+    sent = [m.content[0]["text"] for m in h.model.requests[-1].messages]
+    assert sent == ["first", "echo: first", "second", "echo: second", "third"]
 
-    waited: set[str] = set()
 
-    def meet(read: str) -> None:
-        if read not in waited:  # the first of each read, the ones before the model is called
-            waited.add(read)
-            both.wait()
+def test_a_message_written_by_anyone_else_makes_the_window_out_of_date_and_the_turn_queries() -> None:
+    h = build()
+    conversation_id = h.chat.run_turn(ALICE, TurnInput(message="first")).conversation_id
+    other = Message(id=new_id(), conversation_id=conversation_id, role="user", content="summary request",
+                    created_at="2020-01-01T00:00:00Z")
+    h.store.append_message(ALICE, other)
+    h.store.append_message(ALICE, Message(id=new_id(), conversation_id=conversation_id, role="assistant",
+                                          content="the summary", created_at="2020-01-01T00:00:00Z"))
+    h.chat.run_turn(ALICE, TurnInput(message="next", conversation_id=conversation_id))
+    assert h.store.recent_limits == [7]
+    sent = [m.content[0]["text"] for m in h.model.requests[-1].messages]
+    assert sent == ["first", "echo: first", "summary request", "the summary", "next"]
+    # ... and the window written by that turn is current again.
+    h.store.recent_limits.clear()
+    h.chat.run_turn(ALICE, TurnInput(message="after", conversation_id=conversation_id))
+    assert h.store.recent_limits == []
+    assert "the summary" in [m.content[0]["text"] for m in h.model.requests[-1].messages]
 
-    def get_conversation(user_id: str, cid: str) -> Conversation:
-        meet("conversation")
-        return get(user_id, cid)
 
-    def recent_messages(user_id: str, cid: str, limit: int) -> list[Message]:
-        meet("history")
-        return recent(user_id, cid, limit)
+def test_interleaved_turns_leave_no_window_that_misses_either() -> None:
+    h = build()
+    conversation_id = h.chat.run_turn(ALICE, TurnInput(message="first")).conversation_id
+    one = h.chat.start_turn(ALICE, TurnInput(message="one", conversation_id=conversation_id))
+    two = h.chat.start_turn(ALICE, TurnInput(message="two", conversation_id=conversation_id))
+    list(one), list(two)
+    h.chat.run_turn(ALICE, TurnInput(message="three", conversation_id=conversation_id))
+    sent = [m.content[0]["text"] for m in h.model.requests[-1].messages]
+    assert {"one", "echo: one", "two", "echo: two"} <= set(sent)
 
-    h.store.get_conversation = get_conversation  # type: ignore[method-assign]
-    h.store.recent_messages = recent_messages  # type: ignore[method-assign]
-    result = h.chat.run_turn(ALICE, TurnInput(message="second", conversation_id=conversation_id))
-    assert result.answer == "echo: second"
+
+def test_the_window_is_bounded_by_the_token_budget() -> None:
+    h = build(ChatConfig(history_token_budget=1_500))
+    conversation_id = h.chat.run_turn(ALICE, TurnInput(message="long " * 400)).conversation_id
+    for _ in range(8):
+        h.chat.run_turn(ALICE, TurnInput(message="long " * 400, conversation_id=conversation_id))
+    [window] = h.store.windows.values()
+    assert sum(estimate_tokens(m.content) for m in window.messages) <= 1_500
+    assert window.count == len(h.store.all_messages(ALICE, conversation_id))
 
 
 def test_the_first_token_is_sent_before_the_question_is_written_and_the_answer_after_it() -> None:
@@ -90,6 +116,7 @@ def test_the_history_read_is_sized_by_the_token_budget() -> None:
     for _ in range(6):
         h.chat.run_turn(ALICE, TurnInput(message="long " * 400, conversation_id=conversation_id))
     h.store.recent_limits.clear()
+    h.store.windows.clear()  # no window (a conversation from before them): the messages are queried
     h.chat.run_turn(ALICE, TurnInput(message="next", conversation_id=conversation_id))
     # Ten messages of ~500 tokens already exceed the budget: one read of 1,500 / 150 = 10.
     assert h.store.recent_limits == [10]
@@ -99,6 +126,7 @@ def test_the_history_read_is_sized_by_the_token_budget() -> None:
     for _ in range(6):
         short.chat.run_turn(ALICE, TurnInput(message="hi", conversation_id=conversation_id))
     short.store.recent_limits.clear()
+    short.store.windows.clear()
     short.chat.run_turn(ALICE, TurnInput(message="next", conversation_id=conversation_id))
     # Short messages: the first page fills under budget, so one more read up to the cap.
     assert short.store.recent_limits == [10, 100]
