@@ -87,6 +87,9 @@ class ChatConfig:
     # history_tokens_per_message` messages (one Query), and the rest of `history_max_messages`
     # only when those came in under budget and more exist. 150 tokens is a typical chat message.
     history_tokens_per_message: int = 150
+    # For models with prompt caching, the history's start moves in steps of this many messages
+    # once old turns must be dropped (see `trim_history`), so its cached prefix stays valid.
+    history_start_step: int = 16
 
 
 @dataclass(frozen=True)
@@ -206,8 +209,13 @@ class ChatService:
         resolved = self._resolve_attachments(user_id, upload_ids, history, text, earlier_documents)
         reserved = estimate_tokens(system or "") + estimate_tokens(text)
         reserved += estimate_block_tokens(resolved.content_blocks)
+        caching = self._model_table.profile_for(model_id).prompt_caching.supported
         messages = trim_history(
-            history, token_budget=self._config.history_token_budget, reserved_tokens=reserved
+            history,
+            token_budget=self._config.history_token_budget,
+            reserved_tokens=reserved,
+            start_step=self._config.history_start_step if caching else 1,
+            first_index=max(0, window_base - len(history)),
         )
         messages.append(ChatMessage(role="user", content=[*resolved.content_blocks, {"text": text}]))
         input_estimate = estimate_tokens(system or "") + sum(
