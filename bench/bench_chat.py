@@ -12,6 +12,7 @@
    with botocore event hooks (`before-send`: requests and bytes sent, `after-call`: bytes received).
 3. Fresh process to first answered `/chat` (the chat app alone, as a Lambda cold start does, and
    the whole `python -m local_stack`), and first-request latency against warm-request latency.
+4-5. Turn-by-turn TTFT against the LangChain peer, and prompt-caching cost: bench/chat_turns.py.
 """
 
 from __future__ import annotations
@@ -287,9 +288,12 @@ def our_turns(stack: LocalStack, engine: ScriptedEngine) -> list[tuple[str, ...]
                         content=QUESTION if i % 2 == 0 else ANSWER,
                         created_at=iso_now(time.time()),
                     )
-                    for i in range(2 * (turn - 2))
+                    for i in range(2 * (turn - 3))
                 ]
                 _parallel(lambda m: store.append_message(settings.dev_user_id, m), prefill)
+                # Messages written around the chat path leave the history window out of date: one
+                # turn reads them back (a Query) and rewrites it; the measured turn is the next.
+                http.post("/chat", json={"message": QUESTION, "conversationId": conversation_id}).raise_for_status()
                 traffic.reset()
                 answer = http.post("/chat", json={"message": QUESTION, "conversationId": conversation_id})
                 answer.raise_for_status()
@@ -554,6 +558,10 @@ def main() -> None:
         bench_overhead(stack)
         bench_storage(stack, engine)
         bench_cold_start(stack)
+        from bench.chat_turns import bench_cache_cost, bench_turn_latency
+
+        bench_turn_latency(stack)
+        bench_cache_cost(stack, engine)
 
 
 if __name__ == "__main__":
