@@ -80,6 +80,8 @@ LAMBDA_PYTHON_VERSION = "3.13"
 # manylinux_2_34 run there (numpy 2.4 has no manylinux2014 aarch64 wheel any more).
 LAMBDA_PLATFORM = "manylinux_2_34_aarch64"
 LAMBDA_UV_PLATFORM = "aarch64-manylinux_2_34"
+# Where Lambda unpacks a function's code (bytecode paths and tracebacks name it).
+LAMBDA_TASK_ROOT = "/var/task"
 
 # Custom metrics the chat Lambda emits (Powertools, EMF).
 METRICS_NAMESPACE = "Chatbot"
