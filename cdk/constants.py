@@ -66,9 +66,35 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/uploads/{id}", UPLOAD),
 )
 
-# AWS Lambda Web Adapter, published by AWS in every commercial region under this account.
+# AWS Lambda Web Adapter layer, published by AWS per region under this account in the aws partition
+# (not in China, which uses other accounts and x86 only, nor GovCloud, nor every opt-in region).
 # v1.1.0 (layer 30) is the first release with SnapStart hooks; see docs/deploy.md.
 WEB_ADAPTER_ACCOUNT = "753240598075"
+# Regions this project deploys to with the published layer: the commercial regions enabled by
+# default in every account (opt-in regions such as me-south-1 are not assumed to carry it). For any
+# other region set webAdapterLayerArn in cdk.json after checking the layer exists there
+# (`aws lambda get-layer-version-by-arn --arn ...`).
+WEB_ADAPTER_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "sa-east-1",
+        "eu-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-north-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+    }
+)
 WEB_ADAPTER_LAYER_NAME = "LambdaAdapterLayerArm64"
 WEB_ADAPTER_LAYER_VERSION = 30
 WEB_ADAPTER_PORT = 8080
