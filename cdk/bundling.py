@@ -324,26 +324,32 @@ def prune(root: Path, names: tuple[str, ...]) -> None:
 class LocalPythonBundling:
     """CDK local bundling: runs on the synth machine, so Docker is never needed."""
 
-    def __init__(self, package: FunctionPackage) -> None:
+    def __init__(self, package: FunctionPackage, bundle_target: BundleTarget = LAMBDA_TARGET) -> None:
         self._package = package
+        self._target = bundle_target
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
-        build_bundle(self._package, Path(output_dir))
+        build_bundle(self._package, Path(output_dir), self._target)
         return True
 
 
-def function_code(package: FunctionPackage, *, skip_bundling: bool) -> lambda_.Code:
-    """The asset for one function; ``skip_bundling`` gives the bare source folder (template tests)."""
+def function_code(
+    package: FunctionPackage, *, skip_bundling: bool, bundle_target: BundleTarget = LAMBDA_TARGET
+) -> lambda_.Code:
+    """The asset for one function; ``skip_bundling`` gives the bare source folder (template tests).
+
+    ``bundle_target`` is the Lambda runtime, or ``host_target()`` for the deploy rehearsal.
+    """
     if skip_bundling:
         return lambda_.Code.from_asset(str(package.source_dir))
     return lambda_.Code.from_asset(
         str(package.source_dir),
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=content_hash(package),
+        asset_hash=content_hash(package, bundle_target),
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds or raises.
             image=DockerImage.from_registry("local-bundling-only"),
-            local=LocalPythonBundling(package),
+            local=LocalPythonBundling(package, bundle_target),
         ),
     )
 

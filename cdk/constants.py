@@ -120,3 +120,5 @@ METRIC_MODEL_THROTTLES = "ModelThrottles"
 
 # Context flag that swaps real bundling for the bare source folders (template tests).
 CONTEXT_SKIP_BUNDLING = "chatbot:skipBundling"
+# Context flag "host": bundles are built for this machine instead of Lambda (deploy rehearsal).
+CONTEXT_BUNDLE_TARGET = "chatbot:bundleTarget"

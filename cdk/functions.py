@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk.bundling import FunctionPackage, function_code
+from cdk.bundling import LAMBDA_TARGET, BundleTarget, FunctionPackage, function_code
 from cdk.config import ChatbotConfig, split_model_id
 from cdk.constants import (
     CHAT_FUNCTION_ID,
@@ -136,6 +136,7 @@ class WebAdapterFunction(Construct):
         environment: dict[str, str],
         adapter_layer: lambda_.ILayerVersion,
         skip_bundling: bool,
+        bundle_target: BundleTarget = LAMBDA_TARGET,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -161,7 +162,7 @@ class WebAdapterFunction(Construct):
             function_name=f"chatbot-{config.stage}-{spec.service_name}",
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
-            code=function_code(spec.package, skip_bundling=skip_bundling),
+            code=function_code(spec.package, skip_bundling=skip_bundling, bundle_target=bundle_target),
             # The Web Adapter's wrapper runs this script, which starts uvicorn on the app factory.
             handler="run.sh",
             layers=[adapter_layer],
@@ -231,6 +232,7 @@ class Functions(Construct):
         storage: Storage,
         web_origin: str,
         skip_bundling: bool,
+        bundle_target: BundleTarget = LAMBDA_TARGET,
     ) -> None:
         super().__init__(scope, construct_id)
         adapter_layer = lambda_.LayerVersion.from_layer_version_arn(
@@ -258,6 +260,7 @@ class Functions(Construct):
                 environment=shared_env,
                 adapter_layer=adapter_layer,
                 skip_bundling=skip_bundling,
+                bundle_target=bundle_target,
             )
 
         self.chat = web_adapter_function(

@@ -10,6 +10,7 @@ from constructs import Construct
 from cdk import constants as c
 from cdk.api import Api
 from cdk.auth import Auth, auth_domain_name
+from cdk.bundling import LAMBDA_TARGET, BundleTarget
 from cdk.config import ChatbotConfig
 from cdk.functions import Functions
 from cdk.monitoring import Monitoring
@@ -27,6 +28,7 @@ class ChatbotStack(Stack):
         *,
         config: ChatbotConfig,
         skip_bundling: bool = False,
+        bundle_target: BundleTarget = LAMBDA_TARGET,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -60,6 +62,7 @@ class ChatbotStack(Stack):
             storage=self.storage,
             web_origin=self.web_origin,
             skip_bundling=skip_bundling,
+            bundle_target=bundle_target,
         )
         self.api.add_routes(functions=self.functions, user_pool=self.auth.user_pool)
         self.web.deploy_site(
