@@ -72,12 +72,24 @@ def _status_response(record: UploadRecord) -> UploadStatusResponse:
     )
 
 
+# Presigned POSTs name the regional virtual-hosted endpoint, <bucket>.s3.<region>.amazonaws.com.
+# botocore's default is the global <bucket>.s3.amazonaws.com, which a new bucket outside us-east-1
+# answers with redirects for up to 24 hours (regions launched after March 2019 refuse it), and a
+# browser cannot follow a redirected CORS preflight (S3 user guide, "Virtual hosting of buckets"
+# and "Making requests to Amazon S3 over IPv6/regional endpoints"). An endpoint override (moto)
+# still gets path-style URLs: botocore falls back to them for IP-address endpoints.
+S3_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    signature_version="s3v4",
+    s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"},
+)
+
+
 def build_upload_service(
     settings: Settings, *, s3_client: Any = None, dynamodb_client: Any = None
 ) -> UploadService:
     """Wire the domain service to S3 and DynamoDB; clients are created once, here."""
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, signature_version="s3v4")
-    s3 = s3_client or boto3.client("s3", region_name=settings.region, config=config)
+    s3 = s3_client or boto3.client("s3", region_name=settings.region, config=S3_CLIENT_CONFIG)
     ddb = dynamodb_client or boto3.client("dynamodb", region_name=settings.region)
     limits = UploadLimits(
         image_max_bytes=settings.image_max_bytes,
