@@ -10,6 +10,7 @@ A streamed operation is a (blocking) iterator of `StreamEvent`s from the domain.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
@@ -26,6 +27,11 @@ T = TypeVar("T")
 EVENT_STREAM = "text/event-stream"
 # no-cache: intermediaries must not hold the stream; X-Accel-Buffering: nginx-style proxies must not buffer.
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# An SSE comment after this many quiet seconds (a long summary's map step, a slow first token).
+# CloudFront's origin response timeout (30 s by default) applies between packets, and API Gateway
+# streaming has an idle timeout: without bytes, a live answer would be cut off (docs/deploy.md).
+KEEPALIVE_SECONDS = 15.0
+KEEPALIVE_FRAME = ": keep-alive\n\n"
 
 
 def format_sse(event: StreamEvent) -> str:
@@ -48,16 +54,26 @@ def _close(events: Iterator[StreamEvent]) -> None:
         close()
 
 
-async def relay(first: StreamEvent | None, events: Iterator[StreamEvent]) -> AsyncIterator[str]:
-    """SSE frames for `first` and the rest of `events`; closes `events` however the stream ends
-    (including cancellation when the client disconnects)."""
+async def relay(
+    first: StreamEvent | None, events: Iterator[StreamEvent], keepalive_seconds: float = KEEPALIVE_SECONDS
+) -> AsyncIterator[str]:
+    """SSE frames for `first` and the rest of `events`, with a comment frame whenever no event came
+    for `keepalive_seconds`; closes `events` however the stream ends (including cancellation when
+    the client disconnects)."""
+    loop = asyncio.get_running_loop()
+    pending: asyncio.Future[StreamEvent | None] | None = None
     try:
         event = first
         while event is not None:
             yield format_sse(event)
-            event = await anyio.to_thread.run_sync(_next_or_none, events)
+            pending = loop.run_in_executor(None, _next_or_none, events)
+            while not (await asyncio.wait({pending}, timeout=keepalive_seconds))[0]:
+                yield KEEPALIVE_FRAME
+            event, pending = pending.result(), None
     finally:
         with anyio.CancelScope(shield=True):
+            if pending is not None:  # the iterator is mid-step in a thread: let it finish first
+                await asyncio.wait({pending})
             await anyio.to_thread.run_sync(_close, events)
 
 
