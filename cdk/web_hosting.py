@@ -133,22 +133,20 @@ class WebHosting(Construct):
             keepalive_timeout=Duration.seconds(60),
         )
         config = self._config
-        custom_domain = {}
-        if config.web_domain_name:
-            # The alternate domain name users open; its DNS record (CNAME or alias to the
-            # distribution) is the deployer's, see docs/deploy.md.
-            custom_domain = {
-                "domain_names": [config.web_domain_name],
-                "certificate": acm.Certificate.from_certificate_arn(
-                    self, "WebCertificate", config.web_certificate_arn
-                ),
-                "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-            }
+        # The alternate domain name users open, if any; its DNS record (CNAME or alias to the
+        # distribution) is the deployer's, see docs/deploy.md.
+        certificate = (
+            acm.Certificate.from_certificate_arn(self, "WebCertificate", config.web_certificate_arn)
+            if config.web_domain_name
+            else None
+        )
         self.distribution = cloudfront.Distribution(
             self,
             DISTRIBUTION_ID,
             comment=f"chatbot {self._config.stage}",
-            **custom_domain,
+            domain_names=[config.web_domain_name] if certificate else None,
+            certificate=certificate,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None,
             default_root_object="index.html",
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,

@@ -67,7 +67,7 @@ def verify_id_token(
     from joserfc.errors import JoseError
 
     try:
-        decoded = jwt.decode(token, KeySet.import_key_set(jwks), algorithms=["RS256"])
+        decoded = jwt.decode(token, KeySet.import_key_set(jwks), algorithms=["RS256"])  # type: ignore[arg-type]
         registry = jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": issuer},
             aud={"essential": True, "values": client_ids},
