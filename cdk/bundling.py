@@ -92,13 +92,12 @@ def host_target() -> BundleTarget:
 def target_interpreter(python_version: str) -> str | None:
     """An interpreter of exactly ``python_version`` on this machine (to compile bytecode), or None.
 
-    Looks for ``python<version>`` on PATH (pyenv's shim included; PYENV_VERSION is set so the shim
-    resolves to an installed version) and checks what it really is. Bytecode is version-specific
-    (the ``cpython-313`` tag in ``__pycache__`` names), so no other version will do.
+    Tries this interpreter, ``python<version>`` on PATH, then pyenv's installed versions (a pyenv
+    shim answers only for the active version), and asks each what it really is. Bytecode is
+    version-specific (the ``cpython-313`` tag in ``__pycache__`` names), so no other will do.
     """
     candidates = [sys.executable, shutil.which(f"python{python_version}")]
-    env = dict(os.environ)
-    pyenv_root = Path(env.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
     if pyenv_root.is_dir():
         candidates += [
             str(p / "bin" / f"python{python_version}") for p in sorted(pyenv_root.glob(f"{python_version}*"))

@@ -109,8 +109,8 @@ class ChatbotConfig(_ContextModel):
     # The Web Adapter layer to use where AWS does not publish it under its usual ARN.
     web_adapter_layer_arn: str = ""
     snap_start: bool = False
-    # None: production keeps its data when the stack goes; other stages clean up after themselves.
-    retain_data: bool | None = None
+    # Default: production keeps its data when the stack goes; other stages clean up after themselves.
+    retain_data: bool = False
     alarm_email: str = ""
     auth_domain_prefix: str = "chatbot"
     limits: Annotated[Limits, BeforeValidator(_json_object)] = Field(default_factory=Limits)
@@ -137,10 +137,20 @@ class ChatbotConfig(_ContextModel):
             )
         if self.web_domain_name and self.web_origin and self.web_origin != f"https://{self.web_domain_name}":
             raise ValueError("webOrigin and webDomainName disagree; set only webDomainName")
-        object.__setattr__(self, "web_origin", self.web_origin.rstrip("/"))
-        if self.retain_data is None:
-            object.__setattr__(self, "retain_data", self.stage == "prod")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_stage(cls, data: Any) -> Any:
+        """Production keeps its data unless told otherwise; origins lose a trailing slash."""
+        if isinstance(data, dict):
+            data = dict(data)
+            if data.get("retainData", data.get("retain_data")) is None:
+                data["retainData"] = data.get("stage", "dev") == "prod"
+            for key in ("webOrigin", "web_origin"):
+                if isinstance(data.get(key), str):
+                    data[key] = data[key].rstrip("/")
+        return data
 
     @property
     def public_origin(self) -> str:

@@ -77,18 +77,17 @@ def function_specs(template: Template, resolver: Resolver) -> dict[str, Function
     return specs
 
 
-def _authorizer(template: Template, resolver: Resolver) -> tuple[Authorizer, str, str]:
+def user_pool_clients(template: Template, resolver: Resolver) -> tuple[str, list[str]]:
+    """(user pool id, its app client ids) of the API's Cognito authorizer, resolved."""
     (authorizer,) = template.of_type("AWS::ApiGateway::Authorizer").values()
     (provider,) = authorizer["Properties"]["ProviderARNs"]
     pool_logical_id = provider["Fn::GetAtt"][0]
-    pool_id = resolver.physical_id(pool_logical_id)
     client_ids = [
         resolver.physical_id(k)
         for k, v in template.of_type("AWS::Cognito::UserPoolClient").items()
         if v["Properties"]["UserPoolId"] == {"Ref": pool_logical_id}
     ]
-    issuer = LocalIssuer(region=resolver.region, user_pool_id=pool_id, client_id=client_ids[0])
-    return Authorizer(jwks=issuer.jwks, issuer=issuer.issuer, client_ids=client_ids), pool_id, client_ids[0]
+    return resolver.physical_id(pool_logical_id), client_ids
 
 
 class Rehearsal:
@@ -136,13 +135,12 @@ class Rehearsal:
             self.template, attributes={(distribution, "DomainName"): f"127.0.0.1:{self.port}"}
         )
         self.specs = function_specs(self.template, self.resolver)
-        authorizer, self.user_pool_id, self.client_id = _authorizer(self.template, self.resolver)
+        self.user_pool_id, client_ids = user_pool_clients(self.template, self.resolver)
+        # The local issuer stands in for the pool: the authorizer trusts its JWKS only.
         self.issuer = LocalIssuer(
-            region=self.resolver.region, user_pool_id=self.user_pool_id, client_id=self.client_id
+            region=self.resolver.region, user_pool_id=self.user_pool_id, client_id=client_ids[0]
         )
-        authorizer = Authorizer(
-            jwks=self.issuer.jwks, issuer=authorizer.issuer, client_ids=authorizer.client_ids
-        )
+        authorizer = Authorizer(jwks=self.issuer.jwks, issuer=self.issuer.issuer, client_ids=client_ids)
 
         # Local stand-ins for the table, the bucket (named as the template names them) and Bedrock.
         self.moto = MotoServer(self.assembly_dir / "rehearsal-moto", persist=False)
