@@ -259,25 +259,17 @@ def our_turns(stack: LocalStack, engine: ScriptedEngine) -> list[tuple[str, ...]
     """Our store, through the real chat app (in-process ASGI) with an instrumented DynamoDB client."""
     from starlette.testclient import TestClient
 
-    from chatbot_common.settings import Settings
+    from chatbot_common.timestamps import iso_now
     from lambda_chat.adapters.conversation_store import ConversationStore
     from lambda_chat.app import create_app
-    from lambda_chat.domain.entities import Message, iso_now
+    from lambda_chat.domain.entities import Message
 
     client = dynamodb_client(stack)
     traffic = DynamoTraffic(client)
-    previous = {name: os.environ.get(name) for name in stack.env}
-    os.environ.update({name: value for name, value in stack.env.items() if value is not None})
-    try:
-        settings = Settings()  # type: ignore[call-arg]
-        store = ConversationStore(client, settings.table_name, retention_days=settings.retention_days)
-        app = create_app(settings, store=store)
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    settings = stack.settings
+    assert settings is not None
+    store = ConversationStore(client, settings.table_name, retention_days=settings.retention_days)
+    app = create_app(settings, store=store, clients=stack.clients)
     engine.reply = ANSWER
     rows = []
     try:

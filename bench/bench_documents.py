@@ -15,9 +15,9 @@ import sys
 import time
 from collections.abc import Callable
 
-from lambda_chat.attachments.chunking import CHARS_PER_TOKEN
 from lambda_chat.attachments.extraction import ExtractionLimits, extract_document
-from lambda_chat.attachments.summarizer import Completion, SummaryOptions, summarize_text
+from lambda_chat.attachments.map_reduce import Completion, SummaryOptions, summarize_text
+from lambda_chat.domain.tokens import CHARS_PER_TOKEN
 
 PAGES = 300
 MODEL_LATENCY_S = 0.05

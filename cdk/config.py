@@ -18,12 +18,11 @@ from constructs import Node
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from chatbot_common.model_ids import split_model_id
 from chatbot_common.resources import DEFAULT_DOCUMENT_MAX_BYTES, DEFAULT_IMAGE_MAX_BYTES
 
 # Short enough that "chatbot-<stage>-uploads-<account>-<region>" fits S3's 63 characters.
 STAGE_PATTERN = r"^[a-z][a-z0-9-]{0,14}$"
-# Geography prefixes of cross-region inference profiles ("us.amazon.nova-lite-v1:0").
-INFERENCE_PROFILE_PREFIXES = ("us", "eu", "apac", "jp", "au", "ca", "us-gov", "global")
 # CloudFront only uses ACM certificates from us-east-1 (CloudFront developer guide,
 # "Requirements for using SSL/TLS certificates with CloudFront").
 _CLOUDFRONT_CERTIFICATE_ARN = re.compile(r"^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$")
@@ -38,18 +37,6 @@ MODEL_END_OF_LIFE: dict[str, date] = {
     # Model card "Claude 3.5 Haiku": Legacy, end-of-life 19 June 2026.
     "anthropic.claude-3-5-haiku-20241022-v1:0": date(2026, 6, 19),
 }
-
-
-def split_model_id(model_id: str) -> tuple[str | None, str]:
-    """Split an inference-profile id into (geography prefix, base model id).
-
-    "us.amazon.nova-lite-v1:0" -> ("us", "amazon.nova-lite-v1:0");
-    "amazon.nova-lite-v1:0" -> (None, "amazon.nova-lite-v1:0").
-    """
-    head, _, rest = model_id.partition(".")
-    if rest and head in INFERENCE_PROFILE_PREFIXES:
-        return head, rest
-    return None, model_id
 
 
 def end_of_life(model_id: str) -> date | None:

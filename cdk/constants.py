@@ -6,6 +6,8 @@ make an assertion vacuous.
 
 from __future__ import annotations
 
+from chatbot_common import observability_names
+
 # Stack id is "<STACK_ID_PREFIX>-<stage>" so several stages deploy side by side.
 STACK_ID_PREFIX = "Chatbot"
 
@@ -109,14 +111,15 @@ LAMBDA_UV_PLATFORM = "aarch64-manylinux_2_34"
 # Where Lambda unpacks a function's code (bytecode paths and tracebacks name it).
 LAMBDA_TASK_ROOT = "/var/task"
 
-# Custom metrics the chat Lambda emits (Powertools, EMF).
-METRICS_NAMESPACE = "Chatbot"
-CHAT_SERVICE_NAME = "chat"
-UPLOAD_SERVICE_NAME = "upload"
-METRIC_INPUT_TOKENS = "InputTokens"
-METRIC_OUTPUT_TOKENS = "OutputTokens"
-METRIC_MODEL_LATENCY = "ModelLatency"
-METRIC_MODEL_THROTTLES = "ModelThrottles"
+# Custom metrics the chat Lambda emits (Powertools, EMF) and the service names: defined once,
+# in chatbot_common, where the Lambdas import them too.
+METRICS_NAMESPACE = observability_names.METRICS_NAMESPACE
+CHAT_SERVICE_NAME = observability_names.CHAT_SERVICE_NAME
+UPLOAD_SERVICE_NAME = observability_names.UPLOAD_SERVICE_NAME
+METRIC_INPUT_TOKENS = observability_names.METRIC_INPUT_TOKENS
+METRIC_OUTPUT_TOKENS = observability_names.METRIC_OUTPUT_TOKENS
+METRIC_MODEL_LATENCY = observability_names.METRIC_MODEL_LATENCY
+METRIC_MODEL_THROTTLES = observability_names.METRIC_MODEL_THROTTLES
 
 # Context flag that swaps real bundling for the bare source folders (template tests).
 CONTEXT_SKIP_BUNDLING = "chatbot:skipBundling"

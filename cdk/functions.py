@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk.bundling import LAMBDA_TARGET, BundleTarget, FunctionPackage, function_code
-from cdk.config import ChatbotConfig, split_model_id
+from cdk.config import ChatbotConfig
 from cdk.constants import (
     CHAT_FUNCTION_ID,
     CHAT_SERVICE_NAME,
@@ -27,6 +27,7 @@ from cdk.constants import (
 )
 from cdk.nag import acknowledge, arn_ref
 from cdk.storage import UPLOADS_PREFIX, Storage, removal_policy
+from chatbot_common.model_ids import split_model_id
 
 BEDROCK_INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 # GET /models: which models exist and which inference profiles route to them.

@@ -14,6 +14,8 @@ from aws_lambda_powertools import Logger
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +24,13 @@ from chatbot_common.identity import REQUEST_CONTEXT_HEADER, Identity, identity_f
 from chatbot_common.settings import Settings
 
 CORRELATION_HEADER = "x-correlation-id"
+
+
+class ApiModel(BaseModel):
+    """Base of both APIs' request and response models: snake_case in Python, camelCase on the wire
+    (docs/api.md), and built straight from domain entities (`Model.model_validate(entity)`)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:

@@ -17,6 +17,8 @@ import re
 import threading
 import time
 
+from chatbot_common.errors import InvalidInput
+
 _ID = re.compile(r"^[0-9a-z]{26}$")
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -47,6 +49,14 @@ def new_id() -> str:
 
 def is_valid_id(value: str) -> bool:
     return bool(_ID.match(value))
+
+
+def validate_id(value: str, what: str) -> str:
+    """`value` when it is an id of this scheme (a 26-character lowercase ULID); otherwise
+    InvalidInput naming `what` (the field, e.g. "conversationId")."""
+    if not is_valid_id(value):
+        raise InvalidInput(f"{what} must be a 26-character lowercase ULID")
+    return value
 
 
 def user_pk(user_id: str) -> str:

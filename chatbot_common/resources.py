@@ -7,6 +7,9 @@ from typing import Any
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 TTL_ATTRIBUTE = "expiresAt"
+# What an item is: "conversation", "message", "call" or "upload". Items written before this name
+# was shared carry "kind" instead; nothing reads the attribute back, so they need no migration.
+ITEM_TYPE_ATTRIBUTE = "type"
 
 # GSI1: conversations by last activity per user, and the call log by day across users.
 GSI1_NAME = "gsi1"

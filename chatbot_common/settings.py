@@ -1,7 +1,8 @@
 """Service settings, validated once at start-up (a missing table name fails at boot).
 
-Read from environment variables prefixed ``CHATBOT_``. Only the HTTP/entry layer constructs
-this; domain code receives plain values.
+Read from environment variables prefixed ``CHATBOT_`` (the one place in the Lambda packages that
+reads the environment), or built directly with keyword arguments (the local stack, tests). Only the
+HTTP/entry layer constructs this; domain code receives plain values.
 """
 
 from __future__ import annotations
@@ -44,6 +45,33 @@ class Settings(BaseSettings):
     document_max_bytes: int = Field(default=DEFAULT_DOCUMENT_MAX_BYTES, gt=0)
     upload_url_expiry_seconds: int = Field(default=300, gt=0, le=3600)
     web_origin: str = "*"
+
+    # Documents and images (only the chat Lambda parses files; the byte limits above are shared so
+    # the upload Lambda's presigned policy and the chat Lambda's re-check agree).
+    pdf_max_pages: int = Field(default=500, gt=0)
+    # Extracted text beyond this is refused rather than silently truncated: a summary must cover
+    # the whole document. 3M characters is roughly a 1,000-page book.
+    document_max_chars: int = Field(default=3_000_000, gt=0)
+    docx_max_uncompressed_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    docx_max_compression_ratio: float = Field(default=200.0, gt=1)
+    docx_max_entries: int = Field(default=5_000, gt=0)
+    csv_sample_rows: int = Field(default=1_000, gt=0)
+    csv_full_rows: int = Field(default=200, gt=0)
+
+    image_max_side: int = Field(default=1568, gt=0)
+    image_max_pixels: int = Field(default=40_000_000, gt=0)
+    max_images_per_message: int = Field(default=20, gt=0)
+    max_documents_per_message: int = Field(default=5, gt=0)
+
+    summary_chunk_tokens: int = Field(default=3_000, gt=100)
+    summary_chunk_overlap_tokens: int = Field(default=100, ge=0)
+    # The reduce step fits partial summaries into this many input tokens per call.
+    summary_context_tokens: int = Field(default=12_000, gt=500)
+    summary_max_concurrency: int = Field(default=4, gt=0)
+    summary_max_output_tokens: int = Field(default=800, gt=0)
+
+    excerpt_chunk_tokens: int = Field(default=400, gt=50)
+    excerpt_default_budget_tokens: int = Field(default=3_000, gt=0)
 
     @field_validator("allowed_model_ids", mode="before")
     @classmethod

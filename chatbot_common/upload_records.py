@@ -1,30 +1,62 @@
-"""The upload record in DynamoDB, read the same way by the upload Lambda (which writes it) and the
-chat Lambda (which reads it before using a file).
-
-botocore errors pass through: each caller translates them into its own domain errors.
+"""The upload-record store on DynamoDB, used by the upload Lambda (which writes records) and the
+chat Lambda (which reads one before using a file). botocore errors never leave this module.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chatbot_common.aws_errors import translate_client_error
+from chatbot_common.dynamo import from_item, to_item
 from chatbot_common.keys import upload_sk, user_pk
+from chatbot_common.resources import PARTITION_KEY, SORT_KEY
 from chatbot_common.uploads import UploadRecord
 
 
-def get_upload_record(
-    dynamodb_client: Any, table_name: str, user_id: str, upload_id: str, *, consistent_read: bool
-) -> UploadRecord | None:
-    """The caller's upload record, or None when there is none (or it is another user's)."""
-    from boto3.dynamodb.types import TypeDeserializer  # boto3 is imported only where it is used
+class DynamoUploadRecords:
+    """Upload records (pk USER#<user>, sk UPLOAD#<id>) in the shared table.
 
-    resp = dynamodb_client.get_item(
-        TableName=table_name,
-        Key={"pk": {"S": user_pk(user_id)}, "sk": {"S": upload_sk(upload_id)}},
-        ConsistentRead=consistent_read,
-    )
-    raw = resp.get("Item")
-    if not raw:
-        return None
-    deserializer = TypeDeserializer()
-    return UploadRecord.from_item({k: deserializer.deserialize(v) for k, v in raw.items()})
+    `consistent_reads`: the upload Lambda reads its own fresh writes (strongly consistent
+    GetItem); the chat Lambda reads records written seconds to hours before, so eventually
+    consistent reads (half the read capacity) suffice. `missing_note` is added to not-found errors.
+    Errors: Throttled, Conflict (a put of an existing record, an update of a missing one),
+    UpstreamError; see `chatbot_common.aws_errors.translate_client_error`.
+    """
+
+    def __init__(
+        self, dynamodb_client: Any, table_name: str, *, consistent_reads: bool = True, missing_note: str = ""
+    ) -> None:
+        self._db = dynamodb_client
+        self._table = table_name
+        self._consistent = consistent_reads
+        self._missing_note = missing_note
+
+    def get(self, user_id: str, upload_id: str) -> UploadRecord | None:
+        """The caller's upload record, or None when there is none (or it is another user's)."""
+        key = {PARTITION_KEY: user_pk(user_id), SORT_KEY: upload_sk(upload_id)}
+        try:
+            resp = self._db.get_item(TableName=self._table, Key=to_item(key), ConsistentRead=self._consistent)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, "Reading the upload record") from exc
+        raw = resp.get("Item")
+        return UploadRecord.from_item(from_item(raw)) if raw else None
+
+    def put(self, record: UploadRecord) -> None:
+        """A new record; Conflict if one with its key exists already."""
+        self._put_item(record, f"attribute_not_exists({PARTITION_KEY})", "Saving the upload record")
+
+    def update(self, record: UploadRecord) -> None:
+        """Replace an existing record; Conflict if it is gone."""
+        self._put_item(record, f"attribute_exists({PARTITION_KEY})", "Updating the upload record")
+
+    def _put_item(self, record: UploadRecord, condition: str, what: str) -> None:
+        try:
+            item = to_item(record.to_item())
+            self._db.put_item(TableName=self._table, Item=item, ConditionExpression=condition)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, what) from exc
+
+    def _translate(self, exc: ClientError | BotoCoreError, what: str) -> Exception:
+        return translate_client_error(exc, what, missing_note=self._missing_note)

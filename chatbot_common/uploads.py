@@ -14,6 +14,7 @@ from typing import Any, Literal
 import charset_normalizer
 
 from chatbot_common.keys import upload_sk, user_pk
+from chatbot_common.resources import ITEM_TYPE_ATTRIBUTE
 
 Purpose = Literal["document", "image"]
 UploadStatus = Literal["pending", "ready", "rejected"]
@@ -158,7 +159,7 @@ class UploadRecord:
         item: dict[str, Any] = {
             "pk": user_pk(self.user_id),
             "sk": upload_sk(self.upload_id),
-            "type": "upload",
+            ITEM_TYPE_ATTRIBUTE: "upload",
             "userId": self.user_id,
             "uploadId": self.upload_id,
             "filename": self.filename,

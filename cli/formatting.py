@@ -27,12 +27,6 @@ def parse_time(value: str, *, now: datetime | None = None) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def iso_utc(moment: datetime) -> str:
-    """The call log's time format: `2026-01-02T03:04:05.678Z` (sorts lexically)."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], *, max_width: int = 60) -> str:
     """A plain left-aligned table; cells longer than `max_width` are cut with an ellipsis."""
     cells = [[_cell(value, max_width) for value in row] for row in rows]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cdk.constants import OUTPUT_CHAT_LOG_GROUP, OUTPUT_TABLE_NAME, OUTPUT_UPLOAD_LOG_GROUP, STACK_ID_PREFIX
-from cli.formatting import iso_utc
+from chatbot_common.timestamps import iso_utc
 from local_stack import ENDPOINTS_FILE
 
 DEFAULT_STACK_NAME = f"{STACK_ID_PREFIX}-dev"

@@ -16,15 +16,17 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from fastapi import FastAPI
 
+from chatbot_common.aws_clients import AwsClients, create_clients
 from chatbot_common.http import (
     RequestSizeLimit,
     identity_dependency,
     install_error_handlers,
     install_request_logging,
 )
+from chatbot_common.logs import route_package_loggers
+from chatbot_common.observability_names import CHAT_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
 from lambda_chat import routes_chat, routes_conversations, routes_documents, routes_meta
-from lambda_chat.adapters.aws_clients import AwsClients, create_clients
 
 # langchain-aws is the slowest import (~1.6 s); importing it with the app module puts it in the
 # start-up phase (where SnapStart can capture it), never in a request.
@@ -32,7 +34,7 @@ from lambda_chat.adapters.bedrock_models import BedrockChatModel, BedrockModelDi
 from lambda_chat.adapters.conversation_store import ConversationStore
 from lambda_chat.adapters.metrics import emit_call_metrics, emit_model_throttle
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
-from lambda_chat.attachments.summaries import DocumentSummaryService
+from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.attachments.wiring import (
     build_attachment_resolver,
     build_document_library,
@@ -46,7 +48,8 @@ from lambda_chat.domain.ports import AttachmentResolver, ChatModel, Conversation
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
 from lambda_chat.services import ChatServices
 
-SERVICE_NAME = "chat"
+# Packages whose stdlib loggers write through the app's Powertools logger.
+APP_PACKAGES = ("lambda_chat", "chatbot_common")
 
 
 def create_app(
@@ -57,14 +60,16 @@ def create_app(
     attachments: AttachmentResolver | None = None,
     model_directory: ModelDirectory | None = None,
     retry_policy: RetryPolicy | None = None,
+    clients: AwsClients | None = None,
 ) -> FastAPI:
-    """Build the chat app. Anything not passed in is built from `settings` (default: environment)."""
+    """Build the chat app. Anything not passed in is built from `settings` (default: environment)
+    and `clients` (default: `create_clients(settings.region)`, boto3's own credential chain)."""
     settings = settings or get_settings()
-    logger = Logger(service=SERVICE_NAME)
+    logger = Logger(service=CHAT_SERVICE_NAME)
+    route_package_loggers(logger, APP_PACKAGES)
 
-    clients: AwsClients | None = None
     if store is None or model is None or model_directory is None:
-        clients = create_clients(settings.region)
+        clients = clients or create_clients(settings.region)
         if store is None:
             store = ConversationStore(
                 clients.dynamodb, settings.table_name, retention_days=settings.retention_days
@@ -163,7 +168,7 @@ def _summary_service(
         library = build_document_library(settings, clients)
     else:
         return None
-    return build_summary_service(library, store, model, catalog, on_call=on_call)
+    return build_summary_service(library, store, model, catalog, settings, on_call=on_call)
 
 
 _default_app: FastAPI | None = None

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from chatbot_common.identity import Identity
 from lambda_chat.domain.chat import TurnInput, TurnResult, aggregate_turn
-from lambda_chat.schemas import ChatRequest, ChatResponse, UsageOut, error_responses
-from lambda_chat.services import ChatServices, current_identity, get_services, request_id_for
+from lambda_chat.schemas import ChatRequest, ChatResponse, error_responses
+from lambda_chat.services import CurrentIdentity, Services, request_id_for
 from lambda_chat.sse import SSE_OPENAPI, respond
 
 router = APIRouter(tags=["chat"])
 
 
 def _json(result: TurnResult) -> ChatResponse:
-    return ChatResponse(
-        conversation_id=result.conversation_id,
-        message_id=result.message_id,
-        answer=result.answer,
-        stop_reason=result.stop_reason,
-        usage=UsageOut.of(result.usage),
-        model=result.model,
-        latency_ms=result.latency_ms,
-    )
+    return ChatResponse.model_validate(result)
 
 
 @router.post(
@@ -42,8 +33,8 @@ def _json(result: TurnResult) -> ChatResponse:
 async def post_chat(
     body: ChatRequest,
     request: Request,
-    identity: Identity = Depends(current_identity),  # noqa: B008
-    services: ChatServices = Depends(get_services),  # noqa: B008
+    identity: CurrentIdentity,
+    services: Services,
 ) -> ChatResponse | Response:
     turn = TurnInput(
         message=body.message,

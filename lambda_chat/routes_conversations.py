@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response
+from typing import Annotated
 
-from chatbot_common.identity import Identity
+from fastapi import APIRouter, Query, Response
+
 from lambda_chat.schemas import (
     ConversationDetail,
     ConversationList,
@@ -12,12 +13,9 @@ from lambda_chat.schemas import (
     ConversationPatch,
     error_responses,
 )
-from lambda_chat.services import ChatServices, current_identity, get_services
+from lambda_chat.services import CurrentIdentity, Services
 
 router = APIRouter(tags=["conversations"])
-
-Caller = Depends(current_identity)
-Services = Depends(get_services)
 
 
 @router.get(
@@ -27,13 +25,13 @@ Services = Depends(get_services)
     summary="The caller's conversations, newest activity first",
 )
 def list_conversations(
-    limit: int = Query(default=20, ge=1, le=100),
-    cursor: str | None = Query(default=None, description="nextCursor from the previous page"),
-    identity: Identity = Caller,
-    services: ChatServices = Services,
+    identity: CurrentIdentity,
+    services: Services,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(description="nextCursor from the previous page")] = None,
 ) -> ConversationList:
     page = services.conversations.list(identity.user_id, limit=limit, cursor=cursor)
-    return ConversationList.of(page)
+    return ConversationList.model_validate(page)
 
 
 @router.get(
@@ -44,13 +42,13 @@ def list_conversations(
 )
 def get_conversation(
     conversation_id: str,
-    limit: int = Query(default=50, ge=1, le=100),
-    cursor: str | None = Query(default=None),
-    identity: Identity = Caller,
-    services: ChatServices = Services,
+    identity: CurrentIdentity,
+    services: Services,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query()] = None,
 ) -> ConversationDetail:
     found = services.conversations.get(identity.user_id, conversation_id, limit=limit, cursor=cursor)
-    return ConversationDetail.with_messages(found)
+    return ConversationDetail.of(found)
 
 
 @router.patch(
@@ -62,13 +60,13 @@ def get_conversation(
 def patch_conversation(
     conversation_id: str,
     body: ConversationPatch,
-    identity: Identity = Caller,
-    services: ChatServices = Services,
+    identity: CurrentIdentity,
+    services: Services,
 ) -> ConversationOut:
     conversation = services.conversations.update(
         identity.user_id, conversation_id, title=body.title, system=body.system, model=body.model
     )
-    return ConversationOut.of(conversation)
+    return ConversationOut.model_validate(conversation)
 
 
 @router.delete(
@@ -80,8 +78,8 @@ def patch_conversation(
 )
 def delete_conversation(
     conversation_id: str,
-    identity: Identity = Caller,
-    services: ChatServices = Services,
+    identity: CurrentIdentity,
+    services: Services,
 ) -> Response:
     services.conversations.delete(identity.user_id, conversation_id)
     return Response(status_code=204)

@@ -9,10 +9,10 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from chatbot_common.errors import DomainError
-from chatbot_common.identity import Identity
-from lambda_chat.attachments.summaries import DocumentSummaryService, SummaryOutcome, aggregate_summary
-from lambda_chat.schemas import ApiModel, UsageOut, error_responses
-from lambda_chat.services import ChatServices, current_identity, get_services, request_id_for
+from chatbot_common.http import ApiModel
+from lambda_chat.attachments.summary_service import DocumentSummaryService, SummaryOutcome, aggregate_summary
+from lambda_chat.schemas import UsageOut, error_responses
+from lambda_chat.services import CurrentIdentity, Services, request_id_for
 from lambda_chat.sse import SSE_OPENAPI, respond
 
 router = APIRouter(tags=["documents"])
@@ -35,7 +35,7 @@ class SummaryResponse(ApiModel):
     latency_ms: int
 
 
-def get_summaries(services: ChatServices = Depends(get_services)) -> DocumentSummaryService:  # noqa: B008
+def get_summaries(services: Services) -> DocumentSummaryService:
     """The summary service built with the app (lambda_chat.app.create_app)."""
     if services.summaries is None:
         raise DomainError("Document summaries are unavailable: the app was built without a document library")
@@ -43,15 +43,7 @@ def get_summaries(services: ChatServices = Depends(get_services)) -> DocumentSum
 
 
 def _json(outcome: SummaryOutcome) -> SummaryResponse:
-    return SummaryResponse(
-        conversation_id=outcome.conversation_id,
-        message_id=outcome.message_id,
-        summary=outcome.summary,
-        chunks=outcome.chunks,
-        usage=UsageOut.of(outcome.usage),
-        model=outcome.model,
-        latency_ms=outcome.latency_ms,
-    )
+    return SummaryResponse.model_validate(outcome)
 
 
 @router.post(
@@ -70,9 +62,9 @@ def _json(outcome: SummaryOutcome) -> SummaryResponse:
 async def post_summary(
     upload_id: Annotated[str, Path(alias="uploadId", description="An upload id from POST /uploads")],
     request: Request,
+    identity: CurrentIdentity,
+    summaries: Annotated[DocumentSummaryService, Depends(get_summaries)],
     body: SummaryRequest | None = None,
-    identity: Identity = Depends(current_identity),  # noqa: B008
-    summaries: DocumentSummaryService = Depends(get_summaries),  # noqa: B008
 ) -> SummaryResponse | Response:
     body = body or SummaryRequest()
     request_id = request_id_for(request, identity)

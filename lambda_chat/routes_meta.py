@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from chatbot_common.identity import Identity
 from lambda_chat.domain.presets import IMAGE_PRESETS
 from lambda_chat.schemas import (
     HealthResponse,
-    ModelOut,
     ModelsResponse,
-    PresetOut,
     PresetsResponse,
     error_responses,
 )
-from lambda_chat.services import ChatServices, current_identity, get_services
+from lambda_chat.services import CurrentIdentity, Services
 
 router = APIRouter(tags=["meta"])
 
@@ -31,12 +28,12 @@ def health() -> HealthResponse:
     summary="Models the caller may choose (text output, streaming)",
 )
 def list_models(
-    identity: Identity = Depends(current_identity),  # noqa: B008
-    services: ChatServices = Depends(get_services),  # noqa: B008
+    identity: CurrentIdentity,
+    services: Services,
 ) -> ModelsResponse:
     models = services.catalog.models()
-    return ModelsResponse(
-        models=[ModelOut.of(model) for model in models], default_model=services.catalog.default_model_id()
+    return ModelsResponse.model_validate(
+        {"models": models, "default_model": services.catalog.default_model_id()}
     )
 
 
@@ -46,5 +43,5 @@ def list_models(
     responses=error_responses(401),
     summary="Image-understanding presets",
 )
-def list_presets(identity: Identity = Depends(current_identity)) -> PresetsResponse:  # noqa: B008
-    return PresetsResponse(presets=[PresetOut.of(preset) for preset in IMAGE_PRESETS])
+def list_presets(identity: CurrentIdentity) -> PresetsResponse:
+    return PresetsResponse.model_validate({"presets": IMAGE_PRESETS})

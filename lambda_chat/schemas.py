@@ -1,20 +1,18 @@
-"""Request and response models of the chat API (docs/api.md). camelCase on the wire."""
+"""Request and response models of the chat API (docs/api.md). camelCase on the wire.
+
+Response models are validated straight from the domain's entities (`Model.model_validate(entity)`,
+pydantic's `from_attributes`), so a field is named once, on the entity, and once here.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from chatbot_common.http import ApiModel
 from lambda_chat.domain.conversations import ConversationWithMessages
-from lambda_chat.domain.entities import Conversation, Message, ModelInfo, Page, Usage
-from lambda_chat.domain.presets import Preset
-
-
-class ApiModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
 
 # -- errors -----------------------------------------------------------------------------------
 
@@ -58,10 +56,6 @@ class UsageOut(ApiModel):
     input_tokens: int
     output_tokens: int
 
-    @classmethod
-    def of(cls, usage: Usage) -> UsageOut:
-        return cls(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
-
 
 class ChatResponse(ApiModel):
     conversation_id: str
@@ -84,25 +78,10 @@ class ConversationOut(ApiModel):
     model: str | None
     system: str | None
 
-    @classmethod
-    def of(cls, conversation: Conversation) -> ConversationOut:
-        return cls(
-            id=conversation.id,
-            title=conversation.title,
-            created_at=conversation.created_at,
-            updated_at=conversation.updated_at,
-            model=conversation.model,
-            system=conversation.system,
-        )
-
 
 class ConversationList(ApiModel):
     items: list[ConversationOut]
     next_cursor: str | None
-
-    @classmethod
-    def of(cls, page: Page[Conversation]) -> ConversationList:
-        return cls(items=[ConversationOut.of(item) for item in page.items], next_cursor=page.next_cursor)
 
 
 class MessageOut(ApiModel):
@@ -115,32 +94,20 @@ class MessageOut(ApiModel):
     usage: UsageOut | None
     model: str | None
 
-    @classmethod
-    def of(cls, message: Message) -> MessageOut:
-        usage = message.usage
-        return cls(
-            id=message.id,
-            role=message.role,
-            content=message.content,
-            created_at=message.created_at,
-            status=message.status,
-            attachments=message.attachments,
-            usage=UsageOut.of(usage) if usage else None,
-            model=message.model,
-        )
-
 
 class ConversationDetail(ConversationOut):
     messages: list[MessageOut]
     next_cursor: str | None
 
     @classmethod
-    def with_messages(cls, found: ConversationWithMessages) -> ConversationDetail:
-        base = ConversationOut.of(found.conversation)
-        return cls(
-            **base.model_dump(),
-            messages=[MessageOut.of(message) for message in found.messages.items],
-            next_cursor=found.messages.next_cursor,
+    def of(cls, found: ConversationWithMessages) -> ConversationDetail:
+        """The conversation's fields with one page of its messages (a shape no entity has)."""
+        return cls.model_validate(
+            {
+                **vars(found.conversation),
+                "messages": found.messages.items,
+                "next_cursor": found.messages.next_cursor,
+            }
         )
 
 
@@ -156,23 +123,12 @@ class ConversationPatch(ApiModel):
 
 
 class ModelOut(ApiModel):
-    id: str
+    id: str = Field(description="Send as `model`: a model id or an inference-profile id (us.amazon...)")
     name: str
     provider: str
-    input_modalities: list[str]
+    input_modalities: list[str] = Field(description="TEXT, IMAGE, DOCUMENT, ...")
     output_modalities: list[str]
-    streaming: bool
-
-    @classmethod
-    def of(cls, model: ModelInfo) -> ModelOut:
-        return cls(
-            id=model.id,
-            name=model.name,
-            provider=model.provider,
-            input_modalities=model.input_modalities,
-            output_modalities=model.output_modalities,
-            streaming=model.streaming,
-        )
+    streaming: bool = Field(description="Answers stream (always true: only streaming models are listed)")
 
 
 class ModelsResponse(ApiModel):
@@ -184,10 +140,6 @@ class PresetOut(ApiModel):
     name: str
     label: str
     prompt: str
-
-    @classmethod
-    def of(cls, preset: Preset) -> PresetOut:
-        return cls(name=preset.name, label=preset.label, prompt=preset.prompt)
 
 
 class PresetsResponse(ApiModel):

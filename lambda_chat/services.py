@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from fastapi import Depends, Request
 
 from chatbot_common.identity import Identity
 from chatbot_common.settings import Settings
-from lambda_chat.attachments.summaries import DocumentSummaryService
+from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatService
 from lambda_chat.domain.conversations import ConversationService
@@ -33,7 +33,7 @@ class ChatServices:
     conversations: ConversationService
     attachments: AttachmentResolver | None
     identity: Callable[[Request], Identity]
-    clients: Any = None  # lambda_chat.adapters.aws_clients.AwsClients when built by create_app
+    clients: Any = None  # chatbot_common.aws_clients.AwsClients when built by create_app
     summaries: DocumentSummaryService | None = None  # None when built without a document library
 
 
@@ -42,9 +42,15 @@ def get_services(request: Request) -> ChatServices:
     return services
 
 
-def current_identity(request: Request, services: ChatServices = Depends(get_services)) -> Identity:  # noqa: B008
+Services = Annotated[ChatServices, Depends(get_services)]
+
+
+def current_identity(request: Request, services: Services) -> Identity:
     """The caller, from the authenticated request context only (chatbot_common.identity)."""
     return services.identity(request)
+
+
+CurrentIdentity = Annotated[Identity, Depends(current_identity)]
 
 
 def request_id_for(request: Request, identity: Identity) -> str | None:

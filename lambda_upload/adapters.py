@@ -1,4 +1,5 @@
-"""AWS adapters for the upload service: S3 (the uploads bucket) and DynamoDB (upload records).
+"""AWS adapter for the upload service: S3 (the uploads bucket); upload records are
+`chatbot_common.upload_records.DynamoUploadRecords`.
 
 botocore ``ClientError`` never leaves this module: codes are translated into domain errors.
 """
@@ -10,8 +11,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common.aws_errors import is_missing, translate_client_error
-from chatbot_common.upload_records import get_upload_record
-from chatbot_common.uploads import UploadRecord
 from lambda_upload.domain import ObjectInfo, PresignedPost
 
 
@@ -61,37 +60,3 @@ class S3UploadObjects:
             self._s3.delete_object(Bucket=self._bucket, Key=key)
         except (ClientError, BotoCoreError) as exc:
             raise translate_client_error(exc, "Deleting the upload") from exc
-
-
-class DynamoUploadRecords:
-    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
-        from boto3.dynamodb.types import TypeSerializer
-
-        self._db = dynamodb_client
-        self._table = table_name
-        self._ser = TypeSerializer()
-
-    def _to_ddb(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {k: self._ser.serialize(v) for k, v in item.items()}
-
-    def put(self, record: UploadRecord) -> None:
-        self._put_item(record, "attribute_not_exists(pk)", "Saving the upload record")
-
-    def get(self, user_id: str, upload_id: str) -> UploadRecord | None:
-        try:
-            return get_upload_record(self._db, self._table, user_id, upload_id, consistent_read=True)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_client_error(exc, "Reading the upload record") from exc
-
-    def update(self, record: UploadRecord) -> None:
-        self._put_item(record, "attribute_exists(pk)", "Updating the upload record")
-
-    def _put_item(self, record: UploadRecord, condition: str, what: str) -> None:
-        try:
-            self._db.put_item(
-                TableName=self._table,
-                Item=self._to_ddb(record.to_item()),
-                ConditionExpression=condition,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_client_error(exc, what) from exc

@@ -9,25 +9,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import boto3
 from aws_lambda_powertools import Logger
-from botocore.config import Config
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatbot_common.aws_clients import AwsClients, create_clients
 from chatbot_common.http import (
+    ApiModel,
     RequestSizeLimit,
     identity_dependency,
     install_error_handlers,
     install_request_logging,
 )
 from chatbot_common.identity import Identity
+from chatbot_common.logs import route_package_loggers
+from chatbot_common.observability_names import UPLOAD_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
+from chatbot_common.upload_records import DynamoUploadRecords
 from chatbot_common.uploads import UploadRecord
-from lambda_upload.adapters import DynamoUploadRecords, S3UploadObjects
+from lambda_upload.adapters import S3UploadObjects
 from lambda_upload.domain import UploadLimits, UploadService
 
-logger = Logger(service="upload")
+logger = Logger(service=UPLOAD_SERVICE_NAME)
+# Packages whose stdlib loggers write through the app's Powertools logger.
+APP_PACKAGES = ("lambda_upload", "chatbot_common")
 
 
 class CreateUploadRequest(BaseModel):
@@ -39,58 +44,33 @@ class CreateUploadRequest(BaseModel):
     purpose: Literal["document", "image"]
 
 
-class CreateUploadResponse(BaseModel):
-    uploadId: str
+class CreateUploadResponse(ApiModel):
+    upload_id: str
     url: str
     fields: dict[str, str]
     key: str
-    expiresIn: int
-    maxBytes: int
+    expires_in: int
+    max_bytes: int
 
 
-class UploadStatusResponse(BaseModel):
-    uploadId: str
+class UploadStatusResponse(ApiModel):
+    upload_id: str
     status: Literal["pending", "ready", "rejected"]
     filename: str
     purpose: Literal["document", "image"]
-    contentType: str
-    size: int
-    detectedType: str | None
+    content_type: str
+    size: int  # measured once the object arrived, else the declared size
+    detected_type: str | None
     reason: str | None
 
 
 def _status_response(record: UploadRecord) -> UploadStatusResponse:
-    return UploadStatusResponse(
-        uploadId=record.upload_id,
-        status=record.status,
-        filename=record.filename,
-        purpose=record.purpose,
-        contentType=record.content_type,
-        size=record.size if record.size is not None else record.declared_size,
-        detectedType=record.detected_type,
-        reason=record.reason,
-    )
+    size = record.size if record.size is not None else record.declared_size
+    return UploadStatusResponse.model_validate({**vars(record), "size": size})
 
 
-# Presigned POSTs name the regional virtual-hosted endpoint, <bucket>.s3.<region>.amazonaws.com.
-# botocore's default is the global <bucket>.s3.amazonaws.com, which a new bucket outside us-east-1
-# answers with redirects for up to 24 hours (regions launched after March 2019 refuse it), and a
-# browser cannot follow a redirected CORS preflight (S3 user guide, "Virtual hosting of buckets"
-# and "Making requests to Amazon S3 over IPv6/regional endpoints"). An endpoint override (moto)
-# still gets path-style URLs: botocore falls back to them for IP-address endpoints.
-S3_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
-    signature_version="s3v4",
-    s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"},
-)
-
-
-def build_upload_service(
-    settings: Settings, *, s3_client: Any = None, dynamodb_client: Any = None
-) -> UploadService:
-    """Wire the domain service to S3 and DynamoDB; clients are created once, here."""
-    s3 = s3_client or boto3.client("s3", region_name=settings.region, config=S3_CLIENT_CONFIG)
-    ddb = dynamodb_client or boto3.client("dynamodb", region_name=settings.region)
+def build_upload_service(settings: Settings, clients: AwsClients) -> UploadService:
+    """Wire the domain service to S3 and DynamoDB."""
     limits = UploadLimits(
         image_max_bytes=settings.image_max_bytes,
         document_max_bytes=settings.document_max_bytes,
@@ -98,7 +78,9 @@ def build_upload_service(
         retention_days=settings.retention_days,
     )
     return UploadService(
-        S3UploadObjects(s3, settings.uploads_bucket), DynamoUploadRecords(ddb, settings.table_name), limits
+        S3UploadObjects(clients.s3, settings.uploads_bucket),
+        DynamoUploadRecords(clients.dynamodb, settings.table_name),
+        limits,
     )
 
 
@@ -137,12 +119,12 @@ def create_upload(
         purpose=body.purpose,
     )
     return CreateUploadResponse(
-        uploadId=ticket.record.upload_id,
+        upload_id=ticket.record.upload_id,
         url=ticket.post.url,
         fields=ticket.post.fields,
         key=ticket.record.key,
-        expiresIn=ticket.expires_in,
-        maxBytes=ticket.max_bytes,
+        expires_in=ticket.expires_in,
+        max_bytes=ticket.max_bytes,
     )
 
 
@@ -158,15 +140,14 @@ def create_app(
     settings: Settings | None = None,
     *,
     service: UploadService | None = None,
-    s3_client: Any = None,
-    dynamodb_client: Any = None,
+    clients: AwsClients | None = None,
 ) -> FastAPI:
-    """Build the upload app; settings are validated and AWS clients created here, at start-up."""
+    """Build the upload app; settings are validated and AWS clients created here, at start-up
+    (default: `create_clients(settings.region)`, boto3's own credential chain)."""
     settings = settings or get_settings()
+    route_package_loggers(logger, APP_PACKAGES)
     app = FastAPI(title="Bedrock chatbot uploads", version="0.1.0")
-    app.state.uploads = service or build_upload_service(
-        settings, s3_client=s3_client, dynamodb_client=dynamodb_client
-    )
+    app.state.uploads = service or build_upload_service(settings, clients or create_clients(settings.region))
     app.state.identity = identity_dependency(settings)
     install_error_handlers(app, logger)
     install_request_logging(app, logger)

@@ -11,11 +11,11 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from chatbot_common.keys import is_valid_id, new_id, upload_object_key
+from chatbot_common.timestamps import iso_now
 from chatbot_common.uploads import (
     HEAD_BYTES,
     TAIL_BYTES,
@@ -109,7 +109,7 @@ class UploadTicket:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_now(time.time())
 
 
 class UploadService:

@@ -86,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
             table_name=args.table,
             uploads_bucket=args.bucket,
             log_level=args.log_level,
-            keep_env=True,
             max_recorded_requests=LONG_RUNNING_RECORDED_REQUESTS,
         )
         print("Starting the local stack...", flush=True)
@@ -101,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.no_persist:
                 print("State: not persisted (--no-persist)", flush=True)
             else:
-                print(f"State: {stack.state_dir}/ ({stack.replayed_requests} recorded writes replayed)")
+                print(
+                    f"State: {stack.state_dir}/ ({stack.restored_items} items restored, "
+                    f"{stack.replayed_requests} writes replayed after an unclean stop)"
+                )
         print("Press Ctrl-C to stop.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -1,16 +1,19 @@
-"""moto in server mode for S3 and DynamoDB, with state kept across restarts by moto's recorder.
+"""moto in server mode for S3 and DynamoDB, with state kept across restarts.
 
 The server runs in a child process (isolated state, a real restart when the runner restarts).
-Persistence uses moto's own recorder: every request moto receives is appended to a JSON-lines
-file in the state directory, and on the next start that file is replayed before anything else
-touches the server. Before replaying, read-only requests (and a torn last line left by a crash)
-are dropped from the file so it grows with writes only.
+State lives in two files of the state directory:
+- `moto-snapshot.jsonl`: every table, item, bucket and object as they were at the last clean stop
+  or start (`local_stack.moto_snapshot`), loaded straight into moto's backends at start-up, so a
+  restart costs time in proportion to what is stored, not to how many writes made it;
+- `moto-recording.jsonl`: moto's own recorder, appending every request since that snapshot. A
+  stack killed with SIGKILL loses nothing: the next start loads the snapshot, replays this tail
+  over HTTP, then writes a new snapshot and truncates the tail. Read-only requests (and a torn last
+  line left by a crash) are dropped before replaying.
 
-Known limits of the recorder approach (see local_stack/README.md):
-- a replay re-executes every write in order, so start-up time grows with the write history;
-- it records requests in arrival order, not commit order: two concurrent conditional writes
-  to the same item may replay in the other order;
-- uploaded file bytes are stored base64 in the recording (about 4/3 of their size).
+Known limits (see local_stack/README.md):
+- the tail is replayed in arrival order, not commit order: two concurrent conditional writes to
+  the same item may replay in the other order;
+- file bytes are stored base64 (about 4/3 of their size).
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chatbot_common.resources import TTL_ATTRIBUTE, table_definition
+from local_stack import moto_snapshot
+from local_stack.moto_process import SNAPSHOT_PATH
 
 LOCAL_REGION = "us-east-1"
 # Dummy credentials: moto accepts any; real AWS rejects these, which is what we want in tests.
 DUMMY_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 RECORDING_FILE = "moto-recording.jsonl"
+SNAPSHOT_FILE = "moto-snapshot.jsonl"
 LOG_FILE = "moto.log"
 
 _READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -79,23 +85,33 @@ def is_read_only(entry: dict[str, Any]) -> bool:
     return False
 
 
-def compact_recording(path: Path) -> tuple[int, int]:
-    """Drop read-only and unreadable lines from a recording, in place. Returns (kept, dropped)."""
+def compact_recording(path: Path, snapshot: Path | None = None) -> tuple[int, int]:
+    """Drop read-only and unreadable lines from a recording, in place. Returns (kept, dropped).
+
+    With `snapshot`, a recording prefix that snapshot already absorbed (the process died between
+    writing the snapshot and truncating the recording) is dropped too, so no write applies twice.
+    """
     if not path.exists():
         return 0, 0
     kept: list[str] = []
     dropped = 0
     with path.open(encoding="utf-8") as source:
-        for line in source:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                dropped += 1  # a line torn by a crash mid-write
-                continue
-            if not isinstance(entry, dict) or is_read_only(entry):
-                dropped += 1
-                continue
-            kept.append(json.dumps(entry))
+        lines = source.readlines()
+    header = moto_snapshot.read_header(snapshot) if snapshot is not None else None
+    absorbed = int(header.get("recording_lines", 0)) if header else 0
+    if header and absorbed and moto_snapshot.recording_digest(lines[:absorbed]) == header["recording_digest"]:
+        dropped += absorbed
+        lines = lines[absorbed:]
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            dropped += 1  # a line torn by a crash mid-write
+            continue
+        if not isinstance(entry, dict) or is_read_only(entry):
+            dropped += 1
+            continue
+        kept.append(json.dumps(entry))
     if dropped:
         tmp = path.with_suffix(".tmp")
         tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
@@ -111,7 +127,9 @@ class MotoServer:
         self.host = host
         self.persist = persist
         self.recording_path = state_dir / RECORDING_FILE
+        self.snapshot_path = state_dir / SNAPSHOT_FILE
         self.replayed_requests = 0
+        self.restored_items = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self.port = 0
@@ -135,6 +153,8 @@ class MotoServer:
         env.pop("MOTO_ENABLE_RECORDING", None)
         command = [sys.executable, "-m", "local_stack.moto_process", str(os.getpid())]
         command += ["--host", self.host, "--port", str(self.port)]
+        if self.persist:
+            command += ["--snapshot", str(self.snapshot_path)]
         # A new session: the terminal's Ctrl-C reaches the runner only, which stops the apps first
         # and then moto, so no request is cut off half-recorded.
         self._process = subprocess.Popen(
@@ -150,9 +170,13 @@ class MotoServer:
         else:
             raise MotoStartError(f"moto server did not start; see {self.state_dir / LOG_FILE}")
         if self.persist:
-            self.replayed_requests, _ = compact_recording(self.recording_path)
+            loaded = httpx.get(f"{self.endpoint_url}{SNAPSHOT_PATH}", timeout=timeout)
+            loaded.raise_for_status()
+            self.restored_items = int(loaded.json()["loadedItems"])
+            self.replayed_requests, _ = compact_recording(self.recording_path, self.snapshot_path)
             if self.replayed_requests:
                 self._call_recorder("replay-recording", timeout=max(60.0, self.replayed_requests / 20))
+                self.save_snapshot()
             # Recording starts after the replay (the replay itself is never recorded) and after the
             # readiness probes, so only the stack's own traffic lands in the file.
             self._call_recorder("start-recording")
@@ -175,7 +199,23 @@ class MotoServer:
         response = httpx.post(f"{self.endpoint_url}/moto-api/recorder/{action}", timeout=timeout)
         response.raise_for_status()
 
+    def save_snapshot(self, timeout: float = 120.0) -> dict[str, Any]:
+        """Fold the recording into the snapshot (the recorder must be stopped, nothing writing).
+
+        Returns {"items": stored DynamoDB items, "absorbedRequests": recording lines folded in}.
+        """
+        response = httpx.post(f"{self.endpoint_url}{SNAPSHOT_PATH}", timeout=timeout)
+        response.raise_for_status()
+        return dict(response.json())
+
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server; a persisted one first folds this run's writes into the snapshot."""
+        if self.persist and self._process is not None and self._process.poll() is None:
+            try:
+                self._call_recorder("stop-recording")
+                self.save_snapshot()
+            except httpx.HTTPError:
+                pass  # the recording still holds every write: the next start replays it
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()

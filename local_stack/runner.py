@@ -5,18 +5,16 @@
 
 `python -m local_stack` (what `make run` runs) is a thin command line over this class.
 
-The apps are the very objects that run in Lambda; only environment differs. Locally the runner
-sets the endpoint overrides boto3 honours (`AWS_ENDPOINT_URL_DYNAMODB`, `_S3`, `_BEDROCK_RUNTIME`,
-`_BEDROCK`), dummy credentials, and `CHATBOT_LOCAL_MODE=true` (the fixed development identity).
-With `use_aws=True` none of that is set: the apps use the AWS credentials, region, table and
-bucket of the environment, and real Bedrock.
+The apps are the very objects that run in Lambda; only their inputs differ. Locally the runner
+builds `Settings` itself (table, bucket, `local_mode=True` for the fixed development identity) and
+hands the apps boto3 clients made by the shared factory (`chatbot_common.aws_clients`) with moto's
+and the local runtime's endpoints and dummy credentials: building the apps neither reads nor
+changes the process environment, so several stacks can run in one process (tests, benchmarks).
+With `use_aws=True` the clients use the AWS credentials and region of the environment, the
+deployed table and bucket, and real Bedrock.
 
-Environment: boto3 reads endpoint overrides and credentials when a client is created, and both
-apps create their clients in `create_app`. So the per-stack variables (`CHATBOT_*`,
-`AWS_ENDPOINT_URL_*`, listed in `stack.env`) are set only while the apps are built, under a lock,
-and several stacks can run in one process (tests, benchmarks). Dummy credentials and the region
-stay set while any local stack runs, so a client created later can never reach a real account.
-`keep_env=True` (what `python -m local_stack` uses) leaves the stack's variables set until stop.
+`stack.env` lists the same configuration as environment variables (`CHATBOT_*`,
+`AWS_ENDPOINT_URL_*`): what a separate process (a benchmark's fresh app) needs to reach this stack.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -43,6 +41,7 @@ from local_stack.moto_service import DUMMY_CREDENTIALS, LOCAL_REGION, MotoServer
 if TYPE_CHECKING:
     import uvicorn
 
+    from chatbot_common.aws_clients import AwsClients
     from chatbot_common.settings import Settings
     from local_stack.bedrock_runtime import RunningRuntime
     from local_stack.bedrock_runtime.engine import Engine
@@ -52,10 +51,7 @@ ModelChoice = Literal["embedded", "scripted"]
 
 LOCK_FILE = ".lock"
 
-# Process-wide environment shared by every running local stack (see the module docstring).
-_env_lock = threading.RLock()
-_local_stacks = 0
-_saved_base_env: dict[str, str | None] = {}
+# Dummy credentials and region for a separate process pointed at a local stack (see `env`).
 BASE_LOCAL_ENV: dict[str, str | None] = {
     "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
     "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
@@ -66,21 +62,6 @@ BASE_LOCAL_ENV: dict[str, str | None] = {
     "AWS_REGION": LOCAL_REGION,
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-
-
-def _apply_env(values: dict[str, str | None]) -> dict[str, str | None]:
-    """Set (or unset, for None) variables; returns the previous values for `_restore_env`."""
-    saved = {name: os.environ.get(name) for name in values}
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    return saved
-
-
-def _restore_env(saved: dict[str, str | None]) -> None:
-    _apply_env(saved)
 
 
 def _import_apps() -> None:
@@ -112,8 +93,7 @@ class LocalStack:
         web_dirs: Sequence[Path] | None = None,
         model_load_timeout: float = 300.0,
         log_level: str = "warning",
-        extra_env: dict[str, str] | None = None,
-        keep_env: bool = False,
+        settings_overrides: Mapping[str, Any] | None = None,
         max_recorded_requests: int | None = None,
     ) -> None:
         self.port = port
@@ -125,11 +105,11 @@ class LocalStack:
         self.model_path = model_path
         self.model_load_timeout = model_load_timeout
         self.log_level = log_level
-        self.extra_env = dict(extra_env or {})
-        self.keep_env = keep_env
+        # Settings fields to set beyond the stack's own (e.g. {"max_output_tokens": 48}).
+        self.settings_overrides = dict(settings_overrides or {})
         # None: the runtime keeps every Converse body (tests count them); a bound for long runs.
         self.max_recorded_requests = max_recorded_requests
-        # The variables the apps were created with (endpoints, table, bucket...), once started.
+        # The apps' configuration as environment variables, for a separate process (once started).
         self.env: dict[str, str | None] = {}
         if use_aws:
             # Real AWS: the deployed stack's names, from flags or the environment.
@@ -148,11 +128,10 @@ class LocalStack:
         self.moto: MotoServer | None = None
         self.runtime: RunningRuntime | None = None
         self.settings: Settings | None = None
+        self.clients: AwsClients | None = None
         self.default_model_id: str | None = None
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
-        self._saved_env: dict[str, str | None] = {}
-        self._holds_base_env = False
         self._lock_file: Any = None
         self._socket: socket.socket | None = None
 
@@ -173,7 +152,13 @@ class LocalStack:
 
     @property
     def replayed_requests(self) -> int:
+        """Writes replayed from the recording tail at start (non-zero only after a crash)."""
         return self.moto.replayed_requests if self.moto is not None else 0
+
+    @property
+    def restored_items(self) -> int:
+        """DynamoDB items loaded from the state snapshot at start."""
+        return self.moto.restored_items if self.moto is not None else 0
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -212,7 +197,6 @@ class LocalStack:
             (self.state_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
             self._lock_file.close()  # releases the flock
             self._lock_file = None
-        self._release_env()
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -229,9 +213,8 @@ class LocalStack:
         self.port = sock.getsockname()[1]
         origins = sorted({self.url, f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"})
         if self.use_aws:
-            self.env = self._aws_env()
+            self._configure_aws()
         else:
-            self._hold_base_env()
             # moto and the model load in the background while this thread imports the apps.
             self.moto = MotoServer(self.state_dir, persist=self.persist)
             self.moto.launch()
@@ -240,8 +223,7 @@ class LocalStack:
             self.moto.wait_ready()
             self.moto.ensure_resources(self.table_name, self.uploads_bucket, origins)
             self._wait_for_models(engines)
-            self.env = self._local_env()
-        self.env.update(self.extra_env)
+            self._configure_local()
         self._start_apps(sock)
         self._write_endpoints()
 
@@ -290,26 +272,37 @@ class LocalStack:
                 detail = engine.load_error or f"not ready after {self.model_load_timeout:.0f}s"
                 raise StackError(f"Model {engine.description.model_id} failed to load: {detail}")
 
-    def _local_env(self) -> dict[str, str | None]:
+    def _configure_local(self) -> None:
+        """Settings and clients for moto and the local runtime (dummy credentials: never AWS)."""
+        from chatbot_common.aws_clients import create_clients
+
         assert self.moto is not None and self.runtime is not None
-        moto_url = self.moto.endpoint_url
-        return {
-            "CHATBOT_TABLE_NAME": self.table_name,
-            "CHATBOT_UPLOADS_BUCKET": self.uploads_bucket,
-            "CHATBOT_LOCAL_MODE": "true",
-            "CHATBOT_REGION": LOCAL_REGION,
-            "CHATBOT_DEFAULT_MODEL_ID": self.default_model_id,
-            "CHATBOT_ALLOWED_MODEL_IDS": None,
-            "CHATBOT_WEB_ORIGIN": self.url,
+        moto_url, bedrock_url = self.moto.endpoint_url, self.runtime.endpoint_url
+        endpoints = {
+            "dynamodb": moto_url,
+            "s3": moto_url,
+            "bedrock-runtime": bedrock_url,
+            "bedrock": bedrock_url,
+        }
+        self.settings = self._settings(
+            LOCAL_REGION, default_model_id=self.default_model_id, allowed_model_ids=[]
+        )
+        self.clients = create_clients(LOCAL_REGION, endpoint_urls=endpoints, credentials=DUMMY_CREDENTIALS)
+        self.env = {
+            **BASE_LOCAL_ENV,
+            **self._settings_env(),
             "AWS_ENDPOINT_URL_DYNAMODB": moto_url,
             "AWS_ENDPOINT_URL_S3": moto_url,
-            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.runtime.endpoint_url,
-            "AWS_ENDPOINT_URL_BEDROCK": self.runtime.endpoint_url,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_url,
+            "AWS_ENDPOINT_URL_BEDROCK": bedrock_url,
             "AWS_ENDPOINT_URL": None,
         }
 
-    def _aws_env(self) -> dict[str, str | None]:
+    def _configure_aws(self) -> None:
+        """Settings and clients for the deployed table and bucket and real Bedrock."""
         import boto3
+
+        from chatbot_common.aws_clients import create_clients
 
         # boto3 itself reads AWS_DEFAULT_REGION and the profile; AWS_REGION is the Lambda-style name.
         region = os.environ.get("AWS_REGION") or boto3.Session().region_name
@@ -331,34 +324,45 @@ class LocalStack:
         if overrides:
             raise StackError(f"--aws runs against real AWS; unset {', '.join(overrides)}")
         # The runner has no authorizer in front of it, so it serves the fixed development identity.
-        return {
-            "CHATBOT_TABLE_NAME": self.table_name,
-            "CHATBOT_UPLOADS_BUCKET": self.uploads_bucket,
-            "CHATBOT_LOCAL_MODE": "true",
-            "CHATBOT_REGION": region,
-            "CHATBOT_WEB_ORIGIN": self.url,
-        }
+        self.settings = self._settings(region)
+        self.clients = create_clients(region)
+        self.env = self._settings_env()
+
+    def _settings(self, region: str, **values: Any) -> Settings:
+        """The apps' settings: the stack's own values, then `settings_overrides`; fields neither
+        sets come from CHATBOT_* variables as in Lambda (pydantic-settings: arguments win)."""
+        from chatbot_common.settings import Settings
+
+        return Settings(
+            table_name=self.table_name,
+            uploads_bucket=self.uploads_bucket,
+            local_mode=True,
+            region=region,
+            web_origin=self.url,
+            **{**{k: v for k, v in values.items() if v is not None}, **self.settings_overrides},
+        )
+
+    def _settings_env(self) -> dict[str, str | None]:
+        """The settings that differ from their defaults, as the CHATBOT_* variables Lambda reads."""
+        assert self.settings is not None
+        env: dict[str, str | None] = {}
+        for name, value in self.settings.model_dump(exclude_defaults=True).items():
+            if isinstance(value, list):
+                value = ",".join(value)
+            elif isinstance(value, bool):
+                value = str(value).lower()
+            env[f"CHATBOT_{name.upper()}"] = str(value)
+        return env
 
     def _start_apps(self, sock: socket.socket) -> None:
         import uvicorn
 
-        from chatbot_common.settings import Settings, get_settings
         from lambda_chat.app import create_app as create_chat_app
         from lambda_upload.app import create_app as create_upload_app
 
-        with _env_lock:
-            saved = _apply_env(self.env)
-            try:
-                get_settings.cache_clear()
-                self.settings = Settings()  # type: ignore[call-arg]
-                chat_app = create_chat_app(self.settings)
-                upload_app = create_upload_app(self.settings)
-            finally:
-                get_settings.cache_clear()
-                if self.keep_env:
-                    self._saved_env = saved
-                else:
-                    _restore_env(saved)
+        assert self.settings is not None and self.clients is not None
+        chat_app = create_chat_app(self.settings, clients=self.clients)
+        upload_app = create_upload_app(self.settings, clients=self.clients)
         if self.default_model_id is None:
             self.default_model_id = self.settings.default_model_id
         dispatcher = Dispatcher(
@@ -397,31 +401,9 @@ class LocalStack:
             "moto": self.moto_url,
             "table": self.table_name,
             "bucket": self.uploads_bucket,
-            "region": self.env.get("CHATBOT_REGION"),
+            "region": self.settings.region if self.settings is not None else None,
             "aws": self.use_aws,
             "pid": os.getpid(),
             "motoPid": self.moto.pid if self.moto is not None else None,
         }
         (self.state_dir / ENDPOINTS_FILE).write_text(json.dumps(endpoints, indent=2) + "\n")
-
-    # -- environment ---------------------------------------------------------------------------
-
-    def _hold_base_env(self) -> None:
-        global _local_stacks, _saved_base_env
-        with _env_lock:
-            if _local_stacks == 0:
-                _saved_base_env = _apply_env(BASE_LOCAL_ENV)
-            _local_stacks += 1
-            self._holds_base_env = True
-
-    def _release_env(self) -> None:
-        global _local_stacks
-        with _env_lock:
-            if self._saved_env:
-                _restore_env(self._saved_env)
-                self._saved_env = {}
-            if self._holds_base_env:
-                self._holds_base_env = False
-                _local_stacks -= 1
-                if _local_stacks == 0:
-                    _restore_env(_saved_base_env)

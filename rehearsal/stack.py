@@ -20,8 +20,8 @@ from typing import Any
 import uvicorn
 
 from cdk.bundling import REPO_ROOT
-from cdk.config import split_model_id
 from cdk.constants import CONTEXT_BUNDLE_TARGET
+from chatbot_common.model_ids import split_model_id
 from local_stack.bedrock_runtime import RunningRuntime, ScriptedEngine, serve_in_thread
 from local_stack.moto_service import MotoServer, free_port
 from rehearsal.gateway import ApiDefinition, Authorizer, Gateway

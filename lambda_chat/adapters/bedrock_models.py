@@ -12,25 +12,21 @@ from langchain_aws import ChatBedrockConverse
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from chatbot_common.errors import DomainError, InvalidInput, Throttled, UpstreamError
+from chatbot_common.model_ids import provider_of
 from lambda_chat.domain.entities import ModelInfo
 from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.domain.ports import ModelChunk, ModelRequest
 
-# Model id prefixes langchain-aws knows as providers; cross-region inference profiles add a
-# geography prefix (us., eu., apac., global.) in front.
+# Model id prefixes langchain-aws knows as providers.
 _KNOWN_PROVIDERS = {
     "ai21", "amazon", "anthropic", "cohere", "deepseek", "meta", "mistral", "openai", "qwen",
     "writer", "twelvelabs", "moonshot", "moonshotai", "xai", "zai",
 }  # fmt: skip
-_GEOGRAPHY_PREFIXES = {"us", "eu", "apac", "us-gov", "global", "jp", "au", "ca"}
 
 
 def provider_for(model_id: str) -> str:
     """The provider langchain-aws should assume for a model id; unknown ones count as amazon."""
-    parts = model_id.split(":")[0].split(".")
-    if len(parts) > 2 and parts[0] in _GEOGRAPHY_PREFIXES:
-        parts = parts[1:]
-    candidate = parts[0] if len(parts) > 1 else ""
+    candidate = provider_of(model_id)
     return candidate if candidate in _KNOWN_PROVIDERS else "amazon"
 
 

@@ -7,17 +7,17 @@ CALLS#<YYYY-MM-DD> / <ISO time>#<call id> to read all users by day.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common import keys
-from chatbot_common.resources import GSI1_NAME, TTL_ATTRIBUTE
-from lambda_chat.adapters.dynamo import from_item, to_item, translate_error
-from lambda_chat.domain.entities import CallRecord, iso_now
+from chatbot_common.dynamo import TableAdapter, from_item, to_item, translate_error
+from chatbot_common.resources import GSI1_NAME, ITEM_TYPE_ATTRIBUTE, TTL_ATTRIBUTE
+from chatbot_common.timestamps import iso_now, parse_iso
+from lambda_chat.domain.entities import CallRecord
 
 MAX_DAYS_SCANNED = 31
 
@@ -29,7 +29,7 @@ def call_record_item(record: CallRecord, expires_at: int) -> dict[str, Any]:
             "sk": keys.call_sk(record.created_at, record.call_id),
             "gsi1pk": keys.calls_gsi_pk(record.created_at[:10]),
             "gsi1sk": f"{record.created_at}#{record.call_id}",
-            "kind": "call",
+            ITEM_TYPE_ATTRIBUTE: "call",
             "callId": record.call_id,
             "userId": record.user_id,
             "conversationId": record.conversation_id,
@@ -65,22 +65,11 @@ def call_record_from_item(item: dict[str, Any]) -> CallRecord:
     )
 
 
-class CallLog:
-    def __init__(
-        self,
-        client: Any,
-        table_name: str,
-        *,
-        retention_days: int = 90,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._table = table_name
-        self._retention_seconds = retention_days * 86_400
-        self._clock = clock
+class CallLog(TableAdapter):
+    """Call records in the table: written by the chat service, read by `chatbot logs`."""
 
     def put(self, record: CallRecord) -> None:
-        item = call_record_item(record, int(self._clock()) + self._retention_seconds)
+        item = call_record_item(record, self._expires_at())
         try:
             self._client.put_item(TableName=self._table, Item=item)
         except (ClientError, BotoCoreError) as exc:
@@ -102,7 +91,7 @@ class CallLog:
         (at most 31 days; `since` defaults to 24 hours before `until`).
         """
         until = until or iso_now(self._clock() + 1)
-        since = since or iso_now(_parse_iso(until).timestamp() - 86_400)
+        since = since or iso_now(parse_iso(until).timestamp() - 86_400)
         filters, names, values = [], {}, {}
         if conversation_id:
             filters.append("conversationId = :conv")
@@ -168,14 +157,9 @@ class CallLog:
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _parse_iso(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _days_newest_first(since: str, until: str) -> list[str]:
-    first: date = _parse_iso(since).date()
-    last: date = _parse_iso(until).date()
+    first: date = parse_iso(since).date()
+    last: date = parse_iso(until).date()
     days: list[str] = []
     day = last
     while day >= first and len(days) < MAX_DAYS_SCANNED:

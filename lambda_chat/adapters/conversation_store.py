@@ -14,15 +14,24 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common import keys
-from chatbot_common.errors import Conflict, InvalidInput, NotFound, Throttled, UpstreamError
-from chatbot_common.resources import GSI1_NAME, TTL_ATTRIBUTE
+from chatbot_common.aws_errors import transaction_cancellation_error
+from chatbot_common.dynamo import (
+    TableAdapter,
+    decode_cursor,
+    encode_cursor,
+    from_item,
+    to_item,
+    translate_error,
+)
+from chatbot_common.errors import NotFound, UpstreamError
+from chatbot_common.resources import GSI1_NAME, ITEM_TYPE_ATTRIBUTE, TTL_ATTRIBUTE
 from lambda_chat.adapters.call_log import CallLog, call_record_item
-from lambda_chat.adapters.dynamo import decode_cursor, encode_cursor, from_item, to_item, translate_error
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, Page, Usage
 
 _BATCH = 25
@@ -64,22 +73,12 @@ def _message_from(item: dict[str, Any]) -> Message:
     )
 
 
-class ConversationStore:
+class ConversationStore(TableAdapter):
     """Implements `lambda_chat.domain.ports.ConversationRepository` on one DynamoDB table."""
 
-    def __init__(
-        self,
-        client: Any,
-        table_name: str,
-        *,
-        retention_days: int = 90,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._table = table_name
-        self._retention_seconds = retention_days * 86_400
-        self._clock = clock
-        self.call_log = CallLog(client, table_name, retention_days=retention_days, clock=clock)
+    @cached_property
+    def call_log(self) -> CallLog:
+        return CallLog(self._client, self._table, retention_days=self._retention_days, clock=self._clock)
 
     # -- conversations ------------------------------------------------------------------------
 
@@ -132,7 +131,7 @@ class ConversationStore:
                 "sk": keys.conversation_sk(conversation.id),
                 "gsi1pk": keys.conversations_gsi_pk(conversation.user_id),
                 "gsi1sk": f"{conversation.updated_at}#{conversation.id}",
-                "kind": "conversation",
+                ITEM_TYPE_ATTRIBUTE: "conversation",
                 "id": conversation.id,
                 "userId": conversation.user_id,
                 "title": conversation.title,
@@ -234,7 +233,7 @@ class ConversationStore:
         values: dict[str, Any] = {
             "pk": keys.messages_pk(user_id, message.conversation_id),
             "sk": keys.message_sk(message.id),
-            "kind": "message",
+            ITEM_TYPE_ATTRIBUTE: "message",
             "id": message.id,
             "conversationId": message.conversation_id,
             "role": message.role,
@@ -282,30 +281,7 @@ class ConversationStore:
     def put_call_record(self, record: CallRecord) -> None:
         self.call_log.put(record)
 
-    def query_calls(
-        self,
-        *,
-        user_id: str | None = None,
-        conversation_id: str | None = None,
-        status: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        limit: int = 100,
-    ) -> list[CallRecord]:
-        """Call records newest first; see `CallLog.query`."""
-        return self.call_log.query(
-            user_id=user_id,
-            conversation_id=conversation_id,
-            status=status,
-            since=since,
-            until=until,
-            limit=limit,
-        )
-
     # -- plumbing -------------------------------------------------------------------------------
-
-    def _expires_at(self) -> int:
-        return int(self._clock()) + self._retention_seconds
 
     def _touch_expression(
         self,
@@ -404,7 +380,7 @@ class ConversationStore:
                 if "TransactionConflict" in codes and attempt + 1 < _CONFLICT_ATTEMPTS:
                     _conflict_pause(attempt)
                     continue
-                raise _cancellation_error(codes) from exc
+                raise transaction_cancellation_error(codes, "The storage") from exc
             except BotoCoreError as exc:
                 raise translate_error(exc) from exc
 
@@ -414,15 +390,3 @@ _MUST_BE_NEW: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)
 
 def _conflict_pause(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
-
-
-def _cancellation_error(codes: list[str]) -> Exception:
-    """A cancelled transaction as a domain error, from its per-item reasons (never message text)."""
-    if "ThrottlingError" in codes or "ProvisionedThroughputExceeded" in codes:
-        return Throttled("The storage is busy; retry shortly")
-    if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
-        return Conflict("The storage changed concurrently; retry")
-    if "ValidationError" in codes or "ItemCollectionSizeLimitExceeded" in codes:
-        return InvalidInput("The storage rejected the request")
-    reasons = ", ".join(code for code in codes if code != "None") or "unknown error"
-    return UpstreamError(f"The storage failed ({reasons})")

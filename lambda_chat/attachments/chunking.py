@@ -1,8 +1,5 @@
 """Token-sized chunks of a document, and choosing the chunks relevant to a question.
-
-Tokens are estimated (about four characters per token for English prose) rather than counted
-with a model tokenizer: tiktoken would download its vocabulary at first use, and Bedrock models
-do not share one tokenizer anyway. Budgets therefore keep some headroom.
+Token counts are estimates: `lambda_chat.domain.tokens`.
 """
 
 from __future__ import annotations
@@ -14,11 +11,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-CHARS_PER_TOKEN = 4
-
-
-def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
+from lambda_chat.domain.tokens import CHARS_PER_TOKEN, estimate_tokens
 
 
 def split_into_chunks(text: str, chunk_tokens: int, overlap_tokens: int = 0) -> list[str]:

@@ -1,4 +1,5 @@
-"""AWS adapters for attachments: the uploads bucket (S3) and upload records (DynamoDB).
+"""AWS adapter for attachments: the uploads bucket (S3); upload records are
+`chatbot_common.upload_records.DynamoUploadRecords`.
 
 Reads are bounded: a HEAD first (refuse anything over the limit before downloading), then a
 ranged GET that never reads more than the limit plus one byte, whatever S3 says. botocore
@@ -14,8 +15,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chatbot_common.aws_errors import is_missing, translate_client_error
 from chatbot_common.errors import DomainError, PayloadTooLarge
-from chatbot_common.upload_records import get_upload_record
-from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.documents import StoredObject
 
 _READ_BLOCK = 1024 * 1024
@@ -89,17 +88,3 @@ class S3UploadFiles:
             )
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, "Saving the document cache") from exc
-
-
-class DynamoUploadRecords:
-    """Reads upload records written by the upload Lambda (same table, same item shape)."""
-
-    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
-        self._db = dynamodb_client
-        self._table = table_name
-
-    def get(self, user_id: str, upload_id: str) -> UploadRecord | None:
-        try:
-            return get_upload_record(self._db, self._table, user_id, upload_id, consistent_read=False)
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "The upload record") from exc

@@ -6,59 +6,58 @@ from collections.abc import Callable
 from typing import Any
 
 from chatbot_common.settings import Settings
+from chatbot_common.upload_records import DynamoUploadRecords
 from lambda_chat.attachments.documents import DocumentLibrary, LibraryLimits
 from lambda_chat.attachments.extraction import ExtractionLimits
 from lambda_chat.attachments.images import ImageLimits
+from lambda_chat.attachments.map_reduce import SummaryOptions
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
-from lambda_chat.attachments.settings import AttachmentSettings
-from lambda_chat.attachments.storage import DynamoUploadRecords, S3UploadFiles
-from lambda_chat.attachments.summaries import DocumentSummaryService
-from lambda_chat.attachments.summarizer import SummaryOptions
+from lambda_chat.attachments.storage import S3UploadFiles
+from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import CallRecord
 from lambda_chat.domain.ports import ChatModel, ConversationRepository
 
 
-def library_limits(settings: Settings, extra: AttachmentSettings) -> LibraryLimits:
+def library_limits(settings: Settings) -> LibraryLimits:
     return LibraryLimits(
         document_max_bytes=settings.document_max_bytes,
         extraction=ExtractionLimits(
-            pdf_max_pages=extra.pdf_max_pages,
-            max_chars=extra.document_max_chars,
-            docx_max_uncompressed_bytes=extra.docx_max_uncompressed_bytes,
-            docx_max_compression_ratio=extra.docx_max_compression_ratio,
-            docx_max_entries=extra.docx_max_entries,
-            csv_sample_rows=extra.csv_sample_rows,
-            csv_full_rows=extra.csv_full_rows,
+            pdf_max_pages=settings.pdf_max_pages,
+            max_chars=settings.document_max_chars,
+            docx_max_uncompressed_bytes=settings.docx_max_uncompressed_bytes,
+            docx_max_compression_ratio=settings.docx_max_compression_ratio,
+            docx_max_entries=settings.docx_max_entries,
+            csv_sample_rows=settings.csv_sample_rows,
+            csv_full_rows=settings.csv_full_rows,
         ),
         image=ImageLimits(
             max_bytes=settings.image_max_bytes,
-            max_pixels=extra.image_max_pixels,
-            max_side=extra.image_max_side,
+            max_pixels=settings.image_max_pixels,
+            max_side=settings.image_max_side,
         ),
     )
 
 
-def build_document_library(
-    settings: Settings, clients: Any, extra: AttachmentSettings | None = None
-) -> DocumentLibrary:
-    extra = extra or AttachmentSettings()
+def build_document_library(settings: Settings, clients: Any) -> DocumentLibrary:
     return DocumentLibrary(
         S3UploadFiles(clients.s3, settings.uploads_bucket),
-        DynamoUploadRecords(clients.dynamodb, settings.table_name),
-        library_limits(settings, extra),
+        DynamoUploadRecords(
+            clients.dynamodb,
+            settings.table_name,
+            consistent_reads=False,
+            missing_note=" (it may have expired)",
+        ),
+        library_limits(settings),
     )
 
 
-def build_attachment_resolver(
-    settings: Settings, clients: Any, extra: AttachmentSettings | None = None
-) -> UploadAttachmentResolver:
-    extra = extra or AttachmentSettings()
+def build_attachment_resolver(settings: Settings, clients: Any) -> UploadAttachmentResolver:
     return UploadAttachmentResolver(
-        build_document_library(settings, clients, extra),
-        excerpt_chunk_tokens=extra.excerpt_chunk_tokens,
-        max_images=extra.max_images_per_message,
-        max_documents=extra.max_documents_per_message,
+        build_document_library(settings, clients),
+        excerpt_chunk_tokens=settings.excerpt_chunk_tokens,
+        max_images=settings.max_images_per_message,
+        max_documents=settings.max_documents_per_message,
     )
 
 
@@ -67,10 +66,9 @@ def build_summary_service(
     store: ConversationRepository,
     model: ChatModel,
     catalog: ModelCatalog,
-    extra: AttachmentSettings | None = None,
+    settings: Settings,
     on_call: Callable[[CallRecord], None] | None = None,
 ) -> DocumentSummaryService:
-    extra = extra or AttachmentSettings()
     return DocumentSummaryService(
         library,
         store,
@@ -78,10 +76,10 @@ def build_summary_service(
         catalog,
         on_call=on_call,
         options=SummaryOptions(
-            chunk_tokens=extra.summary_chunk_tokens,
-            overlap_tokens=extra.summary_chunk_overlap_tokens,
-            context_tokens=extra.summary_context_tokens,
-            max_concurrency=extra.summary_max_concurrency,
+            chunk_tokens=settings.summary_chunk_tokens,
+            overlap_tokens=settings.summary_chunk_overlap_tokens,
+            context_tokens=settings.summary_context_tokens,
+            max_concurrency=settings.summary_max_concurrency,
         ),
-        max_output_tokens=extra.summary_max_output_tokens,
+        max_output_tokens=settings.summary_max_output_tokens,
     )

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from chatbot_common.errors import DomainError, InvalidInput
+from chatbot_common.model_ids import provider_of
 from lambda_chat.domain.entities import ModelInfo
 from lambda_chat.domain.ports import ModelDirectory
 
@@ -74,18 +75,11 @@ class ModelCatalog:
         raise InvalidInput(f"Unknown or unavailable model '{model_id}'. See GET /models.")
 
 
-_GEOGRAPHIES = {"us", "eu", "apac", "us-gov", "global", "jp", "au", "ca"}
-
-
 def _described(model_id: str) -> ModelInfo:
-    parts = model_id.split(".")
-    if len(parts) > 2 and parts[0] in _GEOGRAPHIES:
-        parts = parts[1:]
-    provider = parts[0] if len(parts) > 1 else ""
     return ModelInfo(
         id=model_id,
         name=model_id,
-        provider=provider,
+        provider=provider_of(model_id),
         input_modalities=["TEXT"],
         output_modalities=["TEXT"],
         streaming=True,

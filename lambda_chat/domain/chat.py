@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatbot_common import keys
-from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Throttled
-from chatbot_common.keys import is_valid_id
-from lambda_chat.domain.call_log import new_call_record, write_call_record
+from chatbot_common.errors import DomainError, InvalidInput, PayloadTooLarge, Throttled
+from chatbot_common.keys import validate_id
+from chatbot_common.timestamps import iso_now
+from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.catalog import ModelCatalog
+from lambda_chat.domain.conversations import validate_system
 from lambda_chat.domain.entities import (
     CallRecord,
     CallStatus,
@@ -28,14 +30,11 @@ from lambda_chat.domain.entities import (
     Message,
     MessageStatus,
     Usage,
-    iso_now,
 )
 from lambda_chat.domain.events import StreamEvent, collect_events, error_event
 from lambda_chat.domain.history import (
     conversation_title,
     document_references,
-    estimate_block_tokens,
-    estimate_tokens,
     trim_history,
 )
 from lambda_chat.domain.ports import (
@@ -45,9 +44,10 @@ from lambda_chat.domain.ports import (
     ConversationRepository,
     ModelRequest,
     ResolvedAttachments,
+    close_iterator,
 )
 from lambda_chat.domain.presets import preset_prompt
-from lambda_chat.domain.retry import close_iterator
+from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
 
 _log = logging.getLogger(__name__)
 
@@ -99,20 +99,6 @@ class _Turn:
     references: list[dict[str, Any]] = field(default_factory=list)
 
 
-def validate_id(value: str, what: str) -> str:
-    if not is_valid_id(value):
-        raise InvalidInput(f"{what} must be a 26-character lowercase ULID")
-    return value
-
-
-def validate_system(system: str | None, max_chars: int) -> str | None:
-    if system is None:
-        return None
-    if len(system) > max_chars:
-        raise PayloadTooLarge(f"system is longer than {max_chars} characters")
-    return system
-
-
 class ChatService:
     def __init__(
         self,
@@ -134,7 +120,7 @@ class ChatService:
         self._attachments = attachments
         self._clock = clock
         self._timer = timer
-        self._on_call = on_call
+        self._calls = CallRecorder(store, clock=clock, on_call=on_call)
 
     def start_turn(
         self, user_id: str, turn: TurnInput, *, request_id: str | None = None
@@ -306,10 +292,9 @@ class ChatService:
                     )
                     self._record_answer(turn, answer, record)
                 else:
-                    write_call_record(self._store, record)
+                    self._calls.write(record)
             finally:
-                if self._on_call is not None:
-                    self._on_call(record)
+                self._calls.observe(record)
             return latency_ms
 
         chunks = self._model.stream(request)
@@ -375,20 +360,17 @@ class ChatService:
         """Store the answer, the conversation's touch and the call record in one write. The call
         record survives any failure of that write: it is then written alone."""
         changed_model = None if turn.model_id == turn.conversation.model else turn.model_id
-        try:
-            self._store.record_answer(
+        # Deleted while the turn ran (NotFound): the answer has nowhere to go (and leaves no orphan).
+        self._calls.write_with_answer(
+            record,
+            lambda: self._store.record_answer(
                 turn.user_id,
                 answer,
                 updated_at=iso_now(self._clock()),
                 model=changed_model,
                 call_record=record,
-            )
-        except NotFound:
-            # Deleted while the turn ran: the answer has nowhere to go (and leaves no orphan).
-            write_call_record(self._store, record)
-        except DomainError:
-            write_call_record(self._store, record)
-            raise
+            ),
+        )
 
     def _call_record(
         self,
@@ -399,7 +381,7 @@ class ChatService:
         latency_ms: int,
         error: DomainError | None,
     ) -> CallRecord:
-        return new_call_record(
+        return self._calls.new_record(
             user_id=turn.user_id,
             conversation_id=turn.conversation.id,
             model=turn.model_id,
@@ -408,7 +390,6 @@ class ChatService:
             latency_ms=latency_ms,
             status=status,
             request_id=turn.request_id,
-            created_at=iso_now(self._clock()),
             error=error,
         )
 

@@ -6,14 +6,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chatbot_common.errors import InvalidInput
+from chatbot_common.errors import InvalidInput, PayloadTooLarge
+from chatbot_common.keys import validate_id
+from chatbot_common.timestamps import iso_now
 from lambda_chat.domain.catalog import ModelCatalog
-from lambda_chat.domain.chat import validate_id, validate_system
-from lambda_chat.domain.entities import Conversation, Message, Page, iso_now
+from lambda_chat.domain.entities import Conversation, Message, Page
 from lambda_chat.domain.ports import ConversationRepository
 
 MAX_TITLE_CHARS = 200
 MAX_PAGE_SIZE = 100
+
+
+def validate_system(system: str | None, max_chars: int) -> str | None:
+    """The system prompt as given; PayloadTooLarge (413) when it is longer than `max_chars`."""
+    if system is None:
+        return None
+    if len(system) > max_chars:
+        raise PayloadTooLarge(f"system is longer than {max_chars} characters")
+    return system
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 Role = Literal["user", "assistant"]
 MessageStatus = Literal["complete", "incomplete", "stopped"]
 CallStatus = Literal["complete", "incomplete", "stopped", "throttled", "error"]
 T = TypeVar("T")
-
-
-def iso_now(epoch_seconds: float) -> str:
-    """UTC ISO-8601 with milliseconds and a Z suffix: sorts lexically in time order."""
-    moment = datetime.fromtimestamp(epoch_seconds, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True)

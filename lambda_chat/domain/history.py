@@ -7,24 +7,7 @@ from typing import Any
 
 from lambda_chat.domain.entities import Message
 from lambda_chat.domain.ports import ChatMessage
-
-# Images cost a roughly fixed number of tokens whatever their text; Bedrock's guidance is ~1.6k.
-IMAGE_TOKEN_ESTIMATE = 1_600
-
-
-def estimate_tokens(text: str) -> int:
-    """A cheap, model-agnostic estimate (~4 characters per token). The one place it is defined."""
-    return (len(text) + 3) // 4
-
-
-def estimate_block_tokens(blocks: Sequence[dict[str, Any]]) -> int:
-    total = 0
-    for block in blocks:
-        if "text" in block:
-            total += estimate_tokens(str(block["text"]))
-        elif "image" in block or "document" in block:
-            total += IMAGE_TOKEN_ESTIMATE
-    return total
+from lambda_chat.domain.tokens import estimate_tokens
 
 
 def paired_turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:

@@ -134,3 +134,11 @@ class AttachmentResolver(Protocol):
         Raises DomainError subclasses (NotFound, UnsupportedMediaType, ...) for unusable uploads.
         """
         ...
+
+
+def close_iterator(iterator: object) -> None:
+    """Close a `ChatModel.stream` generator (stopping the model call behind it); plain iterators
+    need nothing. Every consumer calls it in a `finally`, whether it read to the end or not."""
+    close = getattr(iterator, "close", None)
+    if callable(close):
+        close()

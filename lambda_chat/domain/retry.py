@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from chatbot_common.errors import Throttled
 from lambda_chat.domain.errors import ModelBusy
-from lambda_chat.domain.ports import ChatModel, ModelChunk, ModelRequest
+from lambda_chat.domain.ports import ChatModel, ModelChunk, ModelRequest, close_iterator
 
 RETRYABLE: tuple[type[Exception], ...] = (Throttled, ModelBusy)
 
@@ -65,10 +65,3 @@ class RetryingChatModel:
             finally:
                 close_iterator(chunks)
             self._policy.sleep(self._policy.delay(attempt - 1))
-
-
-def close_iterator(iterator: object) -> None:
-    """Close a generator (stopping the work behind it); plain iterators need nothing."""
-    close = getattr(iterator, "close", None)
-    if callable(close):
-        close()

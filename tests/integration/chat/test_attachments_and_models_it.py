@@ -3,52 +3,22 @@
 from __future__ import annotations
 
 import base64
-import io
-from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from chatbot_common.keys import new_id
 from lambda_chat.app import create_app
-from lambda_chat.domain.ports import ResolvedAttachments
 from lambda_chat.domain.presets import preset_prompt
 from local_stack.bedrock_runtime import RunningRuntime
+from tests.fakes import sample_files as files
+from tests.fakes.chat import FakeResolver
 from tests.integration.chat.conftest import ChatStack, chat_settings, serve, sse_events
 
 
-def png_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-class ImageResolver:
-    """Stands in for the uploads-backed resolver: one PNG per upload id."""
-
-    def __init__(self) -> None:
-        self.data = png_bytes()
-
-    def resolve(
-        self,
-        user_id: str,
-        upload_ids: list[str],
-        earlier_refs: list[dict[str, Any]],
-        question: str,
-        token_budget: int,
-    ) -> ResolvedAttachments:
-        blocks = [{"image": {"format": "png", "source": {"bytes": self.data}}} for _ in upload_ids]
-        refs = [
-            {"uploadId": u, "kind": "image", "filename": "red.png", "key": f"uploads/{user_id}/{u}/red.png"}
-            for u in upload_ids
-        ]
-        return ResolvedAttachments(content_blocks=blocks, references=refs)
-
-
 def test_image_blocks_reach_bedrock_as_converse_image_blocks(chat_stack: ChatStack) -> None:
-    resolver = ImageResolver()
+    resolver = FakeResolver(image=files.png_bytes(8, 8))
     app = create_app(chat_settings(local_mode=True), attachments=resolver)
     upload = new_id()
     with TestClient(app) as client:  # local mode: the dev identity, no header needed
@@ -61,7 +31,7 @@ def test_image_blocks_reach_bedrock_as_converse_image_blocks(chat_stack: ChatSta
     )
     image_block, text_block = request["messages"][-1]["content"]
     assert image_block["image"]["format"] == "png"
-    assert base64.b64decode(image_block["image"]["source"]["bytes"]) == resolver.data
+    assert base64.b64decode(image_block["image"]["source"]["bytes"]) == resolver.image
     assert text_block == {"text": preset_prompt("caption")}
 
     user_message = conversation["messages"][0]

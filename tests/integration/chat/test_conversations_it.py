@@ -11,6 +11,7 @@ from chatbot_common import keys
 from chatbot_common.keys import new_id
 from lambda_chat.adapters.call_log import CallLog
 from lambda_chat.adapters.conversation_store import ConversationStore
+from tests.fakes.chat import CHAT_API_PATHS, PRESET_NAMES
 from tests.integration.chat.conftest import SCRIPTED, SLOW, ChatStack, identity_headers
 
 
@@ -202,8 +203,8 @@ def test_items_carry_ttl_and_the_call_log_records_each_call(
     assert [c.call_id for c in everyone] == [call.call_id]
     assert CallLog(chat_stack.dynamodb, chat_stack.table).query(user_id=user, status="throttled") == []
     store = ConversationStore(chat_stack.dynamodb, chat_stack.table)
-    assert [c.call_id for c in store.query_calls(user_id=user, since="2000-01-01")] == [call.call_id]
-    assert store.query_calls(user_id=user, until="2000-01-01") == []
+    assert [c.call_id for c in store.call_log.query(user_id=user, since="2000-01-01")] == [call.call_id]
+    assert store.call_log.query(user_id=user, until="2000-01-01") == []
 
 
 def test_models_presets_and_openapi(api: httpx.Client) -> None:
@@ -216,24 +217,10 @@ def test_models_presets_and_openapi(api: httpx.Client) -> None:
     assert model["streaming"] is True
 
     presets = api.get("/presets").json()["presets"]
-    assert {p["name"] for p in presets} == {
-        "caption",
-        "description",
-        "classification",
-        "objects",
-        "transcribe",
-        "translate",
-    }
+    assert {p["name"] for p in presets} == set(PRESET_NAMES)
     assert all(p["label"] and p["prompt"] for p in presets)
 
     spec = api.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
-    assert {
-        "/chat",
-        "/conversations",
-        "/conversations/{conversation_id}",
-        "/models",
-        "/presets",
-        "/health",
-    } <= set(spec["paths"])
+    assert set(CHAT_API_PATHS) <= set(spec["paths"])
     assert "ErrorResponse" in spec["components"]["schemas"]

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.model
 def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     state_dir = tmp_path_factory.mktemp("cli-embedded")
     with LocalStack(
-        port=0, state_dir=state_dir, persist=False, extra_env={"CHATBOT_MAX_OUTPUT_TOKENS": "32"}
+        port=0, state_dir=state_dir, persist=False, settings_overrides={"max_output_tokens": 32}
     ) as stack:
         yield stack
 

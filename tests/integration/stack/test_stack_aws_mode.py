@@ -34,11 +34,14 @@ def test_aws_mode_sets_no_endpoint_override(tmp_path: Path, aws_like_env: None) 
     stack = LocalStack(
         state_dir=tmp_path, use_aws=True, table_name="Chatbot-dev-Table", uploads_bucket="up-bkt"
     )
-    env = stack._aws_env()
+    stack._configure_aws()
+    env = stack.env
     assert env["CHATBOT_TABLE_NAME"] == "Chatbot-dev-Table"
     assert env["CHATBOT_UPLOADS_BUCKET"] == "up-bkt"
     assert env["CHATBOT_REGION"] == "eu-west-1"
     assert not [name for name in env if name.startswith("AWS_")]
+    assert stack.clients is not None
+    assert stack.clients.dynamodb.meta.endpoint_url == "https://dynamodb.eu-west-1.amazonaws.com"
 
 
 def test_aws_mode_refuses_an_endpoint_override(
@@ -47,7 +50,7 @@ def test_aws_mode_refuses_an_endpoint_override(
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1")
     stack = LocalStack(state_dir=tmp_path, use_aws=True, table_name="t-1", uploads_bucket="b-1")
     with pytest.raises(StackError, match="unset AWS_ENDPOINT_URL_DYNAMODB"):
-        stack._aws_env()
+        stack._configure_aws()
 
 
 def test_runner_arguments_and_their_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,6 +37,21 @@ def wait_for_line(
     raise AssertionError(f"no line matching {pattern!r}; output so far:\n{seen}")
 
 
+def runner_command(state_dir: Path) -> list[str]:
+    """The runner as `make run` starts it, with the scripted model on a free port."""
+    return [
+        sys.executable,
+        "-m",
+        "local_stack",
+        "--port",
+        "0",
+        "--model",
+        "scripted",
+        "--state-dir",
+        str(state_dir),
+    ]
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -48,17 +63,7 @@ def pid_alive(pid: int) -> bool:
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_runner_prints_its_urls_serves_and_stops_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
     # Given the runner started as `make run` starts it (scripted model, free port)
-    command = [
-        sys.executable,
-        "-m",
-        "local_stack",
-        "--port",
-        "0",
-        "--model",
-        "scripted",
-        "--state-dir",
-        str(tmp_path),
-    ]
+    command = runner_command(tmp_path)
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
@@ -94,17 +99,7 @@ def test_runner_prints_its_urls_serves_and_stops_cleanly(tmp_path: Path, stop_si
 
 def test_moto_child_exits_when_the_runner_is_killed(tmp_path: Path) -> None:
     # SIGKILL gives the runner no chance to clean up; the child notices its parent is gone.
-    command = [
-        sys.executable,
-        "-m",
-        "local_stack",
-        "--port",
-        "0",
-        "--model",
-        "scripted",
-        "--state-dir",
-        str(tmp_path),
-    ]
+    command = runner_command(tmp_path)
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

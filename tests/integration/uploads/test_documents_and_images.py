@@ -10,8 +10,8 @@ from typing import Any
 
 from PIL import Image
 
+from tests.fakes import sample_files as files
 from tests.integration.uploads.conftest import Stack
-from tests.unit.attachments import sample_files as files
 
 MARKER = "ZEPHYR-42"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.fakes import sample_files as files
 from tests.integration.uploads.conftest import BUCKET, Stack
-from tests.unit.attachments import sample_files as files
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 OTHER_USER = {

@@ -6,8 +6,8 @@ import json
 
 import httpx
 
+from tests.fakes import sample_files as files
 from tests.integration.uploads.conftest import BUCKET, Stack
-from tests.unit.attachments import sample_files as files
 
 OTHER_USER = {
     "x-amzn-request-context": json.dumps(

@@ -8,7 +8,7 @@ import pytest
 
 from chatbot_common.errors import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
 from lambda_chat.attachments.extraction import ExtractionLimits, extract_document
-from tests.unit.attachments import sample_files as files
+from tests.fakes import sample_files as files
 
 
 def test_text_in_a_legacy_encoding_is_detected_and_decoded() -> None:

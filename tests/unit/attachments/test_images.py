@@ -10,7 +10,7 @@ from PIL import Image
 
 from chatbot_common.errors import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
 from lambda_chat.attachments.images import ImageLimits, prepare_image
-from tests.unit.attachments import sample_files as files
+from tests.fakes import sample_files as files
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,14 @@ import pytest
 
 from chatbot_common.errors import InvalidInput, NotFound, UnprocessableContent, UnsupportedMediaType
 from lambda_chat.attachments.documents import cache_key
+from lambda_chat.attachments.map_reduce import SummaryOptions
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
-from lambda_chat.attachments.summaries import DocumentSummaryService, aggregate_summary
-from lambda_chat.attachments.summarizer import SummaryOptions
+from lambda_chat.attachments.summary_service import DocumentSummaryService, aggregate_summary
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService, TurnInput
-from tests.unit.attachments import sample_files as files
-from tests.unit.attachments.fakes import Uploads
-from tests.unit.chat.fakes import MODEL_ID, FakeDirectory, FakeModel, FakeStore
+from tests.fakes import sample_files as files
+from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeModel, FakeStore
+from tests.fakes.uploads import Uploads
 
 
 @pytest.fixture

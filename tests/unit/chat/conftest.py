@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -9,8 +9,9 @@ import pytest
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService
 from lambda_chat.domain.conversations import ConversationService
+from lambda_chat.domain.entities import CallRecord
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
-from tests.unit.chat.fakes import MODEL_ID, FakeDirectory, FakeModel, FakeResolver, FakeStore
+from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeModel, FakeResolver, FakeStore
 
 
 @dataclass
@@ -24,12 +25,17 @@ class Harness:
     config: ChatConfig = field(default_factory=ChatConfig)
 
 
-def build(config: ChatConfig | None = None, *, resolver: FakeResolver | None = None) -> Harness:
+def build(
+    config: ChatConfig | None = None,
+    *,
+    resolver: FakeResolver | None = None,
+    on_call: Callable[[CallRecord], None] | None = None,
+) -> Harness:
     config = config or ChatConfig(max_message_chars=500, max_system_chars=200, history_token_budget=1_000)
     store, model, sleeps = FakeStore(), FakeModel(), []
     catalog = ModelCatalog(FakeDirectory(), default_model_id=MODEL_ID)
     retrying = RetryingChatModel(model, RetryPolicy(max_attempts=3, sleep=sleeps.append, rand=lambda: 0.5))
-    chat = ChatService(store, retrying, catalog, config, attachments=resolver)
+    chat = ChatService(store, retrying, catalog, config, attachments=resolver, on_call=on_call)
     conversations = ConversationService(store, catalog, max_system_chars=config.max_system_chars)
     return Harness(store, model, sleeps, chat, conversations, resolver, config)
 

@@ -1,0 +1,122 @@
+"""Tool use over langchain-aws ``ChatBedrockConverse``: the pure translations the Bedrock chat
+model needs (``lambda_chat.adapters.bedrock_models.BedrockChatModel`` wires them in phase 2).
+
+Requests: Converse toolUse/toolResult blocks must not ride as raw blocks. langchain-aws rewrites
+every key of raw content blocks to camelCase, tool input and JSON results included
+(``{"time_zone": ...}`` would reach Bedrock as ``{"timeZone": ...}``). They travel instead as
+``AIMessage.tool_calls`` and ``ToolMessage``s, which langchain-aws turns into the same Converse
+blocks with the input untouched. ``toolConfig`` is passed as a call keyword (its ``inputSchema``
+is exempt from the key rewrite).
+
+Responses: ``ChatBedrockConverse.stream`` yields ``AIMessageChunk``s whose ``tool_call_chunks``
+carry ConverseStream's toolUse parts: a chunk with ``id`` and ``name`` is a block start, one with
+only ``args`` a piece of the input JSON, keyed by ``index`` (the content block index). The chunk
+for ``contentBlockStop`` carries no index, so stops are inferred: a block ends when a block with
+another index arrives or at the stop reason (``messageStop``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+
+from lambda_chat.domain.ports import ModelRequest
+from lambda_chat.tools.model_stream import ToolModelChunk, ToolUseDelta, ToolUseStart, ToolUseStop
+
+# Bedrock's ValidationException messages for a model without (streaming) tool use, e.g. "This
+# model doesn't support tool use." / "... tool use in streaming mode." / "... the
+# toolConfig.toolChoice.any field".
+_TOOL_SUPPORT_PHRASES = ("support tool use", "toolconfig")
+
+
+def to_langchain_messages(request: ModelRequest) -> list[BaseMessage]:
+    """The request's Converse messages as langchain messages, tool blocks as tool_calls and
+    ToolMessages (results first in a user turn, then its other blocks as a HumanMessage)."""
+    messages: list[BaseMessage] = []
+    if request.system:
+        messages.append(SystemMessage(content=request.system))
+    for message in request.messages:
+        if message.role == "assistant":
+            others: list[str | dict[Any, Any]] = [dict(b) for b in message.content if "toolUse" not in b]
+            calls = [
+                {"id": b["toolUse"]["toolUseId"], "name": b["toolUse"]["name"], "args": b["toolUse"]["input"]}
+                for b in message.content
+                if "toolUse" in b
+            ]
+            messages.append(AIMessage(content=others, tool_calls=calls))
+            continue
+        for block in message.content:
+            if "toolResult" in block:
+                result = block["toolResult"]
+                content: list[str | dict[Any, Any]] = [
+                    {"type": "text", "text": str(c.get("text", ""))} for c in result.get("content", [])
+                ]
+                messages.append(
+                    ToolMessage(
+                        content=content,
+                        tool_call_id=result["toolUseId"],
+                        status=result.get("status", "success"),
+                    )
+                )
+        rest: list[str | dict[Any, Any]] = [dict(b) for b in message.content if "toolResult" not in b]
+        if rest:
+            messages.append(HumanMessage(content=rest))
+    return messages
+
+
+def stream_keywords(request: ModelRequest) -> dict[str, Any]:
+    """Keywords for ``ChatBedrockConverse.stream``: the toolConfig when the request has one."""
+    tool_config = getattr(request, "tool_config", None)
+    return {"toolConfig": tool_config} if tool_config else {}
+
+
+def tool_model_chunks(chunks: Iterable[Any]) -> Iterator[ToolModelChunk]:
+    """ConverseStream as langchain-aws streams it (``AIMessageChunk``s) -> the domain's chunks:
+    text, usage, stop reason and toolUse start/delta/stop parts."""
+    open_blocks: set[int] = set()
+    for chunk in chunks:
+        for part in chunk.tool_call_chunks or []:
+            index = int(part.get("index") or 0)
+            if part.get("id"):
+                for other in sorted(open_blocks - {index}):
+                    yield ToolModelChunk(tool_use=ToolUseStop(other))
+                open_blocks = {index}
+                yield ToolModelChunk(
+                    tool_use=ToolUseStart(index, str(part["id"]), str(part.get("name") or ""))
+                )
+            if part.get("args"):
+                yield ToolModelChunk(tool_use=ToolUseDelta(index, str(part["args"])))
+        text = chunk.text if isinstance(chunk.text, str) else ""
+        if text and open_blocks:
+            for other in sorted(open_blocks):
+                yield ToolModelChunk(tool_use=ToolUseStop(other))
+            open_blocks = set()
+        usage = getattr(chunk, "usage_metadata", None) or {}
+        stop_reason = (getattr(chunk, "response_metadata", None) or {}).get("stopReason")
+        if stop_reason:
+            for other in sorted(open_blocks):
+                yield ToolModelChunk(tool_use=ToolUseStop(other))
+            open_blocks = set()
+        if text or usage or stop_reason:
+            yield ToolModelChunk(
+                text=text,
+                input_tokens=usage.get("input_tokens") if usage else None,
+                output_tokens=usage.get("output_tokens") if usage else None,
+                stop_reason=stop_reason,
+            )
+
+
+def is_tool_support_error(exc: Exception) -> bool:
+    """Whether Bedrock refused the request because the model has no (streaming) tool use: then
+    the adapter raises ``ToolsUnsupported`` instead of InvalidInput. The message text is the only
+    signal Bedrock gives (the code is a plain ValidationException)."""
+    if not isinstance(exc, ClientError):
+        return False
+    error = exc.response.get("Error", {})
+    if str(error.get("Code", "")).lower() != "validationexception":
+        return False
+    message = str(error.get("Message", "")).lower()
+    return any(phrase in message for phrase in _TOOL_SUPPORT_PHRASES)

@@ -1,0 +1,63 @@
+"""What the model port carries for tool use: the request's ``toolConfig`` and the streamed
+``toolUse`` blocks. New types that extend the domain's ``ModelRequest``/``ModelChunk`` so that
+code reading only text, usage and stop reason keeps working unchanged.
+
+The shape follows ConverseStream's events (Bedrock API reference, ConverseStreamOutput):
+``contentBlockStart`` {start: {toolUse: {toolUseId, name}}, contentBlockIndex},
+``contentBlockDelta`` {delta: {toolUse: {input: "<part of a JSON text>"}}, contentBlockIndex},
+``contentBlockStop`` {contentBlockIndex}. A toolUse's input is complete at its stop; an adapter
+that cannot see stops (langchain-aws drops the index of ``contentBlockStop``) may instead end a
+block when a block with another index starts or when the stream ends; consumers accept both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chatbot_common.errors import InvalidInput
+from lambda_chat.domain.ports import ModelChunk, ModelRequest
+
+
+@dataclass(frozen=True)
+class ToolUseStart:
+    index: int  # the content block index within the streamed message
+    tool_use_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ToolUseDelta:
+    index: int
+    input_json: str  # a fragment: the fragments of one block concatenate to a JSON object
+
+
+@dataclass(frozen=True)
+class ToolUseStop:
+    index: int
+
+
+ToolUsePart = ToolUseStart | ToolUseDelta | ToolUseStop
+
+
+@dataclass(frozen=True)
+class ToolModelChunk(ModelChunk):
+    """A ModelChunk that may also carry one part of a toolUse block."""
+
+    tool_use: ToolUsePart | None = None
+
+
+@dataclass(frozen=True)
+class ToolModelRequest(ModelRequest):
+    """A ModelRequest with the Converse ``toolConfig`` ({"tools": [...], "toolChoice": ...}) or
+    None. Messages may hold ``toolUse`` (assistant) and ``toolResult`` (user) blocks; Bedrock
+    refuses those without a ``toolConfig`` (see ``tool_history.tool_blocks_as_text``)."""
+
+    tool_config: dict[str, Any] | None = None
+
+
+class ToolsUnsupported(InvalidInput):
+    """The model refused a request because it carried a ``toolConfig`` (it has no tool use).
+
+    Adapters raise it instead of the generic InvalidInput so the agent loop can answer without
+    tools and tell the user."""

@@ -1,0 +1,2 @@
+"""Test doubles and sample data shared by every test tier (unit, integration, benchmarks):
+one in-memory implementation of each port."""

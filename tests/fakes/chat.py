@@ -1,0 +1,233 @@
+"""In-memory stand-ins for the chat domain's ports (no sockets, no AWS)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from chatbot_common.errors import DomainError, InvalidInput, NotFound
+from lambda_chat.domain.entities import CallRecord, Conversation, Message, ModelInfo, Page
+from lambda_chat.domain.ports import ModelChunk, ModelRequest, ResolvedAttachments
+
+MODEL_ID = "local.fake"
+# Routes the chat app's OpenAPI document lists (docs/api.md).
+CHAT_API_PATHS = (
+    "/chat",
+    "/conversations",
+    "/conversations/{conversation_id}",
+    "/models",
+    "/presets",
+    "/health",
+)
+# GET /presets, in order (docs/api.md).
+PRESET_NAMES = ["caption", "description", "classification", "objects", "transcribe", "translate"]
+
+
+class FakeStore:
+    """`writes` counts write requests as the DynamoDB store makes them (a transaction is one)."""
+
+    def __init__(self) -> None:
+        self.conversations: dict[tuple[str, str], Conversation] = {}
+        self.messages: dict[tuple[str, str], list[Message]] = {}
+        self.calls: list[CallRecord] = []
+        self.writes = 0
+        self.recent_limits: list[int] = []
+        self._lock = threading.RLock()
+
+    def start_conversation(self, conversation: Conversation, first_message: Message) -> None:
+        with self._lock:
+            self.writes += 1
+            self.conversations[(conversation.user_id, conversation.id)] = conversation
+            self._add_message(conversation.user_id, first_message)
+
+    def record_answer(
+        self,
+        user_id: str,
+        message: Message,
+        *,
+        updated_at: str,
+        model: str | None,
+        call_record: CallRecord,
+    ) -> None:
+        with self._lock:
+            current = self.get_conversation(user_id, message.conversation_id)  # NotFound: nothing written
+            self.writes += 1
+            self._add_message(user_id, message)
+            changes: dict[str, Any] = {"updated_at": updated_at}
+            if model is not None:
+                changes["model"] = model
+            self.conversations[(user_id, message.conversation_id)] = replace(current, **changes)
+            self.calls.append(call_record)
+
+    def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
+        try:
+            return self.conversations[(user_id, conversation_id)]
+        except KeyError:
+            raise NotFound("Conversation not found") from None
+
+    def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]:
+        mine = sorted(
+            (c for (u, _), c in self.conversations.items() if u == user_id),
+            key=lambda c: (c.updated_at, c.id),
+            reverse=True,
+        )
+        start = int(cursor) if cursor else 0
+        items = mine[start : start + limit]
+        more = start + limit < len(mine)
+        return Page(items, str(start + limit) if more else None)
+
+    def update_conversation(
+        self,
+        user_id: str,
+        conversation_id: str,
+        *,
+        updated_at: str,
+        title: str | None = None,
+        system: str | None = None,
+        model: str | None = None,
+        clear_system: bool = False,
+    ) -> Conversation:
+        with self._lock:
+            current = self.get_conversation(user_id, conversation_id)
+            self.writes += 1
+            changes: dict[str, Any] = {"updated_at": updated_at}
+            if title is not None:
+                changes["title"] = title
+            if system is not None:
+                changes["system"] = system
+            if clear_system:
+                changes["system"] = None
+            if model is not None:
+                changes["model"] = model
+            updated = replace(current, **changes)
+            self.conversations[(user_id, conversation_id)] = updated
+            return updated
+
+    def delete_conversation(self, user_id: str, conversation_id: str) -> None:
+        with self._lock:
+            self.get_conversation(user_id, conversation_id)
+            self.writes += 1
+            del self.conversations[(user_id, conversation_id)]
+            self.messages.pop((user_id, conversation_id), None)
+
+    def append_message(self, user_id: str, message: Message) -> None:
+        with self._lock:
+            self.writes += 1
+            self._add_message(user_id, message)
+
+    def _add_message(self, user_id: str, message: Message) -> None:
+        bucket = self.messages.setdefault((user_id, message.conversation_id), [])
+        bucket.append(message)
+        bucket.sort(key=lambda m: m.id)
+
+    def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:
+        self.recent_limits.append(limit)
+        return list(self.messages.get((user_id, conversation_id), [])[-limit:])
+
+    def list_messages(
+        self, user_id: str, conversation_id: str, limit: int, cursor: str | None
+    ) -> Page[Message]:
+        items = self.messages.get((user_id, conversation_id), [])
+        start = int(cursor) if cursor else 0
+        return Page(items[start : start + limit], str(start + limit) if start + limit < len(items) else None)
+
+    def put_call_record(self, record: CallRecord) -> None:
+        with self._lock:
+            self.writes += 1
+            self.calls.append(record)
+
+    def all_messages(self, user_id: str, conversation_id: str) -> list[Message]:
+        return list(self.messages.get((user_id, conversation_id), []))
+
+
+Step = ModelChunk | DomainError | Exception
+
+
+@dataclass
+class FakeModel:
+    """Streams `reply` word by word, or follows a script of chunks and errors per call."""
+
+    reply: Callable[[ModelRequest], str] | None = None
+    scripts: list[list[Step]] = field(default_factory=list)
+    requests: list[ModelRequest] = field(default_factory=list)
+    closed: int = 0
+    chunks_pulled: int = 0
+
+    def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
+        self.requests.append(request)
+        if self.scripts:
+            steps = self.scripts.pop(0)
+        else:
+            last_text = request.messages[-1].content[-1]["text"]
+            text = self.reply(request) if self.reply else f"echo: {last_text}"
+            words = text.split(" ")
+            steps = [ModelChunk(text=(" " if i else "") + w) for i, w in enumerate(words)]
+            steps.append(ModelChunk(input_tokens=7, output_tokens=len(words)))
+            steps.append(ModelChunk(stop_reason="end_turn"))
+        try:
+            for step in steps:
+                if isinstance(step, Exception):
+                    raise step
+                self.chunks_pulled += 1
+                yield step
+        finally:
+            self.closed += 1
+
+
+class FakeDirectory:
+    def __init__(self, ids: tuple[str, ...] = (MODEL_ID, "local.other")) -> None:
+        self.ids = ids
+        self.calls = 0
+
+    def list_models(self) -> list[ModelInfo]:
+        self.calls += 1
+        return [ModelInfo(i, i, "local", ["TEXT"], ["TEXT"], True) for i in self.ids]
+
+
+@dataclass
+class FakeResolver:
+    """`blocks` and the `refs` whose uploadId is asked for; with `image` (PNG bytes), instead one
+    Converse image block and one image reference per upload id, as the uploads-backed resolver
+    returns for images."""
+
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    refs: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    fail_with: DomainError | None = None
+    image: bytes | None = None
+
+    def resolve(
+        self,
+        user_id: str,
+        upload_ids: list[str],
+        earlier_refs: list[dict[str, Any]],
+        question: str,
+        token_budget: int,
+    ) -> ResolvedAttachments:
+        self.calls.append(
+            {"user_id": user_id, "upload_ids": upload_ids, "earlier_refs": earlier_refs, "question": question}
+        )
+        if self.fail_with:
+            raise self.fail_with
+        if self.image is not None:
+            image = {"image": {"format": "png", "source": {"bytes": self.image}}}
+            return ResolvedAttachments(
+                content_blocks=[image for _ in upload_ids],
+                references=[
+                    {
+                        "uploadId": u,
+                        "kind": "image",
+                        "filename": "red.png",
+                        "key": f"uploads/{user_id}/{u}/red.png",
+                    }
+                    for u in upload_ids
+                ],
+            )
+        refs = [r for r in self.refs if r["uploadId"] in upload_ids]
+        return ResolvedAttachments(content_blocks=list(self.blocks) if upload_ids else [], references=refs)
+
+
+def invalid(message: str = "bad") -> InvalidInput:
+    return InvalidInput(message)

@@ -1,0 +1,170 @@
+"""The HTTP layer over in-memory fakes (in-process ASGI, no sockets): status codes, error bodies,
+SSE framing, identity, OpenAPI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from chatbot_common.keys import new_id
+from chatbot_common.settings import Settings
+from lambda_chat.app import create_app
+from lambda_chat.domain.events import StreamEvent
+from lambda_chat.domain.retry import RetryPolicy
+from lambda_chat.sse import format_sse
+from tests.fakes.chat import CHAT_API_PATHS, MODEL_ID, PRESET_NAMES, FakeDirectory, FakeModel, FakeStore
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    return FakeStore()
+
+
+@pytest.fixture
+def client(store: FakeStore) -> Iterator[TestClient]:
+    settings = Settings(
+        table_name="unit-table",
+        uploads_bucket="unit-bucket",
+        local_mode=True,
+        default_model_id=MODEL_ID,
+        max_message_chars=100,
+    )
+    app = create_app(
+        settings,
+        store=store,
+        model=FakeModel(),
+        model_directory=FakeDirectory(),
+        retry_policy=RetryPolicy(sleep=lambda _: None),
+    )
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_format_sse_frame() -> None:
+    assert format_sse(StreamEvent("delta", {"text": "é\n"})) == 'event: delta\ndata: {"text":"é\\n"}\n\n'
+
+
+def test_chat_json_then_conversation_listing(client: TestClient) -> None:
+    response = client.post("/chat", json={"message": "hello"})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"conversationId", "messageId", "answer", "stopReason", "usage", "model", "latencyMs"}
+    assert body["answer"] == "echo: hello"
+    detail = client.get(f"/conversations/{body['conversationId']}").json()
+    assert [m["role"] for m in detail["messages"]] == ["user", "assistant"]
+    assert detail["messages"][1]["usage"] == body["usage"]
+
+
+def test_chat_sse_frames(client: TestClient) -> None:
+    with client.stream(
+        "POST", "/chat", json={"message": "hi you"}, headers={"Accept": "text/event-stream"}
+    ) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert r.headers["cache-control"] == "no-cache"
+        assert r.headers["x-accel-buffering"] == "no"
+        text = r.read().decode()
+    frames = [f for f in text.split("\n\n") if f]
+    names = [f.split("\n")[0].removeprefix("event: ") for f in frames]
+    assert names == ["meta", "delta", "delta", "delta", "usage", "done"]
+    assert json.loads(frames[-1].split("\n")[1].removeprefix("data: "))["stopReason"] == "end_turn"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        (
+            {"content": b'{"message": "hi"', "headers": {"content-type": "application/json"}},
+            400,
+            "invalid_request",
+        ),
+        ({"json": {}}, 400, "invalid_request"),
+        ({"json": {"message": ""}}, 400, "invalid_request"),
+        ({"json": {"message": 42}}, 400, "invalid_request"),
+        ({"json": {"message": "x" * 101}}, 413, "payload_too_large"),
+        ({"json": {"message": "hi", "conversationId": "nope"}}, 400, "invalid_request"),
+        ({"json": {"message": "hi", "conversationId": new_id()}}, 404, "not_found"),
+        ({"json": {"message": "hi", "model": "unknown.model"}}, 400, "invalid_request"),
+        ({"json": {"message": "", "preset": "nope"}}, 400, "invalid_request"),
+        ({"json": {"message": "hi", "attachments": [new_id()]}}, 400, "invalid_request"),
+        ({"json": ["message"]}, 400, "invalid_request"),
+    ],
+)
+def test_bad_chat_input_gives_a_json_error_and_writes_nothing(
+    client: TestClient, store: FakeStore, kwargs: dict, status: int, code: str
+) -> None:
+    for accept in ("application/json", "text/event-stream"):
+        headers = {**kwargs.get("headers", {}), "accept": accept}
+        response = client.post("/chat", **{**kwargs, "headers": headers})
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["code"] == code
+        assert response.json()["error"]["message"]
+    assert store.writes == 0
+
+
+def test_identity_comes_from_the_request_context_only(store: FakeStore) -> None:
+    settings = Settings(table_name="unit-table", uploads_bucket="unit-bucket", default_model_id=MODEL_ID)
+    app = create_app(settings, store=store, model=FakeModel(), model_directory=FakeDirectory())
+    client = TestClient(app)
+
+    assert client.post("/chat", json={"message": "hi", "userId": "alice"}).status_code == 401
+    assert client.get("/health").json() == {"status": "ok"}
+
+    def as_user(sub: str) -> dict[str, str]:
+        return {
+            "x-amzn-request-context": json.dumps(
+                {"requestId": "req-1", "authorizer": {"claims": {"sub": sub}}}
+            )
+        }
+
+    conv = client.post("/chat", json={"message": "hi"}, headers=as_user("alice")).json()["conversationId"]
+    assert client.get(f"/conversations/{conv}", headers=as_user("bob")).status_code == 404
+    assert client.get("/conversations", headers=as_user("bob")).json()["items"] == []
+    assert store.calls[-1].request_id == "req-1"
+
+
+def test_models_presets_and_bad_paths(client: TestClient) -> None:
+    models = client.get("/models").json()
+    assert models["defaultModel"] == MODEL_ID
+    assert {m["id"] for m in models["models"]} == {MODEL_ID, "local.other"}
+    presets = client.get("/presets").json()["presets"]
+    assert [p["name"] for p in presets] == PRESET_NAMES
+    assert client.get("/conversations/NOT-A-ULID").status_code == 400
+    assert client.get("/conversations?limit=0").status_code == 400
+    assert client.patch(f"/conversations/{new_id()}", json={"title": "x"}).status_code == 404
+    assert client.patch(f"/conversations/{new_id()}", json={"owner": "x"}).status_code == 400
+    assert client.delete(f"/conversations/{new_id()}").status_code == 404
+
+
+def test_openapi_documents_routes_models_and_errors(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    for path in CHAT_API_PATHS:
+        assert path in paths
+    chat = paths["/chat"]["post"]
+    assert chat["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/ChatResponse")
+    assert "text/event-stream" in chat["responses"]["200"]["content"]
+    assert chat["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ErrorResponse"
+    )
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["ChatResponse"]["properties"]) == {
+        "conversationId",
+        "messageId",
+        "answer",
+        "stopReason",
+        "usage",
+        "model",
+        "latencyMs",
+    }
+    assert set(paths["/conversations/{conversation_id}"]) == {"get", "patch", "delete"}
+
+
+def test_an_oversized_request_body_is_a_413_and_writes_nothing(client: TestClient) -> None:
+    response = client.post("/chat", json={"message": "x" * 2_000_000})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert client.get("/conversations").json()["items"] == []
