@@ -293,7 +293,9 @@ def our_turns(stack: LocalStack, engine: ScriptedEngine) -> list[tuple[str, ...]
                 _parallel(lambda m: store.append_message(settings.dev_user_id, m), prefill)
                 # Messages written around the chat path leave the history window out of date: one
                 # turn reads them back (a Query) and rewrites it; the measured turn is the next.
-                http.post("/chat", json={"message": QUESTION, "conversationId": conversation_id}).raise_for_status()
+                http.post(
+                    "/chat", json={"message": QUESTION, "conversationId": conversation_id}
+                ).raise_for_status()
                 traffic.reset()
                 answer = http.post("/chat", json={"message": QUESTION, "conversationId": conversation_id})
                 answer.raise_for_status()

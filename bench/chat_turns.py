@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import time
@@ -41,7 +42,7 @@ SYSTEM_PROMPT = (
 
 class PeerChatIn(BaseModel):
     message: str
-    sessionId: str  # noqa: N815 - the wire name
+    sessionId: str
 
 
 @contextmanager
@@ -58,17 +59,17 @@ def peer_chat(bedrock_url: str, moto_url: str, model_id: str, credentials: dict[
 
     kw: dict[str, Any] = {"region_name": "us-east-1", **credentials}
     ddb = boto3.client("dynamodb", endpoint_url=moto_url, **kw)
-    try:
+    with contextlib.suppress(ddb.exceptions.ResourceInUseException):
         ddb.create_table(
             TableName=PEER_TABLE,
             KeySchema=[{"AttributeName": "SessionId", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "SessionId", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-    except ddb.exceptions.ResourceInUseException:
-        pass
     runtime = boto3.client("bedrock-runtime", endpoint_url=bedrock_url, **kw)
-    llm = ChatBedrockConverse(model=model_id, provider="amazon", disable_streaming=False, client=runtime, max_tokens=512)
+    llm = ChatBedrockConverse(
+        model=model_id, provider="amazon", disable_streaming=False, client=runtime, max_tokens=512
+    )
     prompt = ChatPromptTemplate.from_messages([MessagesPlaceholder("history"), ("human", "{input}")])
     session = boto3.Session(**kw)
     chain = RunnableWithMessageHistory(
@@ -133,7 +134,9 @@ def bench_turn_latency(stack: Any) -> None:
                 first, total, cid = _sse_turn(http, stack.url + "/chat", body)
                 conversation_id = conversation_id or cid
                 samples["ours"].setdefault(turn, []).append((first, total))
-                first, total, _ = _sse_turn(http, peer_url + "/chat", {"message": QUESTION, "sessionId": session})
+                first, total, _ = _sse_turn(
+                    http, peer_url + "/chat", {"message": QUESTION, "sessionId": session}
+                )
                 samples["peer"].setdefault(turn, []).append((first, total))
 
     def median_ms(who: str, turn: int, part: int) -> float:
@@ -218,7 +221,9 @@ def bench_cache_cost(stack: Any, engine: Any) -> None:
                     cache_after_messages=plan.after_messages,
                 )
                 bedrock_messages, system = _messages_to_bedrock(to_langchain(request))
-                response = runtime.converse(modelId=stack.default_model_id, messages=bedrock_messages, system=system)
+                response = runtime.converse(
+                    modelId=stack.default_model_id, messages=bedrock_messages, system=system
+                )
                 usage = response["usage"]
                 usages[caching][turn] = TokenUsage(
                     usage.get("inputTokens", 0),
@@ -229,8 +234,16 @@ def bench_cache_cost(stack: Any, engine: Any) -> None:
                 answer = response["output"]["message"]["content"][0]["text"]
                 n = len(history)
                 history += [
-                    Message(id=f"{n:06d}", conversation_id="c", role="user", content=question, created_at="t"),
-                    Message(id=f"{n + 1:06d}", conversation_id="c", role="assistant", content=answer, created_at="t"),
+                    Message(
+                        id=f"{n:06d}", conversation_id="c", role="user", content=question, created_at="t"
+                    ),
+                    Message(
+                        id=f"{n + 1:06d}",
+                        conversation_id="c",
+                        role="assistant",
+                        content=answer,
+                        created_at="t",
+                    ),
                 ]
     finally:
         engine.reply = None
@@ -244,27 +257,35 @@ def bench_cache_cost(stack: Any, engine: Any) -> None:
                 turn,
                 plain.input_tokens,
                 f"${plain_cost:.6f}",
-                f"{cached.input_tokens} + read {cached.cache_read_tokens} + write {cached.cache_write_tokens}",
+                f"{cached.input_tokens} + read {cached.cache_read_tokens} "
+                f"+ write {cached.cache_write_tokens}",
                 f"${cached_cost:.6f}",
                 f"{cached_cost / plain_cost:.2f}",
             )
         )
-    ratio = cost_usd(usages[True][60], price) / cost_usd(usages[False][60], price)  # type: ignore[operator]
+    assert price is not None and price.cache_read_per_1k is not None and price.cache_write_per_1k is not None
+    with_cache, without = cost_usd(usages[True][60], price), cost_usd(usages[False][60], price)
+    assert with_cache is not None and without is not None
+    ratio = with_cache / without
+    per_million = {
+        "input": price.input_per_1k * 1000,
+        "cache read": price.cache_read_per_1k * 1000,
+        "cache write": price.cache_write_per_1k * 1000,
+    }
+    prices = ", ".join(f"{name} ${value}/M" for name, value in per_million.items())
     print("### 5. Input tokens billed per turn, with and without prompt caching")
     print()
     print(
-        f"A {estimate_tokens(SYSTEM_PROMPT):,}-token system prompt and {TURNS} turns of a 100-character question "
-        f"and a 600-character answer, history trimmed to the {config.history_token_budget:,}-token budget; "
-        f"priced with {profile.name}'s row (input ${price.input_per_1k * 1000}/M, cache read "  # type: ignore[union-attr]
-        f"${price.cache_read_per_1k * 1000}/M, cache write ${price.cache_write_per_1k * 1000}/M, "  # type: ignore[union-attr,operator]
-        f"as of {price.as_of}). Token counts are the scripted model's (the local runtime's prompt cache)."  # type: ignore[union-attr]
+        f"A {estimate_tokens(SYSTEM_PROMPT):,}-token system prompt and {TURNS} turns of a 100-character "
+        f"question and a 600-character answer, history trimmed to the {config.history_token_budget:,}-token "
+        f"budget; priced with {profile.name}'s row ({prices}, as of {price.as_of}). Token counts are the "
+        "scripted model's (the local runtime's prompt cache)."
     )
     print()
     headers = ("turn", "input without caching", "cost", "with caching: input + cache", "cost", "ratio")
     print(markdown_table(headers, rows))
     print()
-    print(f"Cost of turn 60 with caching / without: {ratio:.2f} (goal <= 0.3: {'met' if ratio <= 0.3 else 'NOT met'})")
-    print(
-        "TTFT on the embedded model with and without prompt reuse: `python -m bench runtime` (prompt reuse table)."
-    )
+    verdict = "met" if ratio <= 0.3 else "NOT met"
+    print(f"Cost of turn 60 with caching / without: {ratio:.2f} (goal <= 0.3: {verdict})")
+    print("TTFT on the embedded model with and without prompt reuse: `bench runtime` (prompt reuse table).")
     print()

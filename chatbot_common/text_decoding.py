@@ -32,7 +32,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-
 from chatbot_common.errors import UnprocessableContent, UnsupportedMediaType
 
 # How much of a long text is scored to choose the encoding (the whole text is then decoded).

@@ -49,12 +49,14 @@ class UsageOut(ApiModel):
     cache_read_tokens: int = Field(
         default=0,
         alias="cacheReadInputTokens",
-        description="Prompt tokens read from the prompt cache (Converse cacheReadInputTokens; not in inputTokens)",
+        description="Prompt tokens read from the prompt cache (Converse cacheReadInputTokens), "
+        "not counted in inputTokens",
     )
     cache_write_tokens: int = Field(
         default=0,
         alias="cacheWriteInputTokens",
-        description="Prompt tokens written to the prompt cache (Converse cacheWriteInputTokens; not in inputTokens)",
+        description="Prompt tokens written to the prompt cache (Converse cacheWriteInputTokens), "
+        "not counted in inputTokens",
     )
 
 

@@ -11,6 +11,7 @@ first question, one TransactWriteItems) or `append_message` (the question alone)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -325,10 +326,8 @@ class ConversationStore(TableAdapter):
             self._call("put_item", Item=self._message_item(user_id, message), **_MUST_BE_NEW)
             # Counted after it is stored: a history window built meanwhile no longer matches the
             # count, so no turn reads a window that lacks this message.
-            try:
+            with contextlib.suppress(NotFound):  # its conversation is gone: nothing to count
                 self._call("update_item", not_found="Conversation not found", **count)
-            except NotFound:
-                pass  # its conversation is gone: nothing to count
             return
         self._transact(
             [

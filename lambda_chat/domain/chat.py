@@ -422,9 +422,7 @@ class TurnRecorder:
         self._clock = clock
         self._timer = timer
         self._calls = calls
-        plan = plan_cache_points(
-            prompt_caching, system=turn.system, messages=turn.model_messages
-        )
+        plan = plan_cache_points(prompt_caching, system=turn.system, messages=turn.model_messages)
         self.request = ModelRequest(
             model_id=turn.model_id,
             messages=turn.model_messages,

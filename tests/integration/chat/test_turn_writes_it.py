@@ -96,8 +96,13 @@ def test_a_message_stored_by_another_writer_is_read_by_the_next_turn(
     first = http.post("/chat", json={"message": "hello"}).json()
     cid = first["conversationId"]
     store = ConversationStore(chat_stack.dynamodb, chat_stack.table)
-    note = Message(id=keys.new_id(), conversation_id=cid, role="user", content="a note from elsewhere",
-                   created_at="2026-01-01T00:00:00+00:00")
+    note = Message(
+        id=keys.new_id(),
+        conversation_id=cid,
+        role="user",
+        content="a note from elsewhere",
+        created_at="2026-01-01T00:00:00+00:00",
+    )
     store.append_message(user, note)  # counted on the conversation after it is stored
     requests.take()
     second = http.post("/chat", json={"message": "again", "conversationId": cid})

@@ -14,6 +14,7 @@ def test_importing_the_chat_app_loads_no_document_or_image_parser() -> None:
         "import json, sys, lambda_chat.app; "
         f"print(json.dumps([m for m in {list(PARSERS)!r} if m in sys.modules]))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
-

@@ -92,8 +92,13 @@ def test_with_a_start_step_the_history_start_moves_in_steps_so_a_cached_prefix_s
 
     def conversation(turns: int) -> list[StoredMessage]:
         return [
-            StoredMessage(id=f"{i:04d}", conversation_id="c", role="user" if i % 2 == 0 else "assistant",
-                          content=f"message {i} " + "word " * 36, created_at="t")
+            StoredMessage(
+                id=f"{i:04d}",
+                conversation_id="c",
+                role="user" if i % 2 == 0 else "assistant",
+                content=f"message {i} " + "word " * 36,
+                created_at="t",
+            )
             for i in range(2 * turns)
         ]
 
@@ -104,5 +109,8 @@ def test_with_a_start_step_the_history_start_moves_in_steps_so_a_cached_prefix_s
     # Without a step the first message would change every turn; with it, only every 4 turns.
     assert len(set(starts)) <= 4
     assert all(int(start) % 8 == 0 for start in starts)
-    plain = [trim_history(conversation(t), token_budget=400)[0].content[0]["text"].split()[1] for t in range(20, 30)]
+    plain = [
+        trim_history(conversation(t), token_budget=400)[0].content[0]["text"].split()[1]
+        for t in range(20, 30)
+    ]
     assert len(set(plain)) == 10

@@ -13,7 +13,9 @@ from lambda_chat.domain.ports import ChatMessage, ModelChunk, ModelRequest
 from lambda_chat.domain.prompt_cache import plan_cache_points
 from tests.unit.chat.conftest import Harness
 
-CLAUDE = PromptCaching(supported=True, min_tokens_per_checkpoint=1_024, fields=("system", "messages", "tools"))
+CLAUDE = PromptCaching(
+    supported=True, min_tokens_per_checkpoint=1_024, fields=("system", "messages", "tools")
+)
 NOVA_LIKE = PromptCaching(supported=True, min_tokens_per_checkpoint=10, fields=("system",))
 LONG_SYSTEM = "You are a careful assistant for a logistics team. " * 100  # ~1,250 tokens
 
@@ -50,9 +52,13 @@ def test_no_checkpoint_before_the_prefix_reaches_the_models_minimum() -> None:
 def test_only_the_fields_the_model_accepts_and_never_more_than_its_maximum() -> None:
     plan = plan_cache_points(NOVA_LIKE, system=LONG_SYSTEM, messages=conversation(5, 200))
     assert (plan.system, plan.after_messages) == (True, ())
-    full = plan_cache_points(CLAUDE, system=LONG_SYSTEM, messages=conversation(5, 400), reserved_checkpoints=3)
+    full = plan_cache_points(
+        CLAUDE, system=LONG_SYSTEM, messages=conversation(5, 400), reserved_checkpoints=3
+    )
     assert full.count == 1
-    none_left = plan_cache_points(CLAUDE, system=LONG_SYSTEM, messages=conversation(5), reserved_checkpoints=4)
+    none_left = plan_cache_points(
+        CLAUDE, system=LONG_SYSTEM, messages=conversation(5), reserved_checkpoints=4
+    )
     assert none_left.count == 0
 
 

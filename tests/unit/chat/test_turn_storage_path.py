@@ -3,6 +3,7 @@ history read in parallel), the question written beside the stream, all or nothin
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from chatbot_common.errors import UpstreamError
@@ -29,11 +30,24 @@ def test_a_follow_up_reads_its_conversation_and_history_in_one_request() -> None
 def test_a_message_written_by_anyone_else_makes_the_window_out_of_date_and_the_turn_queries() -> None:
     h = build()
     conversation_id = h.chat.run_turn(ALICE, TurnInput(message="first")).conversation_id
-    other = Message(id=new_id(), conversation_id=conversation_id, role="user", content="summary request",
-                    created_at="2020-01-01T00:00:00Z")
+    other = Message(
+        id=new_id(),
+        conversation_id=conversation_id,
+        role="user",
+        content="summary request",
+        created_at="2020-01-01T00:00:00Z",
+    )
     h.store.append_message(ALICE, other)
-    h.store.append_message(ALICE, Message(id=new_id(), conversation_id=conversation_id, role="assistant",
-                                          content="the summary", created_at="2020-01-01T00:00:00Z"))
+    h.store.append_message(
+        ALICE,
+        Message(
+            id=new_id(),
+            conversation_id=conversation_id,
+            role="assistant",
+            content="the summary",
+            created_at="2020-01-01T00:00:00Z",
+        ),
+    )
     h.chat.run_turn(ALICE, TurnInput(message="next", conversation_id=conversation_id))
     assert h.store.recent_limits == [7]
     sent = [m.content[0]["text"] for m in h.model.requests[-1].messages]
@@ -103,15 +117,15 @@ def test_a_question_that_cannot_be_written_leaves_no_answer_and_the_stream_says_
 def test_a_new_conversation_that_never_gets_an_answer_stores_nothing() -> None:
     h = build()
     h.model.scripts = [[UpstreamError("model down")]]
-    try:
+    with contextlib.suppress(UpstreamError):
         list(h.chat.start_turn(ALICE, TurnInput(message="hello")))
-    except UpstreamError:
-        pass
     assert h.store.conversations == {} and h.store.messages == {}
 
 
 def test_the_history_read_is_sized_by_the_token_budget() -> None:
-    h = build(ChatConfig(history_token_budget=1_500, history_tokens_per_message=150, history_max_messages=100))
+    h = build(
+        ChatConfig(history_token_budget=1_500, history_tokens_per_message=150, history_max_messages=100)
+    )
     conversation_id = h.chat.run_turn(ALICE, TurnInput(message="long " * 400)).conversation_id
     for _ in range(6):
         h.chat.run_turn(ALICE, TurnInput(message="long " * 400, conversation_id=conversation_id))
