@@ -199,11 +199,11 @@ def bench_overhead(stack: LocalStack) -> None:
     )
     print()
     print(
-        "Ours does what the minimal handler does not: read the conversation (GetItem) and its history "
-        "(one Query), store the question (PutItem), then the answer, the conversation's update and a "
-        "call-log record together (one TransactWriteItems): four DynamoDB requests, two for a new "
-        "conversation (created with its question in one TransactWriteItems). And it goes through "
-        "langchain-aws ConverseStream."
+        "Ours does what the minimal handler does not: read the conversation with its history window "
+        "(one GetItem), store the question (one TransactWriteItems, beside the stream), then the "
+        "answer, the conversation's update and a call-log record together (one TransactWriteItems): "
+        "three DynamoDB requests, two for a new conversation (created with its question in one "
+        "TransactWriteItems). And it goes through langchain-aws ConverseStream."
     )
     print()
 
@@ -410,8 +410,9 @@ def bench_storage(stack: LocalStack, engine: ScriptedEngine) -> None:
             f"turn {first_failing} is the first that no longer fits DynamoDB's 400 KB item limit."
         )
     print(
-        "Ours reads at most history_max_messages (default 100) newest messages with one Query, "
-        "whatever the conversation's length."
+        "Ours reads the conversation item with its history window (newest messages within the history "
+        "token budget, zlib-compressed) in one GetItem, whatever the conversation's length; a Query "
+        "sized by the budget only when the window is out of date."
     )
     print()
 
