@@ -609,7 +609,11 @@ class TurnRecorder:
         """Bedrock's counts when it sent them; otherwise the estimate of what the model read and
         wrote (`estimated=True`). A call refused before the model ran (throttled, no chunk) used
         nothing."""
-        if self._input_tokens is not None or self._output_tokens is not None:
+        reported = (self._input_tokens or 0) + (self._output_tokens or 0)
+        reported += self._cache_read_tokens + self._cache_write_tokens
+        # All-zero counts (a stream that failed at its start) are no count: a model that read a
+        # prompt never reports zero tokens of it.
+        if reported > 0:
             return Usage(
                 self._input_tokens or 0,
                 self._output_tokens or 0,
