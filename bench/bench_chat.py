@@ -561,10 +561,11 @@ def main() -> None:
         bench_overhead(stack)
         bench_storage(stack, engine)
         bench_cold_start(stack)
-        from bench.chat_turns import bench_cache_cost, bench_turn_latency
+        from bench.chat_turns import bench_cache_cost, bench_memory, bench_turn_latency
 
         bench_turn_latency(stack)
         bench_cache_cost(stack, engine)
+        bench_memory(stack)
 
 
 if __name__ == "__main__":

@@ -297,3 +297,52 @@ def bench_cache_cost(stack: Any, engine: Any) -> None:
     print(f"Cost of turn 60 with caching / without: {ratio:.2f} (goal <= 0.3: {verdict})")
     print("TTFT on the embedded model with and without prompt reuse: `bench runtime` (prompt reuse table).")
     print()
+
+
+def _rss_kib() -> int:
+    """This process's resident set size (KiB), from /proc (Linux)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def bench_memory(stack: Any, checkpoints: tuple[int, ...] = (500, 5_000)) -> None:
+    """6. The runner's resident size after 500 and 5,000 mixed requests (the stack runs in this
+    process): chat turns new and continued, conversation reads and lists, the model list.
+    Goal: after 5,000 within 10% of after 500."""
+    import gc
+
+    conversations: list[str] = []
+    sizes: dict[int, int] = {}
+    with httpx.Client(base_url=stack.url, timeout=60) as http:
+        for n in range(1, max(checkpoints) + 1):
+            kind = n % 10
+            if kind == 0 or not conversations:
+                response = http.post("/chat", json={"message": QUESTION})
+                response.raise_for_status()
+                conversations.append(response.json()["conversationId"])
+                conversations[:] = conversations[-20:]
+            elif kind <= 4:
+                cid = conversations[n % len(conversations)]
+                http.post("/chat", json={"message": QUESTION, "conversationId": cid}).raise_for_status()
+            elif kind <= 6:
+                http.get(f"/conversations/{conversations[n % len(conversations)]}").raise_for_status()
+            elif kind <= 8:
+                http.get("/conversations").raise_for_status()
+            else:
+                http.get("/models").raise_for_status()
+            if n in checkpoints:
+                gc.collect()
+                sizes[n] = _rss_kib()
+    first, last = sizes[checkpoints[0]], sizes[checkpoints[-1]]
+    growth = last / first
+    print("### 6. Memory of the runner under mixed requests")
+    print()
+    rows = [(n, f"{size / 1024:.1f} MiB") for n, size in sizes.items()]
+    print(markdown_table(("requests", "resident size"), rows))
+    print()
+    verdict = "met" if growth <= 1.10 else "NOT met"
+    print(f"After {checkpoints[-1]:,} / after {checkpoints[0]:,}: {growth:.3f} (goal <= 1.10: {verdict})")
+    print()
