@@ -130,3 +130,18 @@ def test_the_sse_usage_event_names_the_cache_counts_as_converse_does(harness: Ha
     events = list(harness.chat.start_turn("alice", TurnInput(message="hi")))
     [usage] = [e.data for e in events if e.name == "usage"]
     assert usage["cacheReadInputTokens"] == 900 and usage["cacheWriteInputTokens"] == 40
+
+
+def test_summary_instructions_get_a_checkpoint_for_caching_models_only() -> None:
+    import threading
+
+    from lambda_chat.attachments.summary_service import ChatModelSummaries
+    from tests.fakes.chat import FakeModel
+
+    for model_id, expected in (("local.scripted", True), ("meta.llama3-8b-instruct-v1:0", False)):
+        model = FakeModel()
+        complete = ChatModelSummaries(
+            model, model_id, 100, log_call=lambda *args: None, cancelled=threading.Event()
+        )
+        complete(LONG_SYSTEM, "Summarize: a chunk")
+        assert model.requests[-1].cache_system is expected
