@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     summary_max_concurrency: int = Field(default=4, gt=0)
     summary_max_output_tokens: int = Field(default=800, gt=0)
 
+    # The deployment's model table overrides (limits, prices) as JSON: cdk.json context
+    # `modelTable` through chatbot_common.model_table.encode_model_table_setting.
+    model_table: str = ""
+
     excerpt_chunk_tokens: int = Field(default=400, gt=50)
     excerpt_default_budget_tokens: int = Field(default=3_000, gt=0)
 

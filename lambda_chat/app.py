@@ -24,6 +24,7 @@ from chatbot_common.http import (
     install_request_logging,
 )
 from chatbot_common.logs import route_package_loggers
+from chatbot_common.model_table import load_model_table
 from chatbot_common.observability_names import CHAT_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
 from lambda_chat import routes_chat, routes_conversations, routes_documents, routes_meta
@@ -103,6 +104,7 @@ def create_app(
         retry_policy or RetryPolicy(max_attempts=settings.model_max_attempts),
         on_throttle=lambda request: emit_model_throttle(request.model_id),
     )
+    table = load_model_table(settings.model_table)  # ValueError at start-up on a bad table
     catalog = ModelCatalog(
         model_directory,
         default_model_id=settings.default_model_id,
@@ -132,8 +134,11 @@ def create_app(
             config,
             attachments=attachments,
             on_call=observe_call,
+            table=table,
         ),
-        conversations=ConversationService(store, catalog, max_system_chars=settings.max_system_chars),
+        conversations=ConversationService(
+            store, catalog, max_system_chars=settings.max_system_chars, table=table
+        ),
         attachments=attachments,
         identity=identity_dependency(settings),
         clients=clients,

@@ -22,6 +22,21 @@ from lambda_chat.domain.conversations import ConversationWithMessages
 # -- chat -------------------------------------------------------------------------------------
 
 
+class InferenceConfigIn(ApiModel):
+    """Converse inferenceConfig. Types only here; ranges depend on the model and are checked by
+    lambda_chat.domain.inference (400 invalid_inference_config naming the field and range)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    temperature: float | None = Field(default=None, description="Randomness, usually 0 to 1")
+    top_p: float | None = Field(default=None, description="Nucleus sampling, 0 to 1")
+    max_tokens: int | None = Field(default=None, description="Most tokens to generate (model's limit)")
+    stop_sequences: list[str] | None = Field(default=None, description="Up to 2,500 strings")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
 class ChatRequest(ApiModel):
     conversation_id: str | None = Field(
         default=None,
@@ -37,6 +52,10 @@ class ChatRequest(ApiModel):
         json_schema_extra={"items": {"type": "string", **ID_SCHEMA}, "maxItems": 10},
     )
     preset: str | None = Field(default=None, description="Image preset name from GET /presets")
+    inference_config: InferenceConfigIn | None = Field(
+        default=None,
+        description="This turn's Converse inferenceConfig, over the conversation's settings",
+    )
 
 
 class UsageOut(ApiModel):
@@ -46,6 +65,8 @@ class UsageOut(ApiModel):
         default=False,
         description="True when Bedrock sent no counts (stopped or failed stream): ~4 characters a token",
     )
+    cache_read_input_tokens: int = 0
+    cache_write_input_tokens: int = 0
 
 
 class ChatResponse(ApiModel):
@@ -58,6 +79,9 @@ class ChatResponse(ApiModel):
     usage: UsageOut
     model: str
     latency_ms: int
+    cost_usd: float | None = Field(
+        default=None, description="USD at the model's price table row; 0 for local models, null if unpriced"
+    )
 
 
 # -- conversations ------------------------------------------------------------------------------
@@ -70,6 +94,9 @@ class ConversationOut(ApiModel):
     updated_at: str
     model: str | None
     system: str | None
+    inference_config: dict[str, Any] | None = Field(
+        default=None, description="Converse inferenceConfig every turn starts from (PATCH to change)"
+    )
 
 
 class ConversationList(ApiModel):
@@ -89,6 +116,8 @@ class MessageOut(ApiModel):
     stop_reason: str | None = Field(
         default=None, description="Why the model stopped (assistant messages): end_turn, max_tokens, ..."
     )
+    cost_usd: float | None = Field(default=None, description="USD for the answer (assistant messages)")
+    inference_config: dict[str, Any] | None = None
 
 
 class ConversationDetail(ConversationOut):
@@ -117,6 +146,9 @@ class ConversationPatch(ApiModel):
     )
     system: str | None = Field(default=None, description="New system prompt; empty string clears it")
     model: str | None = None
+    inference_config: InferenceConfigIn | None = Field(
+        default=None, description="Replaces the conversation's inference settings; {} clears them"
+    )
 
 
 # -- catalogue --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+from decimal import Decimal
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any, TypeVar
@@ -52,6 +53,9 @@ def _conversation_from(item: dict[str, Any]) -> Conversation:
         updated_at=plain["updatedAt"],
         model=plain.get("model"),
         system=plain.get("system"),
+        inference_config=plain.get("inferenceConfig") or None,
+        comparison_id=plain.get("comparisonId"),
+        lane=plain.get("lane"),
     )
 
 
@@ -63,6 +67,8 @@ def _message_from(item: dict[str, Any]) -> Message:
             int(plain.get("inputTokens", 0)),
             int(plain.get("outputTokens", 0)),
             estimated=bool(plain.get("usageEstimated", False)),
+            cache_read_tokens=int(plain.get("cacheReadInputTokens", 0)),
+            cache_write_tokens=int(plain.get("cacheWriteInputTokens", 0)),
         )
     return Message(
         id=plain["id"],
@@ -75,7 +81,21 @@ def _message_from(item: dict[str, Any]) -> Message:
         usage=usage,
         model=plain.get("model"),
         stop_reason=plain.get("stopReason"),
+        cost_usd=Decimal(item["costUsd"]["N"]) if "N" in item.get("costUsd", {}) else None,
+        inference_config=plain.get("inferenceConfig") or None,
     )
+
+
+def dynamo_numbers(value: Any) -> Any:
+    """`value` with its floats as Decimals (DynamoDB's serializer refuses floats); exact for the
+    decimal text a client sent (0.2 stays 0.2)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, list | tuple):
+        return [dynamo_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: dynamo_numbers(item) for key, item in value.items()}
+    return value
 
 
 class ConversationStore(TableAdapter):
@@ -130,11 +150,13 @@ class ConversationStore(TableAdapter):
         )
 
     def _conversation_item(self, conversation: Conversation) -> dict[str, Any]:
+        # A comparison's lane conversations are not listed (no gsi1pk) until one is continued.
+        listed = conversation.comparison_id is None
         return to_item(
             {
                 "pk": keys.user_pk(conversation.user_id),
                 "sk": keys.conversation_sk(conversation.id),
-                "gsi1pk": keys.conversations_gsi_pk(conversation.user_id),
+                "gsi1pk": keys.conversations_gsi_pk(conversation.user_id) if listed else None,
                 "gsi1sk": f"{conversation.updated_at}#{conversation.id}",
                 ITEM_TYPE_ATTRIBUTE: "conversation",
                 "id": conversation.id,
@@ -144,6 +166,9 @@ class ConversationStore(TableAdapter):
                 "updatedAt": conversation.updated_at,
                 "model": conversation.model,
                 "system": conversation.system,
+                "inferenceConfig": dynamo_numbers(conversation.inference_config) or None,
+                "comparisonId": conversation.comparison_id,
+                "lane": conversation.lane,
                 TTL_ATTRIBUTE: self._expires_at(),
             }
         )
@@ -186,13 +211,33 @@ class ConversationStore(TableAdapter):
         system: str | None = None,
         model: str | None = None,
         clear_system: bool = False,
+        inference_config: dict[str, Any] | None = None,
+        detach_comparison: bool = False,
     ) -> Conversation:
+        """`inference_config` replaces the stored settings ({} removes them); `detach_comparison`
+        turns a comparison's lane into an ordinary, listed conversation."""
         names, values, expression = self._touch_expression(
             conversation_id, updated_at, title=title, system=system, model=model
         )
+        removes: list[str] = []
         if clear_system and system is None:
             names["#system"] = "system"
-            expression += " REMOVE #system"
+            removes.append("#system")
+        if inference_config is not None:
+            names["#inference"] = "inferenceConfig"
+            if inference_config:
+                expression += ", #inference = :inference"
+                values[":inference"] = dynamo_numbers(inference_config)
+            else:
+                removes.append("#inference")
+        if detach_comparison:
+            expression += ", gsi1pk = :listed"
+            values[":listed"] = keys.conversations_gsi_pk(user_id)
+            names["#comparison"] = "comparisonId"
+            names["#lane"] = "lane"
+            removes += ["#comparison", "#lane"]
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
         response = self._call(
             "update_item",
             Key=self._conversation_key(user_id, conversation_id),
@@ -255,8 +300,16 @@ class ConversationStore(TableAdapter):
             values["outputTokens"] = message.usage.output_tokens
             if message.usage.estimated:
                 values["usageEstimated"] = True
+            if message.usage.cache_read_tokens:
+                values["cacheReadInputTokens"] = message.usage.cache_read_tokens
+            if message.usage.cache_write_tokens:
+                values["cacheWriteInputTokens"] = message.usage.cache_write_tokens
         if message.stop_reason is not None:
             values["stopReason"] = message.stop_reason
+        if message.cost_usd is not None:
+            values["costUsd"] = message.cost_usd
+        if message.inference_config:
+            values["inferenceConfig"] = dynamo_numbers(message.inference_config)
         return to_item(values)
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:

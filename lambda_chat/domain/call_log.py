@@ -7,6 +7,8 @@ or alone, and every record is shown to the app's observer (a structured log line
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import logging
 import time
 from collections.abc import Callable
@@ -53,6 +55,9 @@ class CallRecorder:
         kind: str = "chat",
         stop_reason: str | None = None,
         tokens_estimated: bool = False,
+        cost_usd: Decimal | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
     ) -> CallRecord:
         """A record of a call that ended now; `error` gives its `error_code`; `tokens_estimated`
         marks token counts estimated because Bedrock sent none (a stopped or failed stream)."""
@@ -71,6 +76,9 @@ class CallRecorder:
             kind=kind,
             stop_reason=stop_reason,
             tokens_estimated=tokens_estimated,
+            cost_usd=cost_usd,
+            cache_read_tokens=cache_read_tokens,
+            cache_write_tokens=cache_write_tokens,
         )
 
     def write(self, record: CallRecord) -> None:

@@ -30,6 +30,9 @@ class ModelRequest:
     messages: list[ChatMessage]
     system: str | None = None
     max_tokens: int | None = None
+    # The Converse ``inferenceConfig`` to send as it is (lambda_chat.domain.inference
+    # converse_inference_config); None: the adapter's defaults (maxTokens only).
+    inference_config: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class ModelChunk:
     input_tokens: int | None = None
     output_tokens: int | None = None
     stop_reason: str | None = None
+    # Converse usage cacheReadInputTokens / cacheWriteInputTokens (prompt caching), when sent.
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
     @property
     def answers(self) -> bool:
@@ -104,7 +110,12 @@ class ConversationRepository(Protocol):
         system: str | None = None,
         model: str | None = None,
         clear_system: bool = False,
-    ) -> Conversation: ...
+        inference_config: dict[str, Any] | None = None,
+        detach_comparison: bool = False,
+    ) -> Conversation:
+        """`inference_config` replaces the stored settings ({} removes them); `detach_comparison`
+        makes a comparison's lane conversation an ordinary, listed one."""
+        ...
 
     def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
 

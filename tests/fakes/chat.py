@@ -69,7 +69,7 @@ class FakeStore:
 
     def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]:
         mine = sorted(
-            (c for (u, _), c in self.conversations.items() if u == user_id),
+            (c for (u, _), c in self.conversations.items() if u == user_id and c.comparison_id is None),
             key=lambda c: (c.updated_at, c.id),
             reverse=True,
         )
@@ -88,6 +88,8 @@ class FakeStore:
         system: str | None = None,
         model: str | None = None,
         clear_system: bool = False,
+        inference_config: dict[str, Any] | None = None,
+        detach_comparison: bool = False,
     ) -> Conversation:
         with self._lock:
             current = self.get_conversation(user_id, conversation_id)
@@ -101,6 +103,11 @@ class FakeStore:
                 changes["system"] = None
             if model is not None:
                 changes["model"] = model
+            if inference_config is not None:
+                changes["inference_config"] = inference_config or None
+            if detach_comparison:
+                changes["comparison_id"] = None
+                changes["lane"] = None
             updated = replace(current, **changes)
             self.conversations[(user_id, conversation_id)] = updated
             return updated
