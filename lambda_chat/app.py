@@ -27,7 +27,7 @@ from chatbot_common.logs import route_package_loggers
 from chatbot_common.model_table import load_model_table
 from chatbot_common.observability_names import CHAT_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
-from lambda_chat import routes_chat, routes_conversations, routes_documents, routes_meta
+from lambda_chat import routes_chat, routes_compare, routes_conversations, routes_documents, routes_meta
 
 # langchain-aws is the slowest import (~1.6 s); importing it with the app module puts it in the
 # start-up phase (where SnapStart can capture it), never in a request.
@@ -43,6 +43,7 @@ from lambda_chat.attachments.wiring import (
 )
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService
+from lambda_chat.domain.comparisons import ComparisonService
 from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.entities import CallRecord
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository, ModelDirectory
@@ -121,21 +122,22 @@ def create_app(
     def observe_call(record: CallRecord) -> None:
         _observe_call(logger, record)
 
+    chat = ChatService(
+        store,
+        retrying,
+        catalog,
+        config,
+        attachments=attachments,
+        on_call=observe_call,
+        table=table,
+    )
     services = ChatServices(
         settings=settings,
         logger=logger,
         store=store,
         model=retrying,
         catalog=catalog,
-        chat=ChatService(
-            store,
-            retrying,
-            catalog,
-            config,
-            attachments=attachments,
-            on_call=observe_call,
-            table=table,
-        ),
+        chat=chat,
         conversations=ConversationService(
             store, catalog, max_system_chars=settings.max_system_chars, table=table
         ),
@@ -144,6 +146,9 @@ def create_app(
         clients=clients,
         summaries=_summary_service(settings, clients, attachments, store, retrying, catalog, observe_call),
         idempotency=idempotency,
+        comparisons=ComparisonService(
+            store, retrying, catalog, chat, config, table=table, on_call=observe_call
+        ),
     )
 
     app = FastAPI(
@@ -161,6 +166,7 @@ def create_app(
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(routes_meta.router)
     app.include_router(routes_chat.router)
+    app.include_router(routes_compare.router)
     app.include_router(routes_conversations.router)
     app.include_router(routes_documents.router)
     return app

@@ -151,6 +151,120 @@ class ConversationPatch(ApiModel):
     )
 
 
+# -- comparisons --------------------------------------------------------------------------------
+
+
+class LaneIn(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    model: str | None = Field(
+        default=None, description="A model id from GET /models (default model if omitted)"
+    )
+    inference_config: InferenceConfigIn | None = None
+
+
+class CompareRequest(ApiModel):
+    message: str = Field(description="The question every lane answers")
+    lanes: list[LaneIn] | None = Field(
+        default=None,
+        description="2-4 lanes, no two identical; may be omitted on a follow-up (comparisonId)",
+    )
+    comparison_id: str | None = Field(
+        default=None, description="Follow up on this comparison", json_schema_extra=ID_SCHEMA
+    )
+    system: str | None = Field(default=None, description="System prompt for every lane")
+    attachments: list[str] = Field(
+        default_factory=list,
+        description="Upload ids (images, documents), at most 10",
+        json_schema_extra={"items": {"type": "string", **ID_SCHEMA}, "maxItems": 10},
+    )
+
+
+class LaneAnswerOut(ApiModel):
+    lane: int
+    model: str
+    inference_config: dict[str, Any]
+    answer: str
+    stop_reason: str | None
+    usage: dict[str, int] = Field(
+        description="inputTokens, outputTokens, cacheReadInputTokens, cacheWriteInputTokens"
+    )
+    cost_usd: float | None
+    latency_ms: int
+    status: Literal["complete", "incomplete", "stopped", "throttled", "error"]
+    error: dict[str, str] | None = Field(default=None, description="{code, message} when the lane failed")
+    conversation_id: str | None = Field(default=None, description="The lane's conversation")
+
+
+class CompareResponse(ApiModel):
+    comparison_id: str
+    answers: list[LaneAnswerOut]
+    cost_usd: float | None = Field(description="All lanes together (null when a lane is unpriced)")
+    latency_ms: int
+
+
+class ComparisonLaneOut(ApiModel):
+    lane: int
+    model: str
+    inference_config: dict[str, Any] | None
+    conversation_id: str
+
+
+class ComparisonOut(ApiModel):
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    system: str | None
+    lanes: list[ComparisonLaneOut]
+    continued_as: str | None = Field(description="The conversation a lane was continued as, if any")
+
+    @classmethod
+    def of(cls, comparison: Any) -> ComparisonOut:
+        return cls.model_validate(_comparison_json(comparison))
+
+
+class ComparisonList(ApiModel):
+    items: list[ComparisonOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Any) -> ComparisonList:
+        return cls.model_validate(
+            {"items": [_comparison_json(item) for item in page.items], "next_cursor": page.next_cursor}
+        )
+
+
+class ComparisonLaneDetail(ComparisonLaneOut):
+    messages: list[MessageOut]
+
+
+class ComparisonDetail(ComparisonOut):
+    lanes: list[ComparisonLaneDetail]  # type: ignore[assignment]
+
+    @classmethod
+    def of(cls, found: Any) -> ComparisonDetail:  # type: ignore[override]
+        data = _comparison_json(found.comparison)
+        for lane in data["lanes"]:
+            lane["messages"] = found.messages.get(lane["lane"], [])
+        return cls.model_validate(data)
+
+
+def _comparison_json(comparison: Any) -> dict[str, Any]:
+    return {
+        **{key: value for key, value in vars(comparison).items() if key != "lanes"},
+        "lanes": [
+            {
+                "lane": lane.index,
+                "model": lane.model,
+                "inference_config": lane.inference_config,
+                "conversation_id": lane.conversation_id,
+            }
+            for lane in comparison.lanes
+        ],
+    }
+
+
 # -- catalogue --------------------------------------------------------------------------------
 
 

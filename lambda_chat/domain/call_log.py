@@ -7,11 +7,10 @@ or alone, and every record is shown to the app's observer (a structured log line
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import logging
 import time
 from collections.abc import Callable
+from decimal import Decimal
 
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, NotFound

@@ -14,9 +14,9 @@ import enum
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from decimal import Decimal
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from chatbot_common import keys
@@ -39,12 +39,12 @@ from lambda_chat.domain.entities import (
 )
 from lambda_chat.domain.errors import ConversationDeleted
 from lambda_chat.domain.events import OperationStopped, StreamEvent, collect_events, error_event
-from lambda_chat.domain.inference import InferenceSettings, converse_inference_config, validate_inference
 from lambda_chat.domain.history import (
     conversation_title,
     document_references,
     trim_history,
 )
+from lambda_chat.domain.inference import InferenceSettings, converse_inference_config, validate_inference
 from lambda_chat.domain.ports import (
     AttachmentResolver,
     ChatMessage,
@@ -237,7 +237,21 @@ class ChatService:
         """The whole turn, aggregated (the JSON form)."""
         return aggregate_turn(self.start_turn(user_id, turn, request_id=request_id))
 
-    # -- validation -----------------------------------------------------------------------------
+    # -- validation (shared with comparisons) ----------------------------------------------------
+
+    def message_text(self, turn: TurnInput) -> str:
+        """The question's text, checked (400 empty or malformed, 413 too long)."""
+        return self._message_text(turn)
+
+    def upload_ids(self, attachments: Sequence[str]) -> list[str]:
+        """The attachment upload ids, checked and de-duplicated (400)."""
+        return self._upload_ids(attachments)
+
+    def resolve_attachments(
+        self, user_id: str, upload_ids: list[str], history: list[Message], question: str
+    ) -> ResolvedAttachments:
+        """The Converse blocks and references for the uploads and the history's documents."""
+        return self._resolve_attachments(user_id, upload_ids, history, question)
 
     def _message_text(self, turn: TurnInput) -> str:
         text = turn.message or ""

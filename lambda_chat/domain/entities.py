@@ -30,6 +30,31 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class ComparisonLane:
+    """One lane of a stored comparison: its model, settings (camelCase) and conversation."""
+
+    index: int
+    model: str
+    inference_config: dict[str, Any] | None
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One question asked of 2-4 lanes, and its follow-ups (lambda_chat.domain.comparisons).
+    `continued_as` is the conversation id of the lane the user continued, if any."""
+
+    id: str
+    user_id: str
+    title: str
+    created_at: str
+    updated_at: str
+    lanes: list[ComparisonLane]
+    system: str | None = None
+    continued_as: str | None = None
+
+
+@dataclass(frozen=True)
 class Usage:
     """Tokens a model call used. `estimated` is True when Bedrock sent no counts (a stopped or
     failed stream) and the numbers are the ~4-characters-per-token estimate of what was sent and

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lambda_chat.domain.entities import CallRecord, Conversation, Message, ModelInfo, Page
+from lambda_chat.domain.entities import CallRecord, Comparison, Conversation, Message, ModelInfo, Page
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,34 @@ class ConversationRepository(Protocol):
     ) -> Page[Message]: ...
 
     def put_call_record(self, record: CallRecord) -> None: ...
+
+    # -- comparisons (lambda_chat.domain.comparisons) -------------------------------------------
+
+    def get_comparison(self, user_id: str, comparison_id: str) -> Comparison:
+        """Raises NotFound when the user has no such comparison."""
+        ...
+
+    def list_comparisons(self, user_id: str, limit: int, cursor: str | None) -> Page[Comparison]:
+        """Newest activity first."""
+        ...
+
+    def record_lane_turn(
+        self,
+        comparison: Comparison,
+        conversation: Conversation,
+        question: Message,
+        answer: Message,
+        call_record: CallRecord,
+    ) -> None:
+        """One lane's turn, all or nothing: the comparison (created or touched), the lane's
+        conversation (created or touched), the question, the answer and the call record."""
+        ...
+
+    def continue_comparison_lane(
+        self, user_id: str, comparison_id: str, conversation_id: str, *, updated_at: str
+    ) -> Conversation:
+        """Make the lane's conversation an ordinary, listed one and mark the comparison continued."""
+        ...
 
 
 @dataclass(frozen=True)
