@@ -106,7 +106,7 @@ class CostSummaryRow:
             "outputTokens": self.output_tokens,
             "cacheReadInputTokens": self.cache_read_tokens,
             "cacheWriteInputTokens": self.cache_write_tokens,
-            "costUsd": str(self.cost_usd),
+            "costUsd": format(self.cost_usd, "f"),  # fixed-point text, never "0E-9"
             "unpricedCalls": self.unpriced_calls,
         }
 
