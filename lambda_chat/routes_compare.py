@@ -1,5 +1,5 @@
 """POST /compare (one question on 2-4 lanes, JSON or SSE) and the stored comparisons:
-GET /comparisons, GET /comparisons/{id}, POST /comparisons/{id}/lanes/{lane}/continue."""
+GET /comparisons, GET /comparisons/{id}, POST /comparisons/{id}/continue {lane}."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from lambda_chat.schemas import (
     CompareResponse,
     ComparisonDetail,
     ComparisonList,
+    ContinueLaneRequest,
     ConversationOut,
     error_responses,
 )
@@ -128,16 +129,16 @@ def get_comparison(
 
 
 @router.post(
-    "/comparisons/{comparison_id}/lanes/{lane}/continue",
+    "/comparisons/{comparison_id}/continue",
     response_model=ConversationOut,
     responses=error_responses(400, 401, 404, 409, 429, 500, 502),
     summary="Continue with this answer: the lane becomes an ordinary conversation",
 )
 def continue_lane(
     comparison_id: ComparisonId,
-    lane: Annotated[int, Path(ge=0, le=3)],
+    body: ContinueLaneRequest,
     identity: CurrentIdentity,
     services: Services,
 ) -> ConversationOut:
-    conversation = _comparisons(services).continue_lane(identity.user_id, comparison_id, lane)
+    conversation = _comparisons(services).continue_lane(identity.user_id, comparison_id, body.lane)
     return ConversationOut.model_validate(conversation)

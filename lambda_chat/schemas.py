@@ -180,6 +180,10 @@ class CompareRequest(ApiModel):
     )
 
 
+class ContinueLaneRequest(ApiModel):
+    lane: int = Field(ge=0, le=3, description="The lane whose answer to continue with (0-based)")
+
+
 class LaneAnswerOut(ApiModel):
     lane: int
     model: str

@@ -139,7 +139,7 @@ def test_one_model_at_two_temperatures_then_a_follow_up_and_continue(
     assert [len(lane["messages"]) for lane in detail["lanes"]] == [4, 4]
     assert comparison_id in [item["id"] for item in api.get("/comparisons").json()["items"]]
     # Continue with lane 1's answer: an ordinary conversation with that lane's history and settings
-    conversation = api.post(f"/comparisons/{comparison_id}/lanes/1/continue").json()
+    conversation = api.post(f"/comparisons/{comparison_id}/continue", json={"lane": 1}).json()
     assert conversation["inferenceConfig"] == {"temperature": 1.0}
     assert conversation["id"] in [c["id"] for c in api.get("/conversations").json()["items"]]
     turn = api.post("/chat", json={"message": "third", "conversationId": conversation["id"]}).json()

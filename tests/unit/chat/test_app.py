@@ -169,6 +169,7 @@ def test_openapi_documents_routes_models_and_errors(client: TestClient) -> None:
         "usage",
         "model",
         "latencyMs",
+        "costUsd",
     }
     assert set(paths["/conversations/{conversation_id}"]) == {"get", "patch", "delete"}
 

@@ -189,7 +189,7 @@ def test_a_follow_up_continues_every_lane_with_its_own_history(client: TestClien
 def test_continue_with_this_answer_makes_the_lane_an_ordinary_conversation(client: TestClient) -> None:
     first = client.post("/compare", json={"message": "one", "lanes": TWO_TEMPERATURES}).json()
     comparison_id = first["comparisonId"]
-    response = client.post(f"/comparisons/{comparison_id}/lanes/1/continue")
+    response = client.post(f"/comparisons/{comparison_id}/continue", json={"lane": 1})
     assert response.status_code == 200, response.text
     conversation = response.json()
     assert conversation["id"] == first["answers"][1]["conversationId"]
@@ -213,7 +213,7 @@ def test_another_users_comparison_is_not_found(store: FakeStore, model: LaneMode
         assert bob.get(f"/comparisons/{comparison_id}").status_code == 404
         follow_up = bob.post("/compare", json={"message": "two", "comparisonId": comparison_id})
         assert follow_up.status_code == 404
-        assert bob.post(f"/comparisons/{comparison_id}/lanes/0/continue").status_code == 404
+        assert bob.post(f"/comparisons/{comparison_id}/continue", json={"lane": 0}).status_code == 404
         assert bob.get("/comparisons").json()["items"] == []
 
 
