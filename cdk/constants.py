@@ -65,6 +65,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/comparisons", CHAT),
     ("GET", "/comparisons/{id}", CHAT),
     ("POST", "/comparisons/{id}/continue", CHAT),
+    ("POST", "/comparisons/{id}/stop", CHAT),
     ("GET", "/conversations", CHAT),
     ("GET", "/conversations/{id}", CHAT),
     ("PATCH", "/conversations/{id}", CHAT),

@@ -7,6 +7,7 @@ Item kinds (pk / sk):
 - comparison:    USER#<user>            / CMP#<comparison id>
                  gsi1: USER#<user>#CMPS  / <updatedAt ISO>#<comparison id>  (newest first)
                  (its lanes are conversation items with comparisonId and no gsi1pk)
+- lane stops:    USER#<user>            / CMPSTOP#<comparison id>   (lanes asked to stop; TTL 1 day)
 - upload record: USER#<user>            / UPLOAD#<upload id>
 - call log:      USER#<user>            / CALL#<ISO time>#<call id>
                  gsi1: CALLS#<YYYY-MM-DD> / <ISO time>#<call id>     (all users, by day)
@@ -79,6 +80,11 @@ def conversations_gsi_pk(user_id: str) -> str:
 
 def comparison_sk(comparison_id: str) -> str:
     return f"CMP#{comparison_id}"
+
+
+def comparison_stop_sk(comparison_id: str) -> str:
+    """The item recording which lanes of a running comparison the user asked to stop."""
+    return f"CMPSTOP#{comparison_id}"
 
 
 def comparisons_gsi_pk(user_id: str) -> str:

@@ -19,6 +19,7 @@ from lambda_chat.schemas import (
     ComparisonList,
     ContinueLaneRequest,
     ConversationOut,
+    StopLaneResponse,
     error_responses,
 )
 from lambda_chat.services import ChatServices, CurrentIdentity, Services, request_id_for
@@ -126,6 +127,27 @@ def get_comparison(
 ) -> ComparisonDetail:
     found = _comparisons(services).get(identity.user_id, comparison_id, limit=limit)
     return ComparisonDetail.of(found)
+
+
+@router.post(
+    "/comparisons/{comparison_id}/stop",
+    status_code=202,
+    response_model=StopLaneResponse,
+    responses=error_responses(400, 401, 429, 500, 502),
+    summary="Stop one lane of a running comparison (the others go on)",
+    description=(
+        'The lane ends within about a second with `done` {stopReason: "stopped"}; its partial answer '
+        "is kept. To stop every lane, close the stream (or abandon the JSON request)."
+    ),
+)
+def stop_lane(
+    comparison_id: ComparisonId,
+    body: ContinueLaneRequest,
+    identity: CurrentIdentity,
+    services: Services,
+) -> StopLaneResponse:
+    _comparisons(services).stop_lane(identity.user_id, comparison_id, body.lane)
+    return StopLaneResponse(comparison_id=comparison_id, lane=body.lane)
 
 
 @router.post(

@@ -184,6 +184,11 @@ class ContinueLaneRequest(ApiModel):
     lane: int = Field(ge=0, le=3, description="The lane whose answer to continue with (0-based)")
 
 
+class StopLaneResponse(ApiModel):
+    comparison_id: str
+    lane: int
+
+
 class LaneAnswerOut(ApiModel):
     lane: int
     model: str

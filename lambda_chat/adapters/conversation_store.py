@@ -541,6 +541,29 @@ class ConversationStore(TableAdapter):
         )
         return self.get_conversation(user_id, conversation_id)
 
+    def request_lane_stop(self, user_id: str, comparison_id: str, lane: int) -> None:
+        """ADD the lane to the comparison's stop-request item (its own item: a running
+        comparison's item may not exist yet); it expires with the retention TTL."""
+        self._call(
+            "update_item",
+            Key=to_item({"pk": keys.user_pk(user_id), "sk": keys.comparison_stop_sk(comparison_id)}),
+            UpdateExpression="ADD lanes :lane SET #ttl = :ttl",
+            ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={
+                ":lane": {"NS": [str(lane)]},
+                ":ttl": {"N": str(int(self._clock()) + 86_400)},
+            },
+        )
+
+    def stopped_lanes(self, user_id: str, comparison_id: str) -> set[int]:
+        response = self._call(
+            "get_item",
+            Key=to_item({"pk": keys.user_pk(user_id), "sk": keys.comparison_stop_sk(comparison_id)}),
+            ConsistentRead=True,
+        )
+        lanes = (response.get("Item") or {}).get("lanes", {}).get("NS", [])
+        return {int(value) for value in lanes}
+
     @staticmethod
     def _comparison_key(user_id: str, comparison_id: str) -> dict[str, Any]:
         return to_item({"pk": keys.user_pk(user_id), "sk": keys.comparison_sk(comparison_id)})

@@ -16,13 +16,14 @@ that failed before its model said anything stores only its call record (like a c
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chatbot_common import keys
-from chatbot_common.errors import Conflict, InvalidInput, NotFound
+from chatbot_common.errors import Conflict, DomainError, InvalidInput, NotFound
 from chatbot_common.keys import validate_id
 from chatbot_common.model_table import ModelTable
 from chatbot_common.timestamps import iso_now
@@ -37,6 +38,7 @@ from lambda_chat.domain.compare import (
     LaneInput,
     LaneOutcome,
     LaneRun,
+    LaneStopped,
     multiplex_lanes,
     validate_lanes,
 )
@@ -54,8 +56,17 @@ from lambda_chat.domain.entities import (
 from lambda_chat.domain.events import StreamEvent
 from lambda_chat.domain.history import conversation_title, trim_history
 from lambda_chat.domain.inference import converse_inference_config
-from lambda_chat.domain.ports import ChatMessage, ChatModel, ConversationRepository, ModelRequest
+from lambda_chat.domain.ports import (
+    ChatMessage,
+    ChatModel,
+    ConversationRepository,
+    ModelChunk,
+    ModelRequest,
+    close_iterator,
+)
 from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
+
+_log = logging.getLogger(__name__)
 
 # CloudFront closes a response idle for 30 s: a `ping` at half that while every lane waits.
 HEARTBEAT_SECONDS = 15.0
@@ -211,7 +222,10 @@ class ComparisonService:
                 created_at=now,
                 attachments=list(resolved.references),
             )
-            runs.append(LaneRun(lane=lane, open_stream=self._opener(lane, messages, system)))
+            opener = self._opener(lane, messages, system)
+            runs.append(
+                LaneRun(lane=lane, open_stream=self._stoppable(user_id, comparison.id, lane.index, opener))
+            )
 
         def store_lane(outcome: LaneOutcome) -> None:
             self._store_lane(user_id, comparison, questions[outcome.lane.index], outcome, request_id)
@@ -242,6 +256,43 @@ class ComparisonService:
             inference_config=inference,
         )
         return lambda: self._model.stream(request)
+
+    def _stoppable(
+        self, user_id: str, comparison_id: str, lane: int, open_stream: Callable[[], Iterator[ModelChunk]]
+    ) -> Callable[[], Iterator[ModelChunk]]:
+        """The lane's chunks, ending with LaneStopped once the user asked to stop this lane
+        (`stop_lane`, possibly served by another instance): checked with one consistent read
+        every `deletion_check_seconds` while the lane streams."""
+        interval = self._config.deletion_check_seconds
+
+        def chunks() -> Iterator[ModelChunk]:
+            stream = open_stream()
+            last = self._timer()
+            try:
+                for chunk in stream:
+                    yield chunk
+                    if self._timer() - last < interval:
+                        continue
+                    last = self._timer()
+                    try:
+                        stopped = lane in self._store.stopped_lanes(user_id, comparison_id)
+                    except DomainError:
+                        _log.warning("could not read the stop requests of comparison %s", comparison_id)
+                        continue
+                    if stopped:
+                        raise LaneStopped()
+            finally:
+                close_iterator(stream)
+
+        return chunks
+
+    def stop_lane(self, user_id: str, comparison_id: str, lane: int) -> None:
+        """Ask a running comparison's lane to stop (the others go on). Kept under the caller's
+        own partition, so it can only ever reach the caller's comparisons."""
+        validate_id(comparison_id, "comparison id")
+        if not 0 <= lane < MAX_LANES:
+            raise InvalidInput(f"lane must be between 0 and {MAX_LANES - 1}")
+        self._store.request_lane_stop(user_id, comparison_id, lane)
 
     def _store_lane(
         self,

@@ -153,6 +153,14 @@ class ConversationRepository(Protocol):
         conversation (created or touched), the question, the answer and the call record."""
         ...
 
+    def request_lane_stop(self, user_id: str, comparison_id: str, lane: int) -> None:
+        """Record that the user asked this lane of a running comparison to stop."""
+        ...
+
+    def stopped_lanes(self, user_id: str, comparison_id: str) -> set[int]:
+        """The lanes the user asked to stop (consistent read)."""
+        ...
+
     def continue_comparison_lane(
         self, user_id: str, comparison_id: str, conversation_id: str, *, updated_at: str
     ) -> Conversation:

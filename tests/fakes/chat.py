@@ -33,6 +33,7 @@ class FakeStore:
         self.messages: dict[tuple[str, str], list[Message]] = {}
         self.calls: list[CallRecord] = []
         self.comparisons: dict[tuple[str, str], Comparison] = {}
+        self.lane_stops: dict[tuple[str, str], set[int]] = {}
         # Errors the next lane writes raise (one each), to test a lane whose answer is not stored.
         self.fail_lane_writes: list[DomainError] = []
         self.writes = 0
@@ -201,6 +202,14 @@ class FakeStore:
             self._add_message(user_id, question)
             self._add_message(user_id, answer)
             self.calls.append(call_record)
+
+    def request_lane_stop(self, user_id: str, comparison_id: str, lane: int) -> None:
+        with self._lock:
+            self.writes += 1
+            self.lane_stops.setdefault((user_id, comparison_id), set()).add(lane)
+
+    def stopped_lanes(self, user_id: str, comparison_id: str) -> set[int]:
+        return set(self.lane_stops.get((user_id, comparison_id), set()))
 
     def continue_comparison_lane(
         self, user_id: str, comparison_id: str, conversation_id: str, *, updated_at: str

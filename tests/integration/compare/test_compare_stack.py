@@ -181,3 +181,16 @@ def test_cli_compare_streams_labelled_lanes_and_logs_sum_costs(stack: LocalStack
     out = io.StringIO()
     assert main([*args, "--costs", "--limit", "500"], stdout=out, stderr=io.StringIO()) == 0
     assert "COST" in out.getvalue() and A in out.getvalue()
+
+
+def test_a_lane_stop_request_is_stored_and_read_back(api: httpx.Client, stack: LocalStack) -> None:
+    from lambda_chat.adapters.conversation_store import ConversationStore
+
+    comparison_id = api.post("/compare", json={"message": "s", "lanes": [{"model": A}, {"model": B}]}).json()[
+        "comparisonId"
+    ]
+    assert api.post(f"/comparisons/{comparison_id}/stop", json={"lane": 1}).status_code == 202
+    assert api.post(f"/comparisons/{comparison_id}/stop", json={"lane": 0}).status_code == 202
+    assert stack.clients is not None
+    store = ConversationStore(stack.clients.dynamodb, stack.table_name)
+    assert store.stopped_lanes("local-dev-user", comparison_id) == {0, 1}

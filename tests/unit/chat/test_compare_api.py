@@ -6,6 +6,7 @@ scoping, and inference settings / cost on ordinary turns."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -262,3 +263,62 @@ def test_a_priced_turn_costs_its_tokens_on_the_turn_message_and_call_record(
     answer = client.get(f"/conversations/{body['conversationId']}").json()["messages"][1]
     assert answer["costUsd"] == pytest.approx(0.00054)
     assert str(store.calls[-1].cost_usd) == "0.00054"
+
+
+def test_stopping_one_lane_ends_it_with_its_partial_answer_while_the_other_completes() -> None:
+    from lambda_chat.domain.catalog import ModelCatalog
+    from lambda_chat.domain.chat import ChatConfig, ChatService
+    from lambda_chat.domain.compare import LaneInput
+    from lambda_chat.domain.comparisons import CompareInput, ComparisonService
+    from lambda_chat.domain.events import StreamEvent
+
+    store = FakeStore()
+    started: dict[str, str] = {}
+    known = threading.Event()
+
+    class Model:
+        """Lane at temperature 1.0 streams 200 words; the user asks to stop it after the second."""
+
+        def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
+            long = (request.inference_config or {}).get("temperature") == 1.0
+            for index in range(200 if long else 3):
+                if long and index == 2:
+                    assert known.wait(5)  # the comparison id arrives with `meta`
+                    store.request_lane_stop("alice", started["id"], 1)
+                yield ModelChunk(text=f"w{index} ")
+            yield ModelChunk(input_tokens=5, output_tokens=3, stop_reason="end_turn")
+
+    catalog = ModelCatalog(FakeDirectory(), default_model_id=MODEL_ID)
+    config = ChatConfig(deletion_check_seconds=0.0)
+    chat = ChatService(store, Model(), catalog, config)
+    service = ComparisonService(
+        store, Model(), catalog, chat, config, table=chat.table, heartbeat_seconds=None
+    )
+    lanes = [LaneInput(MODEL_ID, {"temperature": 0.2}), LaneInput(MODEL_ID, {"temperature": 1.0})]
+    events: list[StreamEvent] = []
+    for event in service.start("alice", CompareInput(message="go", lanes=lanes)):
+        if event.name == "meta":
+            started["id"] = event.data["comparisonId"]
+            known.set()
+        events.append(event)
+    done = {e.data["lane"]: e.data for e in events if e.name == "done" and "lane" in e.data}
+    assert done[0]["stopReason"] == "end_turn" and done[1]["stopReason"] == "stopped"
+    final = events[-1].data
+    assert [lane["status"] for lane in final["lanes"]] == ["complete", "stopped"]
+    stopped_text = "".join(e.data["text"] for e in events if e.name == "delta" and e.data["lane"] == 1)
+    assert stopped_text.startswith("w0 w1 ") and len(stopped_text.split()) < 10
+    conversation_id = store.comparisons[("alice", started["id"])].lanes[1].conversation_id
+    answer = store.all_messages("alice", conversation_id)[-1]
+    assert (answer.status, answer.content) == ("stopped", stopped_text)
+
+
+def test_the_stop_route_records_the_lane_for_the_running_comparison(
+    client: TestClient, store: FakeStore
+) -> None:
+    comparison_id = client.post("/compare", json={"message": "one", "lanes": TWO_TEMPERATURES}).json()[
+        "comparisonId"
+    ]
+    response = client.post(f"/comparisons/{comparison_id}/stop", json={"lane": 1})
+    assert response.status_code == 202 and response.json() == {"comparisonId": comparison_id, "lane": 1}
+    assert store.stopped_lanes("local-dev-user", comparison_id) == {1}
+    assert client.post(f"/comparisons/{comparison_id}/stop", json={"lane": 7}).status_code == 400
