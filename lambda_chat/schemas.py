@@ -277,6 +277,26 @@ def _comparison_json(comparison: Any) -> dict[str, Any]:
 # -- catalogue --------------------------------------------------------------------------------
 
 
+class RangeOut(ApiModel):
+    min: float
+    max: float | None
+
+
+class PriceOut(ApiModel):
+    input_per_1k: float = Field(description="USD per 1,000 input tokens")
+    output_per_1k: float = Field(description="USD per 1,000 output tokens")
+    as_of: str = Field(description="When the price was read (ISO date)")
+    source: str
+
+
+class ModelLimitsOut(ApiModel):
+    temperature: RangeOut | None = Field(description="null: the model takes no temperature")
+    top_p: RangeOut | None
+    temperature_and_top_p: bool = Field(description="False: set temperature or topP, not both")
+    max_tokens: RangeOut = Field(description="maxTokens range (max null: unknown)")
+    price: PriceOut | None = Field(description="null: unpriced; local models cost 0")
+
+
 class ModelOut(ApiModel):
     id: str = Field(description="Send as `model`: a model id or an inference-profile id (us.amazon...)")
     name: str
@@ -284,6 +304,9 @@ class ModelOut(ApiModel):
     input_modalities: list[str] = Field(description="TEXT, IMAGE, DOCUMENT, ...")
     output_modalities: list[str]
     streaming: bool = Field(description="Answers stream (always true: only streaming models are listed)")
+    limits: ModelLimitsOut | None = Field(
+        default=None, description="Inference ranges and price from the model table (settings forms)"
+    )
 
 
 class ModelsResponse(ApiModel):
