@@ -24,7 +24,7 @@ from chatbot_common.http import (
     install_request_logging,
 )
 from chatbot_common.logs import route_package_loggers
-from chatbot_common.model_table import load_model_table
+from chatbot_common.model_table import ModelTable, load_model_table
 from chatbot_common.observability_names import CHAT_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
 from lambda_chat import routes_chat, routes_compare, routes_conversations, routes_documents, routes_meta
@@ -144,7 +144,9 @@ def create_app(
         attachments=attachments,
         identity=identity_dependency(settings),
         clients=clients,
-        summaries=_summary_service(settings, clients, attachments, store, retrying, catalog, observe_call),
+        summaries=_summary_service(
+            settings, clients, attachments, store, retrying, catalog, observe_call, table
+        ),
         idempotency=idempotency,
         comparisons=ComparisonService(
             store, retrying, catalog, chat, config, table=table, on_call=observe_call
@@ -186,6 +188,7 @@ def _summary_service(
     model: ChatModel,
     catalog: ModelCatalog,
     on_call: Callable[[CallRecord], None],
+    table: ModelTable | None = None,
 ) -> DocumentSummaryService | None:
     """Summaries read documents through the resolver's library (and its clients) when there is one."""
     if isinstance(attachments, UploadAttachmentResolver):
@@ -194,7 +197,7 @@ def _summary_service(
         library = build_document_library(settings, clients)
     else:
         return None
-    return build_summary_service(library, store, model, catalog, settings, on_call=on_call)
+    return build_summary_service(library, store, model, catalog, settings, on_call=on_call, table=table)
 
 
 _default_app: FastAPI | None = None
