@@ -283,8 +283,9 @@ class RangeOut(ApiModel):
 
 
 class PriceOut(ApiModel):
-    input_per_1k: float = Field(description="USD per 1,000 input tokens")
-    output_per_1k: float = Field(description="USD per 1,000 output tokens")
+    # The model table's own names (modelTable in cdk.json), not pydantic's "inputPer1K".
+    input_per_1k: float = Field(alias="inputPer1k", description="USD per 1,000 input tokens")
+    output_per_1k: float = Field(alias="outputPer1k", description="USD per 1,000 output tokens")
     as_of: str = Field(description="When the price was read (ISO date)")
     source: str
 

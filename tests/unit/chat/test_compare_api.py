@@ -322,3 +322,27 @@ def test_the_stop_route_records_the_lane_for_the_running_comparison(
     assert response.status_code == 202 and response.json() == {"comparisonId": comparison_id, "lane": 1}
     assert store.stopped_lanes("local-dev-user", comparison_id) == {1}
     assert client.post(f"/comparisons/{comparison_id}/stop", json={"lane": 7}).status_code == 400
+
+
+def test_models_carry_their_inference_ranges_and_price(client: TestClient) -> None:
+    models = {m["id"]: m for m in client.get("/models").json()["models"]}
+    priced = models[PRICED]["limits"]
+    assert priced["temperature"] == {"min": 0, "max": 1} and priced["maxTokens"]["max"] == 10_000
+    assert priced["price"]["inputPer1k"] == pytest.approx(0.00006) and priced["price"]["source"]
+    assert models[MODEL_ID]["limits"]["price"]["outputPer1k"] == 0
+
+
+def test_an_idempotency_record_keeps_each_lanes_text_apart() -> None:
+    from lambda_chat.sse import compact_deltas
+
+    stored = [
+        {"event": "delta", "data": {"lane": 0, "model": "m", "text": "a"}},
+        {"event": "delta", "data": {"lane": 0, "model": "m", "text": "b"}},
+        {"event": "delta", "data": {"lane": 1, "model": "m", "text": "x"}},
+        {"event": "delta", "data": {"lane": 0, "model": "m", "text": "c"}},
+    ]
+    assert [item["data"] for item in compact_deltas(stored)] == [
+        {"lane": 0, "model": "m", "text": "ab"},
+        {"lane": 1, "model": "m", "text": "x"},
+        {"lane": 0, "model": "m", "text": "c"},
+    ]
