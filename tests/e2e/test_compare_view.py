@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PageWatch, shot
+from tests.e2e.test_accessibility import axe_violations
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +51,7 @@ def test_two_lanes_side_by_side_on_a_desktop_and_tabs_on_a_phone(
     first, second = lane(page, 0).bounding_box(), lane(page, 1).bounding_box()
     assert abs(first["y"] - second["y"]) < 2 and second["x"] > first["x"] + first["width"] - 1
     shot(page, "compare-desktop")
+    assert axe_violations(page) == []
 
     # When the page is as narrow as a phone
     page.set_viewport_size({"width": 390, "height": 844})
@@ -63,6 +65,7 @@ def test_two_lanes_side_by_side_on_a_desktop_and_tabs_on_a_phone(
     expect(lane(page, 1)).to_be_visible()
     expect(lane(page, 0)).to_be_hidden()
     shot(page, "compare-phone-lane-2")
+    assert axe_violations(page) == []
     assert not watch.page_errors and not watch.console_errors
 
 
@@ -130,6 +133,7 @@ def test_conversation_inference_settings_show_ranges_and_are_kept(page: Any, mod
     expect(page.locator(".settings [role=status]")).to_have_text("Saved.")
     expect(page.locator(".conversation-cost")).to_contain_text("$0")
     shot(page, "inference-settings")
+    assert axe_violations(page) == []
     # Kept on the conversation: a reload shows them again
     page.reload()
     page.locator(".settings-toggle").click()
