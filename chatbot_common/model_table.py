@@ -480,6 +480,7 @@ _DEFAULT_ENTRIES: dict[str, ModelProfile] = {
     # output bound is the local runtime's default context per request (--ctx-size 4096).
     LOCAL_MODEL_PREFIX: ModelProfile(
         name="Local model",
+        context_window=4_096,
         max_output_tokens=4_096,
         # The local runtime accepts cachePoint where Bedrock does and reports real prefix reuse
         # (llama.cpp's reused prompt tokens; the scripted model's prefix cache).

@@ -18,6 +18,7 @@ from chatbot_common.settings import Settings
 from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatService
+from lambda_chat.domain.comparisons import ComparisonService
 from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository
 from lambda_chat.idempotency import IdempotentOperations
@@ -38,6 +39,8 @@ class ChatServices:
     summaries: DocumentSummaryService | None = None  # None when built without a document library
     # Idempotency-Key support (lambda_chat.idempotency); None when built without the DynamoDB table.
     idempotency: IdempotentOperations | None = None
+    # POST /compare and the stored comparisons (lambda_chat.domain.comparisons).
+    comparisons: ComparisonService | None = None
 
 
 def get_services(request: Request) -> ChatServices:

@@ -15,21 +15,24 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Throttled
 from chatbot_common.keys import validate_id
-from chatbot_common.model_table import DEFAULT_MODEL_TABLE, ModelTable, PromptCaching
+from chatbot_common.model_table import UNKNOWN_MODEL as UNKNOWN_PROFILE
+from chatbot_common.model_table import ModelProfile, ModelTable, PromptCaching, load_model_table
 from chatbot_common.timestamps import iso_now
 from chatbot_common.typed_text import require_well_formed
 from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.conversations import validate_system
+from lambda_chat.domain.cost import TokenUsage, cost_usd, plain_decimal
 from lambda_chat.domain.entities import (
     CallRecord,
     CallStatus,
@@ -44,6 +47,7 @@ from lambda_chat.domain.history import (
     document_references,
     trim_history,
 )
+from lambda_chat.domain.inference import InferenceSettings, converse_inference_config, validate_inference
 from lambda_chat.domain.ports import (
     AttachmentResolver,
     ChatMessage,
@@ -100,6 +104,9 @@ class TurnInput:
     system: str | None = None
     attachments: Sequence[str] = ()
     preset: str | None = None
+    # The turn's own Converse inference settings (camelCase, as sent); they lie over the
+    # conversation's stored ones (lambda_chat.domain.inference).
+    inference_config: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,8 @@ class TurnResult:
     usage: Usage
     model: str
     latency_ms: int
+    # USD at the model's price (lambda_chat.domain.cost); None when the model has no known price.
+    cost_usd: Decimal | None = None
 
 
 @dataclass
@@ -134,6 +143,9 @@ class _Turn:
     history: list[Message] = field(default_factory=list)
     earlier_documents: list[dict[str, Any]] = field(default_factory=list)
     window_base: int | None = None
+    # The validated settings (turn over conversation) and the model's profile (limits, price).
+    settings: InferenceSettings = field(default_factory=InferenceSettings)
+    profile: ModelProfile | None = None
 
 
 class ChatService:
@@ -149,11 +161,11 @@ class ChatService:
         timer: Callable[[], float] = time.perf_counter,
         sleep: Callable[[float], None] = time.sleep,
         on_call: Callable[[CallRecord], None] | None = None,
-        model_table: ModelTable = DEFAULT_MODEL_TABLE,
+        table: ModelTable | None = None,
     ) -> None:
-        """`on_call` sees every call record (the app logs them as structured lines);
-        `model_table` says which models take prompt-cache checkpoints (`prompt_cache`)."""
-        self._model_table = model_table
+        """`on_call` sees every call record (the app logs them as structured lines); `table` gives
+        each model's limits, price and prompt caching (default: the built-in
+        `chatbot_common.model_table`)."""
         self._executor: Executor | None = None
         self._executor_lock = threading.Lock()
         self._sleep = sleep
@@ -165,6 +177,22 @@ class ChatService:
         self._clock = clock
         self._timer = timer
         self._calls = CallRecorder(store, clock=clock, on_call=on_call)
+        self._table = table or load_model_table()
+
+    @property
+    def table(self) -> ModelTable:
+        return self._table
+
+    def turn_settings(
+        self, model_id: str, own: Mapping[str, Any] | None, base: Mapping[str, Any] | None = None
+    ) -> InferenceSettings:
+        """A turn's settings (`own`, over the conversation's `base`), checked against the model.
+
+        Raises InvalidInferenceConfig (400) naming the field and the allowed range.
+        """
+        mine = InferenceSettings.from_json(own)
+        stored = InferenceSettings.from_json(base)
+        return validate_inference(mine.over(stored), self._table.profile_for(model_id), model_id=model_id)
 
     def start_turn(
         self, user_id: str, turn: TurnInput, *, request_id: str | None = None
@@ -203,13 +231,14 @@ class ChatService:
 
         model_id = turn.model or conversation.model or self._catalog.default_model_id()
         self._catalog.require(model_id)
+        settings = self.turn_settings(model_id, turn.inference_config, conversation.inference_config)
         system = system_override if system_override is not None else conversation.system
         system = system or None
 
         resolved = self._resolve_attachments(user_id, upload_ids, history, text, earlier_documents)
         reserved = estimate_tokens(system or "") + estimate_tokens(text)
         reserved += estimate_block_tokens(resolved.content_blocks)
-        caching = self._model_table.profile_for(model_id).prompt_caching.supported
+        caching = self._table.profile_for(model_id).prompt_caching.supported
         messages = trim_history(
             history,
             token_budget=self._config.history_token_budget,
@@ -238,6 +267,8 @@ class ChatService:
             history=history,
             earlier_documents=earlier_documents,
             window_base=window_base,
+            settings=settings,
+            profile=self._table.profile_for(model_id),
         )
         return self._run(prepared)
 
@@ -245,7 +276,21 @@ class ChatService:
         """The whole turn, aggregated (the JSON form)."""
         return aggregate_turn(self.start_turn(user_id, turn, request_id=request_id))
 
-    # -- validation -----------------------------------------------------------------------------
+    # -- validation (shared with comparisons) ----------------------------------------------------
+
+    def message_text(self, turn: TurnInput) -> str:
+        """The question's text, checked (400 empty or malformed, 413 too long)."""
+        return self._message_text(turn)
+
+    def upload_ids(self, attachments: Sequence[str]) -> list[str]:
+        """The attachment upload ids, checked and de-duplicated (400)."""
+        return self._upload_ids(attachments)
+
+    def resolve_attachments(
+        self, user_id: str, upload_ids: list[str], history: list[Message], question: str
+    ) -> ResolvedAttachments:
+        """The Converse blocks and references for the uploads and the history's documents."""
+        return self._resolve_attachments(user_id, upload_ids, history, question)
 
     def _message_text(self, turn: TurnInput) -> str:
         text = turn.message or ""
@@ -345,7 +390,7 @@ class ChatService:
             clock=self._clock,
             timer=self._timer,
             calls=self._calls,
-            prompt_caching=self._model_table.profile_for(turn.model_id).prompt_caching,
+            prompt_caching=self._table.profile_for(turn.model_id).prompt_caching,
             background=self._background(),
         )
         chunks = self._model.stream(recorder.request)
@@ -423,14 +468,20 @@ class TurnRecorder:
         self._timer = timer
         self._calls = calls
         plan = plan_cache_points(prompt_caching, system=turn.system, messages=turn.model_messages)
+        profile = turn.profile or UNKNOWN_PROFILE
+        inference = converse_inference_config(
+            turn.settings, profile, default_max_tokens=config.max_output_tokens
+        )
         self.request = ModelRequest(
             model_id=turn.model_id,
             messages=turn.model_messages,
             system=turn.system,
-            max_tokens=config.max_output_tokens,
             cache_system=plan.system,
             cache_after_messages=plan.after_messages,
+            max_tokens=inference.get("maxTokens", config.max_output_tokens),
+            inference_config=inference,
         )
+        self._price = profile.price
         self.question = Message(
             id=keys.new_id(),
             conversation_id=turn.conversation.id,
@@ -514,7 +565,7 @@ class TurnRecorder:
         if not answered:
             yield self._meta()
         usage = self._usage("complete")
-        yield StreamEvent("usage", _usage_data(usage))
+        yield StreamEvent("usage", _usage_data(usage, self._cost(usage)))
         yield StreamEvent("done", {"stopReason": self._final_stop_reason(), "latencyMs": latency_ms})
 
     def stopped(self) -> Iterator[StreamEvent]:
@@ -524,7 +575,8 @@ class TurnRecorder:
         latency_ms = self.stop()
         if not answered:
             yield self._meta()
-        yield StreamEvent("usage", _usage_data(self._usage("stopped")))
+        usage = self._usage("stopped")
+        yield StreamEvent("usage", _usage_data(usage, self._cost(usage)))
         yield StreamEvent("done", {"stopReason": "stopped", "latencyMs": latency_ms})
 
     def stop(self) -> int:
@@ -629,6 +681,13 @@ class TurnRecorder:
             estimated=True,
         )
 
+    def _cost(self, usage: Usage) -> Decimal | None:
+        """USD for `usage` at the model's price (None when unknown; local models cost 0)."""
+        tokens = TokenUsage(
+            usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens
+        )
+        return plain_decimal(cost_usd(tokens, self._price))
+
     def _finish(self, status: CallStatus, error: DomainError | None = None) -> int:
         """Write what the turn ends with; returns the latency in ms. Moves to FINISHED first, so
         a failure while writing never records the turn twice."""
@@ -643,6 +702,7 @@ class TurnRecorder:
             question_error = exc
         latency_ms = int((self._timer() - self._started) * 1000)
         usage = self._usage(status)
+        cost = self._cost(usage)
         stop_reason = self._final_stop_reason() if status == "complete" else None
         record = self._calls.new_record(
             user_id=self.turn.user_id,
@@ -656,6 +716,7 @@ class TurnRecorder:
             error=error,
             stop_reason=stop_reason,
             tokens_estimated=usage.estimated,
+            cost_usd=cost,
             cache_read_tokens=usage.cache_read_tokens,
             cache_write_tokens=usage.cache_write_tokens,
         )
@@ -671,6 +732,8 @@ class TurnRecorder:
                     usage=usage,
                     model=self.turn.model_id,
                     stop_reason=stop_reason,
+                    cost_usd=cost,
+                    inference_config=self.turn.settings.to_json() or None,
                 )
                 self._record_answer(answer, record)
             else:
@@ -692,10 +755,10 @@ class TurnRecorder:
         budget, kept = self._config.history_token_budget, 0
         start = len(messages)
         while start > 0 and kept < self._config.history_max_messages:
-            cost = estimate_tokens(messages[start - 1].content)
-            if budget - cost < 0:
+            tokens = estimate_tokens(messages[start - 1].content)
+            if budget - tokens < 0:
                 break
-            budget -= cost
+            budget -= tokens
             kept += 1
             start -= 1
         documents = _unique_documents([*document_references(messages[:start]), *turn.earlier_documents])
@@ -737,15 +800,15 @@ def _unique_documents(references: Sequence[dict[str, Any]]) -> list[dict[str, An
     return unique
 
 
-def _usage_data(usage: Usage) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "inputTokens": usage.input_tokens,
-        "outputTokens": usage.output_tokens,
-        "cacheReadInputTokens": usage.cache_read_tokens,
-        "cacheWriteInputTokens": usage.cache_write_tokens,
-    }
+def _usage_data(usage: Usage, cost: Decimal | None = None) -> dict[str, Any]:
+    """The SSE `usage` event: Converse's token names and `costUsd` (null when unpriced)."""
+    data: dict[str, Any] = {"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens}
+    if usage.cache_read_tokens or usage.cache_write_tokens:
+        data["cacheReadInputTokens"] = usage.cache_read_tokens
+        data["cacheWriteInputTokens"] = usage.cache_write_tokens
     if usage.estimated:
         data["estimated"] = True
+    data["costUsd"] = None if cost is None else float(cost)
     return data
 
 
@@ -768,4 +831,9 @@ def aggregate_turn(events: Iterator[StreamEvent]) -> TurnResult:
         usage=collected.usage,
         model=collected.meta["model"],
         latency_ms=int(collected.done.get("latencyMs", 0)),
+        cost_usd=_decimal_or_none(collected.usage_event.get("costUsd")),
     )
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
