@@ -145,3 +145,12 @@ def test_summary_instructions_get_a_checkpoint_for_caching_models_only() -> None
         )
         complete(LONG_SYSTEM, "Summarize: a chunk")
         assert model.requests[-1].cache_system is expected
+
+
+def test_the_json_usage_carries_the_cache_counts() -> None:
+    from lambda_chat.domain.entities import Usage
+    from lambda_chat.schemas import UsageOut
+
+    out = UsageOut.model_validate(Usage(5, 6, cache_read_tokens=700, cache_write_tokens=30))
+    assert out.model_dump(by_alias=True)["cacheReadInputTokens"] == 700
+    assert out.model_dump(by_alias=True)["cacheWriteInputTokens"] == 30
