@@ -15,7 +15,14 @@ from chatbot_common.errors import DomainError, InvalidInput, Throttled, Upstream
 from chatbot_common.model_ids import provider_of
 from lambda_chat.domain.entities import ModelInfo
 from lambda_chat.domain.errors import ModelBusy
+from lambda_chat.adapters.bedrock_tools import (
+    is_tool_support_error,
+    stream_keywords,
+    to_langchain_messages,
+    tool_model_chunks,
+)
 from lambda_chat.domain.ports import ModelChunk, ModelRequest
+from lambda_chat.tools.model_stream import ToolsUnsupported
 
 # Model id prefixes langchain-aws knows as providers.
 _KNOWN_PROVIDERS = {
@@ -97,17 +104,26 @@ class BedrockChatModel:
             return llm
 
     def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
+        """ConverseStream through langchain-aws. Tool blocks travel as langchain tool_calls and
+        ToolMessages and `toolConfig` as a call keyword (`adapters.bedrock_tools`); chunks carry
+        toolUse parts as `ToolModelChunk.tool_part`. A model that refuses `toolConfig` raises
+        ToolsUnsupported; other Bedrock failures are translated (`translate_bedrock_error`)."""
         llm = self.chat_model(request.model_id, request.max_tokens)
         try:
-            chunks = llm.stream(to_langchain(request))
+            chunks = llm.stream(to_langchain_messages(request), **stream_keywords(request))
             try:
-                for chunk in chunks:
-                    yield _chunk_from(chunk)
+                yield from tool_model_chunks(chunks)
             finally:
                 chunks.close()
         except DomainError:
             raise
-        except (ClientError, BotoCoreError, ConnectionError) as exc:
+        except ClientError as exc:
+            if getattr(request, "tool_config", None) and is_tool_support_error(exc):
+                raise ToolsUnsupported(
+                    f"The model {request.model_id} does not support tool use"
+                ) from exc
+            raise translate_bedrock_error(exc) from exc
+        except (BotoCoreError, ConnectionError) as exc:
             raise translate_bedrock_error(exc) from exc
 
     def warm_up(self, model_id: str) -> None:

@@ -43,6 +43,7 @@ def call_record_item(record: CallRecord, expires_at: int) -> dict[str, Any]:
             "callKind": record.kind,
             "stopReason": record.stop_reason,
             "tokensEstimated": record.tokens_estimated,
+            "step": record.step,
             "createdAt": record.created_at,
             TTL_ATTRIBUTE: expires_at,
         }
@@ -66,6 +67,7 @@ def call_record_from_item(item: dict[str, Any]) -> CallRecord:
         kind=plain.get("callKind", "chat"),
         stop_reason=plain.get("stopReason"),
         tokens_estimated=bool(plain.get("tokensEstimated", False)),
+        step=int(plain["step"]) if plain.get("step") is not None else None,
     )
 
 

@@ -11,6 +11,8 @@ first question, one TransactWriteItems) or `append_message` (the question alone)
 
 from __future__ import annotations
 
+import json
+
 import random
 import time
 from collections.abc import Callable
@@ -52,6 +54,7 @@ def _conversation_from(item: dict[str, Any]) -> Conversation:
         updated_at=plain["updatedAt"],
         model=plain.get("model"),
         system=plain.get("system"),
+        tools=list(plain["tools"]) if isinstance(plain.get("tools"), list) else None,
     )
 
 
@@ -75,6 +78,9 @@ def _message_from(item: dict[str, Any]) -> Message:
         usage=usage,
         model=plain.get("model"),
         stop_reason=plain.get("stopReason"),
+        # JSON text: tool inputs may hold floats, which DynamoDB's number type would not take.
+        blocks=json.loads(plain["blocks"]) if plain.get("blocks") else [],
+        tool_step=bool(plain.get("toolStep", False)),
     )
 
 
@@ -144,6 +150,7 @@ class ConversationStore(TableAdapter):
                 "updatedAt": conversation.updated_at,
                 "model": conversation.model,
                 "system": conversation.system,
+                "tools": conversation.tools,
                 TTL_ATTRIBUTE: self._expires_at(),
             }
         )
@@ -186,10 +193,15 @@ class ConversationStore(TableAdapter):
         system: str | None = None,
         model: str | None = None,
         clear_system: bool = False,
+        tools: list[str] | None = None,
     ) -> Conversation:
         names, values, expression = self._touch_expression(
             conversation_id, updated_at, title=title, system=system, model=model
         )
+        if tools is not None:
+            names["#tools"] = "tools"
+            values[":tools"] = tools
+            expression += ", #tools = :tools"
         if clear_system and system is None:
             names["#system"] = "system"
             expression += " REMOVE #system"
@@ -257,6 +269,10 @@ class ConversationStore(TableAdapter):
                 values["usageEstimated"] = True
         if message.stop_reason is not None:
             values["stopReason"] = message.stop_reason
+        if message.blocks:
+            values["blocks"] = json.dumps(message.blocks, ensure_ascii=False, default=str)
+        if message.tool_step:
+            values["toolStep"] = True
         return to_item(values)
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:

@@ -53,6 +53,7 @@ class CallRecorder:
         kind: str = "chat",
         stop_reason: str | None = None,
         tokens_estimated: bool = False,
+        step: int | None = None,
     ) -> CallRecord:
         """A record of a call that ended now; `error` gives its `error_code`; `tokens_estimated`
         marks token counts estimated because Bedrock sent none (a stopped or failed stream)."""
@@ -71,6 +72,7 @@ class CallRecorder:
             kind=kind,
             stop_reason=stop_reason,
             tokens_estimated=tokens_estimated,
+            step=step,
         )
 
     def write(self, record: CallRecord) -> None:

@@ -20,6 +20,9 @@ class Conversation:
     updated_at: str
     model: str | None = None
     system: str | None = None
+    # Tool names this conversation offers the model (PATCH /conversations/{id}); None means the
+    # deployment's default (the built-ins), [] none.
+    tools: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,12 @@ class Message:
     model: str | None = None
     # Why the model stopped (Converse `stopReason`: end_turn, max_tokens, ...); None for questions.
     stop_reason: str | None = None
+    # Converse content blocks of a tool step (the assistant's text and toolUse blocks, or the
+    # user-role toolResult blocks answering them); `content` then holds the step's text only.
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    # True for the messages of a tool step: the model's toolUse message and the toolResult
+    # message answering it (both stored between a question and its final answer).
+    tool_step: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,8 @@ class CallRecord:
     stop_reason: str | None = None
     # True when the token counts are estimates (Bedrock sent none before the call ended).
     tokens_estimated: bool = False
+    # The agent loop's step (1-based) this call was; None for calls outside a chat turn.
+    step: int | None = None
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,10 @@ class ConversationRepository(Protocol):
         system: str | None = None,
         model: str | None = None,
         clear_system: bool = False,
-    ) -> Conversation: ...
+        tools: list[str] | None = None,
+    ) -> Conversation:
+        """Change what is given; `tools` replaces the enabled tool names ([] for none)."""
+        ...
 
     def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
 

@@ -88,6 +88,7 @@ class FakeStore:
         system: str | None = None,
         model: str | None = None,
         clear_system: bool = False,
+        tools: list[str] | None = None,
     ) -> Conversation:
         with self._lock:
             current = self.get_conversation(user_id, conversation_id)
@@ -101,6 +102,8 @@ class FakeStore:
                 changes["system"] = None
             if model is not None:
                 changes["model"] = model
+            if tools is not None:
+                changes["tools"] = list(tools)
             updated = replace(current, **changes)
             self.conversations[(user_id, conversation_id)] = updated
             return updated
