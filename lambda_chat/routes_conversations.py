@@ -58,7 +58,7 @@ def get_conversation(
     "/conversations/{conversation_id}",
     response_model=ConversationOut,
     responses=error_responses(400, 401, 404, 409, 413, 429, 500, 502),
-    summary="Change the title, system prompt or model",
+    summary="Change the title, system prompt, model or enabled tools",
 )
 def patch_conversation(
     conversation_id: ConversationId,
@@ -67,7 +67,12 @@ def patch_conversation(
     services: Services,
 ) -> ConversationOut:
     conversation = services.conversations.update(
-        identity.user_id, conversation_id, title=body.title, system=body.system, model=body.model
+        identity.user_id,
+        conversation_id,
+        title=body.title,
+        system=body.system,
+        model=body.model,
+        tools=body.tools,
     )
     return ConversationOut.model_validate(conversation)
 

@@ -37,6 +37,17 @@ class ChatRequest(ApiModel):
         json_schema_extra={"items": {"type": "string", **ID_SCHEMA}, "maxItems": 10},
     )
     preset: str | None = Field(default=None, description="Image preset name from GET /presets")
+    tools: list[str] | None = Field(
+        default=None,
+        description="Tool names from GET /tools offered to the model for this turn ([] for none); "
+        "default: the conversation's enabled tools",
+        json_schema_extra={"maxItems": 64},
+    )
+    tool_choice: str | None = Field(
+        default=None,
+        description='Converse toolChoice for the first model call: "auto" (default), "any", or an '
+        "enabled tool's name",
+    )
 
 
 class UsageOut(ApiModel):
@@ -46,6 +57,17 @@ class UsageOut(ApiModel):
         default=False,
         description="True when Bedrock sent no counts (stopped or failed stream): ~4 characters a token",
     )
+
+
+class ToolCallOut(ApiModel):
+    id: str = Field(description="The Converse toolUseId")
+    name: str
+    input: dict[str, Any]
+    status: Literal["success", "error", "stopped"] = Field(
+        description="error: the model read an error result (unknown tool, bad input, failure, timeout)"
+    )
+    output: str = Field(description="What the model read (capped)")
+    step: int | None = Field(default=None, description="The agent loop's step (1-based)")
 
 
 class ChatResponse(ApiModel):
@@ -58,6 +80,9 @@ class ChatResponse(ApiModel):
     usage: UsageOut
     model: str
     latency_ms: int
+    tool_calls: list[ToolCallOut] = Field(
+        default_factory=list, description="The tools the model called during the turn, in order"
+    )
 
 
 # -- conversations ------------------------------------------------------------------------------
@@ -70,6 +95,9 @@ class ConversationOut(ApiModel):
     updated_at: str
     model: str | None
     system: str | None
+    tools: list[str] | None = Field(
+        default=None, description="Enabled tool names; null: the deployment's default (the built-ins)"
+    )
 
 
 class ConversationList(ApiModel):
@@ -88,6 +116,14 @@ class MessageOut(ApiModel):
     model: str | None
     stop_reason: str | None = Field(
         default=None, description="Why the model stopped (assistant messages): end_turn, max_tokens, ..."
+    )
+    tool_step: bool = Field(
+        default=False,
+        description="A tool step: the model's toolUse message, or the user-role toolResult message",
+    )
+    blocks: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="A tool step's Converse content blocks (text, toolUse, toolResult)",
     )
 
 
@@ -117,6 +153,11 @@ class ConversationPatch(ApiModel):
     )
     system: str | None = Field(default=None, description="New system prompt; empty string clears it")
     model: str | None = None
+    tools: list[str] | None = Field(
+        default=None,
+        description="Enabled tool names from GET /tools ([] turns tool use off)",
+        json_schema_extra={"maxItems": 64},
+    )
 
 
 # -- catalogue --------------------------------------------------------------------------------
@@ -148,3 +189,20 @@ class PresetsResponse(ApiModel):
 
 class HealthResponse(ApiModel):
     status: Literal["ok"] = "ok"
+
+
+# -- tools ------------------------------------------------------------------------------------
+
+
+class ToolOut(ApiModel):
+    name: str = Field(description="Send in `tools`; MCP tools are named server__tool")
+    description: str
+    input_schema: dict[str, Any] = Field(description="JSON Schema of the tool's input")
+    source: str = Field(description='"builtin" or the MCP server\'s name')
+    title: str | None = None
+
+
+class ToolsResponse(ApiModel):
+    tools: list[ToolOut]
+    default_enabled: list[str] = Field(description="What a conversation has on unless it chose otherwise")
+    notices: list[str] = Field(description="Tool sources left out just now (an MCP server that is down)")

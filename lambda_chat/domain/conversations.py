@@ -48,7 +48,11 @@ class ConversationService:
         *,
         max_system_chars: int,
         clock: Callable[[], float] = time.time,
+        require_tools: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
+        """`require_tools` checks tool names for PATCH (InvalidInput naming unknown ones) and
+        returns them deduplicated; without it a conversation's tools cannot be changed."""
+        self._require_tools = require_tools
         self._store = store
         self._catalog = catalog
         self._max_system_chars = max_system_chars
@@ -74,8 +78,10 @@ class ConversationService:
         title: str | None = None,
         system: str | None = None,
         model: str | None = None,
+        tools: list[str] | None = None,
     ) -> Conversation:
-        """Change title, system prompt (empty string clears it) or model."""
+        """Change title, system prompt (empty string clears it), model or enabled tools (names
+        from GET /tools; [] turns tool use off)."""
         validate_id(conversation_id, "conversation id")
         if title is not None:
             title = " ".join(require_well_formed(title, "title").split())
@@ -86,6 +92,10 @@ class ConversationService:
         validate_system(system, self._max_system_chars)
         if model is not None:
             self._catalog.require(model)
+        if tools is not None:
+            if self._require_tools is None:
+                raise InvalidInput("Tools are not available in this deployment")
+            tools = self._require_tools(tools)
         self._store.get_conversation(user_id, conversation_id)
         return self._store.update_conversation(
             user_id,
@@ -95,6 +105,7 @@ class ConversationService:
             system=system or None,
             clear_system=system == "",
             model=model,
+            tools=tools,
         )
 
     def delete(self, user_id: str, conversation_id: str) -> None:

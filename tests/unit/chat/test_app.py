@@ -159,6 +159,7 @@ def test_openapi_documents_routes_models_and_errors(client: TestClient) -> None:
         "usage",
         "model",
         "latencyMs",
+        "toolCalls",
     }
     assert set(paths["/conversations/{conversation_id}"]) == {"get", "patch", "delete"}
 
