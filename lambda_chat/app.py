@@ -26,6 +26,7 @@ from chatbot_common.http import (
 from chatbot_common.logs import route_package_loggers
 from chatbot_common.observability_names import CHAT_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
+from chatbot_common.upload_records import DynamoUploadRecords
 from lambda_chat import routes_chat, routes_conversations, routes_documents, routes_meta, routes_tools
 
 # langchain-aws is the slowest import (~1.6 s); importing it with the app module puts it in the
@@ -33,7 +34,6 @@ from lambda_chat import routes_chat, routes_conversations, routes_documents, rou
 from lambda_chat.adapters.bedrock_models import BedrockChatModel, BedrockModelDirectory
 from lambda_chat.adapters.conversation_store import ConversationStore
 from lambda_chat.adapters.metrics import emit_call_metrics, emit_model_throttle, emit_tool_metrics
-from lambda_chat.adapters.upload_listing import DynamoUploadListing
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
 from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.attachments.wiring import (
@@ -202,7 +202,8 @@ def _tool_catalog(
             library = attachments.library
         else:
             library = build_document_library(settings, clients)
-        search = DocumentSearch(library, DynamoUploadListing(clients.dynamodb, settings.table_name))
+        listing = DynamoUploadRecords(clients.dynamodb, settings.table_name, consistent_reads=False)
+        search = DocumentSearch(library, listing)
     servers = parse_mcp_servers(settings.mcp_servers)
     mcp = None
     if servers:

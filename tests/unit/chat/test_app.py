@@ -51,7 +51,9 @@ def test_chat_json_then_conversation_listing(client: TestClient) -> None:
     response = client.post("/chat", json={"message": "hello"})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"conversationId", "messageId", "answer", "stopReason", "usage", "model", "latencyMs"}
+    assert set(body) == {
+        "conversationId", "messageId", "answer", "stopReason", "usage", "model", "latencyMs", "toolCalls"
+    }
     assert body["answer"] == "echo: hello"
     detail = client.get(f"/conversations/{body['conversationId']}").json()
     assert [m["role"] for m in detail["messages"]] == ["user", "assistant"]
