@@ -19,6 +19,7 @@ CHAT_API_PATHS = (
     "/conversations/{conversation_id}",
     "/models",
     "/presets",
+    "/tools",
     "/health",
 )
 # GET /presets, in order (docs/api.md).
