@@ -136,6 +136,15 @@ class Api(Construct):
                 'GET /health is public by design (readiness probe, answers {"status": "ok"} and '
                 "reads no data); every other method uses the Cognito authorizer (tested).",
             )
+        contract = self.rest_api.root.get_resource("openapi.json")
+        assert contract is not None
+        for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(
+                contract,
+                rule,
+                "GET /openapi.json is public by design: the API's contract (docs/api.md), no user "
+                "data; every other method but /health uses the Cognito authorizer (tested).",
+            )
 
     @staticmethod
     def _integration(handler: lambda_.IFunction, timeout_seconds: int) -> apigateway.LambdaIntegration:
