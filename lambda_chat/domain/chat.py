@@ -219,6 +219,8 @@ class ChatService:
                 created_at=now,
                 updated_at=now,
                 system=system_override or None,
+                # A new conversation keeps the tools its first turn named, as it keeps `system`.
+                tools=turn_tools,
             )
             history = []
             is_new = True
