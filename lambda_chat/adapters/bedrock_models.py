@@ -13,14 +13,14 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from chatbot_common.errors import DomainError, InvalidInput, Throttled, UpstreamError
 from chatbot_common.model_ids import provider_of
-from lambda_chat.domain.entities import ModelInfo
-from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.adapters.bedrock_tools import (
     is_tool_support_error,
     stream_keywords,
     to_langchain_messages,
     tool_model_chunks,
 )
+from lambda_chat.domain.entities import ModelInfo
+from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.domain.ports import ModelChunk, ModelRequest
 from lambda_chat.tools.model_stream import ToolsUnsupported
 
@@ -119,9 +119,7 @@ class BedrockChatModel:
             raise
         except ClientError as exc:
             if getattr(request, "tool_config", None) and is_tool_support_error(exc):
-                raise ToolsUnsupported(
-                    f"The model {request.model_id} does not support tool use"
-                ) from exc
+                raise ToolsUnsupported(f"The model {request.model_id} does not support tool use") from exc
             raise translate_bedrock_error(exc) from exc
         except (BotoCoreError, ConnectionError) as exc:
             raise translate_bedrock_error(exc) from exc

@@ -12,7 +12,6 @@ first question, one TransactWriteItems) or `append_message` (the question alone)
 from __future__ import annotations
 
 import json
-
 import random
 import time
 from collections.abc import Callable

@@ -44,6 +44,8 @@ def emit_tool_metrics(outcome: ToolOutcome) -> None:
     metrics.add_dimension("tool", outcome.name)
     metrics.add_dimension("status", outcome.status)
     metrics.add_metric(name=names.METRIC_TOOL_RUNS, unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name=names.METRIC_TOOL_LATENCY, unit=MetricUnit.Milliseconds, value=outcome.duration_ms)
+    metrics.add_metric(
+        name=names.METRIC_TOOL_LATENCY, unit=MetricUnit.Milliseconds, value=outcome.duration_ms
+    )
     metrics.add_metric(name=names.METRIC_TOOL_OUTPUT_CHARS, unit=MetricUnit.Count, value=outcome.output_chars)
     metrics.flush_metrics()

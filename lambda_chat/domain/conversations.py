@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chatbot_common.errors import InvalidInput, PayloadTooLarge
@@ -78,7 +79,7 @@ class ConversationService:
         title: str | None = None,
         system: str | None = None,
         model: str | None = None,
-        tools: list[str] | None = None,
+        tools: Sequence[str] | None = None,
     ) -> Conversation:
         """Change title, system prompt (empty string clears it), model or enabled tools (names
         from GET /tools; [] turns tool use off)."""
@@ -95,7 +96,7 @@ class ConversationService:
         if tools is not None:
             if self._require_tools is None:
                 raise InvalidInput("Tools are not available in this deployment")
-            tools = self._require_tools(tools)
+            tools = self._require_tools(builtins.list(tools))
         self._store.get_conversation(user_id, conversation_id)
         return self._store.update_conversation(
             user_id,
@@ -105,7 +106,7 @@ class ConversationService:
             system=system or None,
             clear_system=system == "",
             model=model,
-            tools=tools,
+            tools=None if tools is None else builtins.list(tools),
         )
 
     def delete(self, user_id: str, conversation_id: str) -> None:

@@ -81,18 +81,18 @@ def conversation_messages(history: Sequence[Message]) -> list[ChatMessage]:
         elif message.content.strip():
             converted.append(ChatMessage.text(message.role, message.content))
     kept: list[ChatMessage] = []
-    for i, message in enumerate(converted):
+    for i, chat_message in enumerate(converted):
         following = converted[i + 1] if i + 1 < len(converted) else None
-        unanswered = starts_turn(message) and (following is None or starts_turn(following))
+        unanswered = starts_turn(chat_message) and (following is None or starts_turn(following))
         if not unanswered:
-            kept.append(message)
+            kept.append(chat_message)
     joined: list[ChatMessage] = []
-    for message in kept:
-        if joined and joined[-1].role == message.role:
+    for chat_message in kept:
+        if joined and joined[-1].role == chat_message.role:
             last = joined.pop()
-            joined.append(ChatMessage(role=message.role, content=[*last.content, *message.content]))
+            joined.append(ChatMessage(role=chat_message.role, content=[*last.content, *chat_message.content]))
         else:
-            joined.append(message)
+            joined.append(chat_message)
     return joined
 
 

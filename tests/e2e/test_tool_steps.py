@@ -41,7 +41,9 @@ def test_a_tool_step_shows_as_a_compact_expandable_step_and_after_reload(page: A
     # Then the answer shows the step in one line, expandable to its input and result
     step = answer.locator("details.tool-step")
     expect(step).to_have_count(1)
-    expect(step.locator("summary")).to_have_text(re.compile(r"^Used current_time — Asia/Tokyo → .*Asia/Tokyo"))
+    expect(step.locator("summary")).to_have_text(
+        re.compile(r"^Used current_time — Asia/Tokyo → .*Asia/Tokyo")
+    )
     step.locator("summary").click()
     expect(step.locator("pre").first).to_contain_text('"timezone": "Asia/Tokyo"')
     expect(answer.locator(".markdown")).to_contain_text("It is evening in Tokyo.")
@@ -49,7 +51,9 @@ def test_a_tool_step_shows_as_a_compact_expandable_step_and_after_reload(page: A
     # And after a reload the stored step is shown on the same answer
     page.reload()
     stored = page.locator(".msg.assistant").last
-    expect(stored.locator("details.tool-step summary")).to_have_text(re.compile(r"^Used current_time — Asia/Tokyo"))
+    expect(stored.locator("details.tool-step summary")).to_have_text(
+        re.compile(r"^Used current_time — Asia/Tokyo")
+    )
     expect(page.locator(".msg.assistant")).to_have_count(1)
 
 

@@ -12,11 +12,16 @@ from tests.infrastructure.conftest import Synthesized, synthesize
 from tests.infrastructure.helpers import as_list, flat, policy_statements
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:tickets"
+SEARCH_KEY = {"name": "X-Api-Key", "ssmParameter": "/chatbot/mcp/search"}
 SERVERS = [
     {"name": "wiki", "url": "https://mcp.example.com/mcp"},
-    {"name": "tickets", "url": "https://t.example.com/mcp", "authHeader": {"name": "Authorization", "secretArn": SECRET}},
-    {"name": "search", "url": "https://s.example.com/mcp", "authHeader": {"name": "X-Api-Key", "ssmParameter": "/chatbot/mcp/search"}},
-]  # fmt: skip
+    {
+        "name": "tickets",
+        "url": "https://t.example.com/mcp",
+        "authHeader": {"name": "Authorization", "secretArn": SECRET},
+    },
+    {"name": "search", "url": "https://s.example.com/mcp", "authHeader": SEARCH_KEY},
+]
 
 
 def _env(synthesized: Synthesized, service: str) -> dict[str, str]:

@@ -58,14 +58,14 @@ def test_a_time_question_through_current_time_over_sse_is_stored_and_replayed(
     follow = api.post("/chat", json={"conversationId": conversation_id, "message": "And the weekday?"})
     assert follow.status_code == 200, follow.text
     [replayed] = chat_stack.requests_for("And the weekday?")
-    blocks = [list(b)[0] for m in replayed["messages"] for b in m["content"]]
+    blocks = [next(iter(b)) for m in replayed["messages"] for b in m["content"]]
     assert blocks.count("toolUse") == 1 and blocks.count("toolResult") == 1
     assert "toolConfig" in replayed
 
 
 def test_two_tools_in_one_step_and_a_tool_error_in_the_json_form(api: httpx.Client) -> None:
     message = (
-        "Two things.\n#call calculator {\"expression\": \"2**10 + 1\"}\n"
+        'Two things.\n#call calculator {"expression": "2**10 + 1"}\n'
         '#call current_time {"timezone": "Mars/Olympus_Mons"}'
     )
     response = api.post("/chat", json={"message": message})

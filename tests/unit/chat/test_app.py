@@ -52,7 +52,14 @@ def test_chat_json_then_conversation_listing(client: TestClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {
-        "conversationId", "messageId", "answer", "stopReason", "usage", "model", "latencyMs", "toolCalls"
+        "conversationId",
+        "messageId",
+        "answer",
+        "stopReason",
+        "usage",
+        "model",
+        "latencyMs",
+        "toolCalls",
     }
     assert body["answer"] == "echo: hello"
     detail = client.get(f"/conversations/{body['conversationId']}").json()

@@ -117,7 +117,10 @@ def test_tool_steps_are_shown_on_stderr_and_the_answer_on_stdout() -> None:
             ("meta", {"conversationId": "c1", "messageId": "m2", "model": "local.scripted"}),
             ("delta", {"text": "Checking."}),
             ("tool_use", {"id": "t1", "name": "current_time", "input": {"timezone": "Asia/Tokyo"}}),
-            ("tool_result", {"id": "t1", "name": "current_time", "status": "success", "preview": "21:00 JST"}),
+            (
+                "tool_result",
+                {"id": "t1", "name": "current_time", "status": "success", "preview": "21:00 JST"},
+            ),
             ("delta", {"text": "It is 21:00."}),
             ("usage", {"inputTokens": 3, "outputTokens": 2}),
             ("done", {"stopReason": "end_turn", "latencyMs": 9}),
@@ -137,18 +140,18 @@ def test_tool_steps_are_shown_on_stderr_and_the_answer_on_stdout() -> None:
 def test_a_transcript_shows_stored_tool_steps() -> None:
     from cli.formatting import conversation_text
 
+    use = {"toolUse": {"toolUseId": "t1", "name": "current_time", "input": {"timezone": "UTC"}}}
+    result = {"toolResult": {"toolUseId": "t1", "content": [{"text": "12:00 UTC"}], "status": "success"}}
     text = conversation_text(
         {
             "title": "t",
             "id": "c",
             "messages": [
                 {"role": "user", "content": "time?"},
-                {"role": "assistant", "toolStep": True, "blocks": [
-                    {"toolUse": {"toolUseId": "t1", "name": "current_time", "input": {"timezone": "UTC"}}}]},
-                {"role": "user", "toolStep": True, "blocks": [
-                    {"toolResult": {"toolUseId": "t1", "content": [{"text": "12:00 UTC"}], "status": "success"}}]},
+                {"role": "assistant", "toolStep": True, "blocks": [use]},
+                {"role": "user", "toolStep": True, "blocks": [result]},
                 {"role": "assistant", "content": "Noon."},
             ],
         }
-    )  # fmt: skip
+    )
     assert '  used current_time {"timezone": "UTC"}' in text and "  → success: 12:00 UTC" in text
