@@ -78,7 +78,8 @@ def tool_model_chunks(chunks: Iterable[Any]) -> Iterator[ToolModelChunk]:
     text, usage, stop reason and toolUse start/delta/stop parts."""
     open_blocks: set[int] = set()
     for chunk in chunks:
-        for part in chunk.tool_call_chunks or []:
+        parts = chunk.tool_call_chunks or []
+        for part in parts:
             index = int(part.get("index") or 0)
             if part.get("id"):
                 for other in sorted(open_blocks - {index}):
@@ -100,7 +101,9 @@ def tool_model_chunks(chunks: Iterable[Any]) -> Iterator[ToolModelChunk]:
             for other in sorted(open_blocks):
                 yield ToolModelChunk(tool_part=ToolUseStop(other))
             open_blocks = set()
-        if text or usage or stop_reason:
+        if text or usage or stop_reason or not parts:
+            # A chunk with nothing in it (messageStart) still goes out: it shows the model ran,
+            # so a stream failing right after it is counted (estimated input), not recorded as 0.
             yield ToolModelChunk(
                 text=text,
                 input_tokens=usage.get("input_tokens") if usage else None,

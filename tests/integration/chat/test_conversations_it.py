@@ -108,7 +108,7 @@ def test_conversation_list_is_paginated_newest_activity_first(api: httpx.Client)
     assert seen == expected
     assert pages >= 3
     item = api.get("/conversations", params={"limit": 1}).json()["items"][0]
-    assert set(item) == {"id", "title", "createdAt", "updatedAt", "model", "system"}
+    assert set(item) == {"id", "title", "createdAt", "updatedAt", "model", "system", "tools"}
 
     for bad in ("not-base64!", "eyJhIjoxfQ", "e30"):
         response = api.get("/conversations", params={"cursor": bad})
@@ -140,6 +140,8 @@ def test_messages_are_paginated_oldest_first(api: httpx.Client) -> None:
         "usage",
         "model",
         "stopReason",
+        "toolStep",
+        "blocks",
     }
 
     # A cursor from another conversation is refused rather than followed.
