@@ -186,7 +186,7 @@ def bench_cache_cost(stack: Any, engine: Any) -> None:
 
     from bench.bench_chat import ANSWER, bedrock_client
     from chatbot_common.model_table import DEFAULT_MODEL_TABLE
-    from lambda_chat.adapters.bedrock_models import to_langchain
+    from lambda_chat.adapters.bedrock_tools import to_langchain_messages
     from lambda_chat.domain.chat import ChatConfig
     from lambda_chat.domain.cost import TokenUsage, cost_usd
     from lambda_chat.domain.entities import Message
@@ -228,7 +228,7 @@ def bench_cache_cost(stack: Any, engine: Any) -> None:
                     cache_system=plan.system,
                     cache_after_messages=plan.after_messages,
                 )
-                bedrock_messages, system = _messages_to_bedrock(to_langchain(request))
+                bedrock_messages, system = _messages_to_bedrock(to_langchain_messages(request))
                 response = runtime.converse(
                     modelId=stack.default_model_id, messages=bedrock_messages, system=system
                 )

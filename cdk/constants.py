@@ -71,6 +71,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("PATCH", "/conversations/{id}", CHAT),
     ("DELETE", "/conversations/{id}", CHAT),
     ("POST", "/documents/{uploadId}/summary", CHAT),
+    ("GET", "/tools", CHAT),
     ("POST", "/uploads", UPLOAD),
     ("GET", "/uploads/{id}", UPLOAD),
 )

@@ -34,13 +34,22 @@ _TOOL_SUPPORT_PHRASES = ("support tool use", "toolconfig")
 
 def to_langchain_messages(request: ModelRequest) -> list[BaseMessage]:
     """The request's Converse messages as langchain messages, tool blocks as tool_calls and
-    ToolMessages (results first in a user turn, then its other blocks as a HumanMessage)."""
+    ToolMessages (results first in a user turn, then its other blocks as a HumanMessage), and the
+    request's prompt-cache checkpoints as `cachePoint` blocks (after the system text, and at the end
+    of the planned messages' content); langchain-aws passes blocks without a "type" key through."""
     messages: list[BaseMessage] = []
+    cache_point = {"cachePoint": {"type": "default"}}  # ChatBedrockConverse.create_cache_point()
     if request.system:
-        messages.append(SystemMessage(content=request.system))
-    for message in request.messages:
+        if getattr(request, "cache_system", False):
+            messages.append(SystemMessage(content=[{"text": request.system}, dict(cache_point)]))
+        else:
+            messages.append(SystemMessage(content=request.system))
+    cache_after = set(getattr(request, "cache_after_messages", ()))
+    for index, message in enumerate(request.messages):
+        tail = [dict(cache_point)] if index in cache_after else []
         if message.role == "assistant":
             others: list[str | dict[Any, Any]] = [dict(b) for b in message.content if "toolUse" not in b]
+            others += tail
             calls = [
                 {"id": b["toolUse"]["toolUseId"], "name": b["toolUse"]["name"], "args": b["toolUse"]["input"]}
                 for b in message.content
@@ -62,6 +71,7 @@ def to_langchain_messages(request: ModelRequest) -> list[BaseMessage]:
                     )
                 )
         rest: list[str | dict[Any, Any]] = [dict(b) for b in message.content if "toolResult" not in b]
+        rest += tail
         if rest:
             messages.append(HumanMessage(content=rest))
     return messages
@@ -78,7 +88,8 @@ def tool_model_chunks(chunks: Iterable[Any]) -> Iterator[ToolModelChunk]:
     text, usage, stop reason and toolUse start/delta/stop parts."""
     open_blocks: set[int] = set()
     for chunk in chunks:
-        for part in chunk.tool_call_chunks or []:
+        parts = chunk.tool_call_chunks or []
+        for part in parts:
             index = int(part.get("index") or 0)
             if part.get("id"):
                 for other in sorted(open_blocks - {index}):
@@ -100,13 +111,37 @@ def tool_model_chunks(chunks: Iterable[Any]) -> Iterator[ToolModelChunk]:
             for other in sorted(open_blocks):
                 yield ToolModelChunk(tool_part=ToolUseStop(other))
             open_blocks = set()
-        if text or usage or stop_reason:
+        if text or usage or stop_reason or not parts:
+            # A chunk with nothing in it (messageStart) still goes out: it shows the model ran,
+            # so a stream failing right after it is counted (estimated input), not recorded as 0.
+            input_tokens, cache_read, cache_write = _input_counts(usage)
             yield ToolModelChunk(
                 text=text,
-                input_tokens=usage.get("input_tokens") if usage else None,
+                input_tokens=input_tokens,
                 output_tokens=usage.get("output_tokens") if usage else None,
                 stop_reason=stop_reason,
+                cache_read_tokens=cache_read,
+                cache_write_tokens=cache_write,
             )
+
+
+def _input_counts(usage: Any) -> tuple[int | None, int | None, int | None]:
+    """(inputTokens, cacheReadInputTokens, cacheWriteInputTokens) as Converse reports them, from
+    langchain-aws usage_metadata: it adds the cache counts into input_tokens and reports them as
+    input_token_details cache_read and cache_creation (the latter split into
+    ephemeral_5m/1h_input_tokens when Bedrock sends cacheDetails); Converse's inputTokens, billed
+    at the input price, excludes them."""
+    input_tokens = usage.get("input_tokens") if usage else None
+    details = (usage or {}).get("input_token_details") or {}
+    if not details:
+        return input_tokens, None, None
+    read = details.get("cache_read")
+    write = (details.get("cache_creation") or 0) + (details.get("ephemeral_5m_input_tokens") or 0)
+    write += details.get("ephemeral_1h_input_tokens") or 0
+    cache_read = int(read) if read is not None else None
+    if input_tokens is not None:
+        input_tokens = max(0, input_tokens - (cache_read or 0) - write)
+    return input_tokens, cache_read, int(write)
 
 
 def is_tool_support_error(exc: Exception) -> bool:

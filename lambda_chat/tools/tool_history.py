@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from lambda_chat.domain.entities import Message
 from lambda_chat.domain.history import estimate_tokens
 from lambda_chat.domain.ports import ChatMessage
 
@@ -63,6 +64,38 @@ def group_turns(messages: Sequence[ChatMessage]) -> list[list[ChatMessage]]:
     return turns
 
 
+def conversation_messages(history: Sequence[Message]) -> list[ChatMessage]:
+    """Stored messages (oldest first) as the Converse messages to replay, before trimming.
+
+    Tool-step messages replay their blocks; questions and answers their text. Left out, as
+    for plain turns: answers with no text (a stop before any) and questions with nothing after
+    them (a failed call, or a turn still running). Two messages of one role in a row (the
+    toolResult message of a stopped tool step, then the next question) are joined, since
+    Converse needs roles to alternate; ``trim_turns`` then answers any toolUse left without
+    results.
+    """
+    converted: list[ChatMessage] = []
+    for message in history:
+        if message.tool_step and message.blocks:
+            converted.append(ChatMessage(role=message.role, content=[dict(b) for b in message.blocks]))
+        elif message.content.strip():
+            converted.append(ChatMessage.text(message.role, message.content))
+    kept: list[ChatMessage] = []
+    for i, chat_message in enumerate(converted):
+        following = converted[i + 1] if i + 1 < len(converted) else None
+        unanswered = starts_turn(chat_message) and (following is None or starts_turn(following))
+        if not unanswered:
+            kept.append(chat_message)
+    joined: list[ChatMessage] = []
+    for chat_message in kept:
+        if joined and joined[-1].role == chat_message.role:
+            last = joined.pop()
+            joined.append(ChatMessage(role=chat_message.role, content=[*last.content, *chat_message.content]))
+        else:
+            joined.append(chat_message)
+    return joined
+
+
 def close_dangling_tool_uses(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     """Make every toolUse answered: a stopped turn may have stored the assistant's toolUse
     message without its results. Missing results are added as error results to the next user
@@ -104,22 +137,41 @@ def _results_message(missing: Sequence[str], blocks: list[dict[str, Any]]) -> Ch
 
 
 def trim_turns(
-    messages: Sequence[ChatMessage], *, token_budget: int, reserved_tokens: int = 0
+    messages: Sequence[ChatMessage],
+    *,
+    token_budget: int,
+    reserved_tokens: int = 0,
+    start_step: int = 1,
+    first_index: int = 0,
 ) -> list[ChatMessage]:
     """The newest whole turns that fit in `token_budget - reserved_tokens`, oldest first.
 
     A turn (question, tool steps, answer) is kept or dropped whole, so no toolUse is ever
     separated from its toolResult and the result starts with a question.
+
+    `start_step` > 1 makes the start move in steps once older turns must be dropped, as
+    `lambda_chat.domain.history.trim_history` does: the first kept turn starts at a multiple of
+    `start_step` in the conversation's message order (`first_index` is the position of
+    `messages[0]` in it), so a prompt cache keeps serving the same prefix for several turns.
     """
+    turns = group_turns(close_dangling_tool_uses(messages))
+    starts: list[int] = []
+    position = 0
+    for turn in turns:
+        starts.append(position)
+        position += len(turn)
     remaining = token_budget - reserved_tokens
-    kept: list[list[ChatMessage]] = []
-    for turn in reversed(group_turns(close_dangling_tool_uses(messages))):
-        cost = sum(message_tokens(m) for m in turn)
+    kept: list[int] = []
+    for index in reversed(range(len(turns))):
+        cost = sum(message_tokens(m) for m in turns[index])
         if cost > remaining:
             break
         remaining -= cost
-        kept.append(turn)
-    return [m for turn in reversed(kept) for m in turn]
+        kept.append(index)
+    if start_step > 1 and kept and len(kept) < len(turns):
+        floor = -(-(first_index + starts[kept[-1]]) // start_step) * start_step
+        kept = [index for index in kept if first_index + starts[index] >= floor]
+    return [m for index in reversed(kept) for m in turns[index]]
 
 
 def tool_blocks_as_text(messages: Sequence[ChatMessage]) -> list[ChatMessage]:

@@ -7,7 +7,7 @@ from langchain_aws.chat_models.bedrock_converse import _messages_to_bedrock
 from langchain_core.messages import AIMessageChunk
 
 from chatbot_common.model_table import DEFAULT_MODEL_TABLE, PromptCaching
-from lambda_chat.adapters.bedrock_models import _chunk_from, to_langchain
+from lambda_chat.adapters.bedrock_tools import to_langchain_messages, tool_model_chunks
 from lambda_chat.domain.chat import TurnInput
 from lambda_chat.domain.ports import ChatMessage, ModelChunk, ModelRequest
 from lambda_chat.domain.prompt_cache import plan_cache_points
@@ -80,7 +80,7 @@ def test_cache_points_reach_bedrock_as_converse_cachepoint_blocks() -> None:
         cache_system=True,
         cache_after_messages=(2,),
     )
-    bedrock_messages, system = _messages_to_bedrock(to_langchain(request))
+    bedrock_messages, system = _messages_to_bedrock(to_langchain_messages(request))
     assert system == [{"text": "sys"}, {"cachePoint": {"type": "default"}}]
     assert bedrock_messages[0]["content"] == [{"text": "earlier"}]
     assert bedrock_messages[-1]["content"] == [{"text": "now"}, {"cachePoint": {"type": "default"}}]
@@ -97,7 +97,7 @@ def test_langchain_usage_is_split_back_into_converse_counts() -> None:
             "input_token_details": {"cache_read": 1_200, "cache_creation": 80},
         },
     )
-    got = _chunk_from(chunk)
+    (got,) = list(tool_model_chunks([chunk]))
     assert (got.input_tokens, got.cache_read_tokens, got.cache_write_tokens) == (20, 1_200, 80)
 
 
