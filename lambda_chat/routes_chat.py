@@ -43,6 +43,8 @@ async def post_chat(
         system=body.system,
         attachments=tuple(body.attachments),
         preset=body.preset,
+        regenerate=body.regenerate,
+        edit_of=body.edit_of,
     )
     request_id = request_id_for(request, identity)
     return await respond(
