@@ -64,6 +64,9 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("PATCH", "/conversations/{id}", CHAT),
     ("DELETE", "/conversations/{id}", CHAT),
     ("POST", "/documents/{uploadId}/summary", CHAT),
+    ("PUT", "/conversations/{id}/messages/{messageId}/feedback", CHAT),
+    ("DELETE", "/conversations/{id}/messages/{messageId}/feedback", CHAT),
+    ("GET", "/search", CHAT),
     ("POST", "/uploads", UPLOAD),
     ("GET", "/uploads/{id}", UPLOAD),
 )

@@ -26,7 +26,13 @@ from chatbot_common.http import (
 from chatbot_common.logs import route_package_loggers
 from chatbot_common.observability_names import CHAT_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
-from lambda_chat import routes_chat, routes_conversations, routes_documents, routes_meta
+from lambda_chat import (
+    routes_chat,
+    routes_conversations,
+    routes_documents,
+    routes_meta,
+    routes_search,
+)
 
 # langchain-aws is the slowest import (~1.6 s); importing it with the app module puts it in the
 # start-up phase (where SnapStart can capture it), never in a request.
@@ -158,6 +164,7 @@ def create_app(
     app.include_router(routes_chat.router)
     app.include_router(routes_conversations.router)
     app.include_router(routes_documents.router)
+    app.include_router(routes_search.router)
     return app
 
 

@@ -193,3 +193,19 @@ class PresetsResponse(ApiModel):
 
 class HealthResponse(ApiModel):
     status: Literal["ok"] = "ok"
+
+
+# -- search -----------------------------------------------------------------------------------
+
+
+class SearchHitOut(ApiModel):
+    conversation_id: str
+    title: str
+    updated_at: str
+    message_id: str | None = Field(description="Set when message text (not the title) matched")
+    role: Literal["user", "assistant"] | None
+    snippet: str = Field(description="The matching text around the first occurrence")
+
+
+class SearchResponse(ApiModel):
+    items: list[SearchHitOut]
