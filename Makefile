@@ -1,4 +1,4 @@
-# The interface: `make run`, `make test`, `make lint`, `make bench`, `make synth`.
+# The interface: `make run`, `make test`, `make lint`, `make bench`, `make synth`, `make rehearse`.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install lock run test test-fast lint format openapi bench synth deploy web e2e-deps clean
+.PHONY: install lock run test test-fast lint format openapi bench synth rehearse deploy web e2e-deps clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,7 @@ test: install web e2e-deps $(NODE_DEPS)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy chatbot_common lambda_chat lambda_upload local_stack cli cdk
+	$(VENV)/bin/mypy chatbot_common lambda_chat lambda_upload local_stack cli cdk rehearsal
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -71,6 +71,13 @@ $(CDK): package.json package-lock.json
 
 synth: install web
 	$(PY) app.py
+
+# Deploy rehearsal: synth with bundles built for this machine, start each bundle by its run.sh with
+# the template's environment (local moto + Bedrock), behind a gateway applying the template's API
+# Gateway and CloudFront rules. Prints the URL and a token; Ctrl-C stops. Its tests run in `make test`
+# (tests/integration/rehearsal).
+rehearse: install web
+	$(PY) -m rehearsal $(REHEARSE_ARGS)
 
 deploy: install web $(CDK)
 	$(CDK) deploy --require-approval broadening $(CDK_ARGS)

@@ -12,57 +12,28 @@ from constructs import Construct
 from cdk.config import ChatbotConfig
 from cdk.constants import API_STAGE_NAME, CHAT, PUBLIC_ROUTES, REST_API_ID, ROUTES, UPLOAD
 from cdk.functions import Functions, log_retention
+from cdk.nag import acknowledge
+from cdk.request_models import body_models
+from cdk.storage import removal_policy
 
 # Error bodies in the contract's shape ({"error": {"code", "message"}}) for answers that API
-# Gateway gives itself, before any Lambda runs. Messages are JSON literals; messageString is
-# API Gateway's already-quoted message.
+# Gateway gives itself, before any Lambda runs, with the status docs/api.md documents for that
+# code (API Gateway's defaults are 403 for ACCESS_DENIED and MISSING_AUTHENTICATION_TOKEN).
+# Messages are JSON literals; messageString is API Gateway's already-quoted message.
 _MESSAGE_STRING = "$context.error.messageString"
 _R = apigateway.ResponseType
-_GATEWAY_ERRORS = {
-    _R.UNAUTHORIZED: ("unauthenticated", '"Sign in first: the token is missing or expired."'),
-    _R.ACCESS_DENIED: ("unauthenticated", '"The token is not accepted for this request."'),
-    _R.THROTTLED: ("throttled", '"Too many requests; retry shortly."'),
-    _R.BAD_REQUEST_BODY: ("invalid_request", '"The request body does not match the API contract."'),
-    _R.BAD_REQUEST_PARAMETERS: ("invalid_request", '"A required request parameter is missing."'),
-    _R.REQUEST_TOO_LARGE: ("payload_too_large", '"The request body is too large."'),
-    # API Gateway answers an unknown path with "Missing Authentication Token" (403).
-    _R.MISSING_AUTHENTICATION_TOKEN: ("not_found", '"No such route."'),
-    _R.DEFAULT_4_XX: ("invalid_request", _MESSAGE_STRING),
-    _R.DEFAULT_5_XX: ("internal_error", _MESSAGE_STRING),
-}
-
-# Request models: the edge rejects what can never be valid; the apps still validate everything.
-# Only for routes whose body is required: API Gateway would reject an empty optional body.
-_CHAT_REQUEST = apigateway.JsonSchema(
-    schema=apigateway.JsonSchemaVersion.DRAFT4,
-    type=apigateway.JsonSchemaType.OBJECT,
-    required=["message"],
-    properties={
-        "message": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, min_length=1),
-        "conversationId": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING),
-        "model": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING),
-        "system": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING),
-        "preset": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING),
-        "attachments": apigateway.JsonSchema(
-            type=apigateway.JsonSchemaType.ARRAY,
-            items=apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING),
-        ),
-    },
-)
-_UPLOAD_REQUEST = apigateway.JsonSchema(
-    schema=apigateway.JsonSchemaVersion.DRAFT4,
-    type=apigateway.JsonSchemaType.OBJECT,
-    required=["filename", "contentType", "size", "purpose"],
-    properties={
-        "filename": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, min_length=1),
-        "contentType": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, min_length=1),
-        "size": apigateway.JsonSchema(type=apigateway.JsonSchemaType.INTEGER, minimum=1),
-        "purpose": apigateway.JsonSchema(type=apigateway.JsonSchemaType.STRING, enum=["document", "image"]),
-    },
-)
-_BODY_MODELS = {
-    ("POST", "/chat"): ("ChatRequest", _CHAT_REQUEST),
-    ("POST", "/uploads"): ("UploadRequest", _UPLOAD_REQUEST),
+GATEWAY_ERRORS: dict[apigateway.ResponseType, tuple[str | None, str, str]] = {
+    # (status code or None for API Gateway's default, error code, message)
+    _R.UNAUTHORIZED: ("401", "unauthenticated", '"Sign in first: the token is missing or expired."'),
+    _R.ACCESS_DENIED: ("401", "unauthenticated", '"The token is not accepted for this request."'),
+    _R.THROTTLED: ("429", "throttled", '"Too many requests; retry shortly."'),
+    _R.BAD_REQUEST_BODY: ("400", "invalid_request", '"The request body does not match the API contract."'),
+    _R.BAD_REQUEST_PARAMETERS: ("400", "invalid_request", '"A required request parameter is missing."'),
+    _R.REQUEST_TOO_LARGE: ("413", "payload_too_large", '"The request body is too large."'),
+    # API Gateway answers an unknown path or method with "Missing Authentication Token".
+    _R.MISSING_AUTHENTICATION_TOKEN: ("404", "not_found", '"No such route."'),
+    _R.DEFAULT_4_XX: (None, "invalid_request", _MESSAGE_STRING),
+    _R.DEFAULT_5_XX: (None, "internal_error", _MESSAGE_STRING),
 }
 
 
@@ -83,6 +54,7 @@ class Api(Construct):
             "AccessLogs",
             log_group_name=f"/aws/apigateway/chatbot-{config.stage}-access",
             retention=log_retention(config.log_retention_days),
+            removal_policy=removal_policy(config),
         )
         self.rest_api = apigateway.RestApi(
             self,
@@ -114,12 +86,27 @@ class Api(Construct):
                 throttling_burst_limit=config.limits.api_burst_limit,
             ),
         )
-        for response_type, (code, message) in _GATEWAY_ERRORS.items():
+        for response_type, (status, code, message) in GATEWAY_ERRORS.items():
             self.rest_api.add_gateway_response(
                 f"Gateway{response_type.response_type}",
                 type=response_type,
+                status_code=status,
                 templates={"application/json": f'{{"error": {{"code": "{code}", "message": {message}}}}}'},
             )
+        self._body_models = body_models()
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The account-level role API Gateway needs to write execution logs; AWS's managed policy is "
+            "the documented, log-only policy for it.",
+        )
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-APIG3",
+            "No WAF: a web ACL bills monthly whether or not anyone chats, against the no-idle-cost goal. "
+            "Every route but /health needs a Cognito token and the stage is throttled.",
+        )
         self.validator = self.rest_api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
@@ -140,6 +127,15 @@ class Api(Construct):
         }
         for method, path, target in ROUTES:
             self._add_route(method, path, integrations[target])
+        health = self.rest_api.root.get_resource("health")
+        assert health is not None
+        for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(
+                health,
+                rule,
+                'GET /health is public by design (readiness probe, answers {"status": "ok"} and '
+                "reads no data); every other method uses the Cognito authorizer (tested).",
+            )
 
     @staticmethod
     def _integration(handler: lambda_.IFunction, timeout_seconds: int) -> apigateway.LambdaIntegration:
@@ -161,9 +157,19 @@ class Api(Construct):
             if segment.startswith("{")
         }
         models: dict[str, apigateway.IModel] = {}
-        if (method, path) in _BODY_MODELS:
-            name, schema = _BODY_MODELS[(method, path)]
-            models["application/json"] = self.rest_api.add_model(name, model_name=name, schema=schema)
+        if (method, path) in self._body_models:
+            name, schema = self._body_models[(method, path)]
+            model = self.rest_api.add_model(
+                name,
+                model_name=name,
+                # Placeholder replaced by the generated schema below (the typed JsonSchema struct
+                # cannot carry draft 4's type lists).
+                schema=apigateway.JsonSchema(schema=apigateway.JsonSchemaVersion.DRAFT4),
+            )
+            cfn_model = model.node.default_child
+            assert isinstance(cfn_model, apigateway.CfnModel)
+            cfn_model.add_property_override("Schema", schema)
+            models["application/json"] = model
         public = (method, path) in PUBLIC_ROUTES
         resource.add_method(
             method,

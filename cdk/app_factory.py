@@ -10,8 +10,9 @@ from typing import Any
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from cdk.bundling import LAMBDA_TARGET, host_target
 from cdk.config import ChatbotConfig
-from cdk.constants import CONTEXT_SKIP_BUNDLING, STACK_ID_PREFIX
+from cdk.constants import CONTEXT_BUNDLE_TARGET, CONTEXT_SKIP_BUNDLING, STACK_ID_PREFIX
 from cdk.stack import ChatbotStack
 
 
@@ -36,6 +37,9 @@ def build_app(
     config = ChatbotConfig.from_node(app.node)
     skip = app.node.try_get_context(CONTEXT_SKIP_BUNDLING)
     skip_bundling = skip in (True, "true", "1")
+    # "host": bundles for this machine (the deploy rehearsal); anything else deploys to Lambda.
+    target = app.node.try_get_context(CONTEXT_BUNDLE_TARGET)
+    bundle_target = host_target() if target == "host" else LAMBDA_TARGET
     # Environment-agnostic unless the CLI supplies an account/region: synth stays offline.
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = os.environ.get("CDK_DEFAULT_REGION")
@@ -45,6 +49,7 @@ def build_app(
         stack_id(config.stage),
         config=config,
         skip_bundling=skip_bundling,
+        bundle_target=bundle_target,
         env=env,
         description=f"Serverless Amazon Bedrock chatbot ({config.stage})",
     )

@@ -8,6 +8,7 @@ from constructs import Construct
 
 from cdk.config import ChatbotConfig
 from cdk.constants import USER_POOL_CLIENT_ID, USER_POOL_ID
+from cdk.nag import acknowledge
 
 _MFA = {
     "off": cognito.Mfa.OFF,
@@ -30,8 +31,10 @@ class Auth(Construct):
     """Who may call the API. The browser signs in through managed login; the CLI/curl use tokens."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: ChatbotConfig, web_origin: str
+        self, scope: Construct, construct_id: str, *, config: ChatbotConfig, web_origins: list[str]
     ) -> None:
+        """``web_origins``: where the web client is served, first the one users open. Each is a
+        sign-in callback, so the CloudFront URL keeps working next to a custom domain."""
         super().__init__(scope, construct_id)
         self.user_pool = cognito.UserPool(
             self,
@@ -57,8 +60,8 @@ class Auth(Construct):
             deletion_protection=config.retain_data,
             removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
         )
-        redirect_uri = f"{web_origin}/"
-        self.redirect_uri = redirect_uri
+        redirect_uris = [f"{origin}/" for origin in dict.fromkeys(web_origins)]
+        self.redirect_uri = redirect_uris[0]
         self.client = self.user_pool.add_client(
             USER_POOL_CLIENT_ID,
             user_pool_client_name=f"chatbot-{config.stage}-web",
@@ -73,8 +76,8 @@ class Auth(Construct):
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True, implicit_code_grant=False),
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-                callback_urls=[redirect_uri],
-                logout_urls=[redirect_uri],
+                callback_urls=redirect_uris,
+                logout_urls=redirect_uris,
             ),
             supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             prevent_user_existence_errors=True,
@@ -98,3 +101,15 @@ class Auth(Construct):
         )
         branding.node.add_dependency(self.domain)
         self.domain_name = auth_domain_name(config)
+        acknowledge(
+            self.user_pool,
+            "AwsSolutions-COG2",
+            f"MFA is '{config.mfa}' (TOTP) and set per deployment in cdk.json (mfa: required "
+            "enforces it); sign-up is admin-only unless selfSignUp is turned on.",
+        )
+        acknowledge(
+            self.user_pool,
+            "AwsSolutions-COG8",
+            "The Plus feature plan bills per monthly active user for threat protection; the Essentials "
+            "plan with a strict password policy and admin-created users fits a team chatbot.",
+        )

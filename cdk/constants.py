@@ -49,13 +49,15 @@ API_STAGE_NAME = "v1"
 WEB_API_PREFIX = "/api"
 
 # Routes that skip the Cognito authorizer. Everything else must carry it (tested).
-PUBLIC_ROUTES = frozenset({("GET", "/health")})
+# /openapi.json: the API's contract, public like the page that documents it (docs/api.md).
+PUBLIC_ROUTES = frozenset({("GET", "/health"), ("GET", "/openapi.json")})
 
 # Route table: (method, path, function). Chat routes stream (ResponseTransferMode.STREAM).
 CHAT = "chat"
 UPLOAD = "upload"
 ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/health", CHAT),
+    ("GET", "/openapi.json", CHAT),
     ("GET", "/models", CHAT),
     ("GET", "/presets", CHAT),
     ("POST", "/chat", CHAT),
@@ -71,9 +73,35 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/uploads/{id}", UPLOAD),
 )
 
-# AWS Lambda Web Adapter, published by AWS in every commercial region under this account.
+# AWS Lambda Web Adapter layer, published by AWS per region under this account in the aws partition
+# (not in China, which uses other accounts and x86 only, nor GovCloud, nor every opt-in region).
 # v1.1.0 (layer 30) is the first release with SnapStart hooks; see docs/deploy.md.
 WEB_ADAPTER_ACCOUNT = "753240598075"
+# Regions this project deploys to with the published layer: the commercial regions enabled by
+# default in every account (opt-in regions such as me-south-1 are not assumed to carry it). For any
+# other region set webAdapterLayerArn in cdk.json after checking the layer exists there
+# (`aws lambda get-layer-version-by-arn --arn ...`).
+WEB_ADAPTER_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "sa-east-1",
+        "eu-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-north-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+    }
+)
 WEB_ADAPTER_LAYER_NAME = "LambdaAdapterLayerArm64"
 WEB_ADAPTER_LAYER_VERSION = 30
 WEB_ADAPTER_PORT = 8080
@@ -85,6 +113,8 @@ LAMBDA_PYTHON_VERSION = "3.13"
 # manylinux_2_34 run there (numpy 2.4 has no manylinux2014 aarch64 wheel any more).
 LAMBDA_PLATFORM = "manylinux_2_34_aarch64"
 LAMBDA_UV_PLATFORM = "aarch64-manylinux_2_34"
+# Where Lambda unpacks a function's code (bytecode paths and tracebacks name it).
+LAMBDA_TASK_ROOT = "/var/task"
 
 # Custom metrics the chat Lambda emits (Powertools, EMF) and the service names: defined once,
 # in chatbot_common, where the Lambdas import them too.
@@ -98,3 +128,5 @@ METRIC_MODEL_THROTTLES = observability_names.METRIC_MODEL_THROTTLES
 
 # Context flag that swaps real bundling for the bare source folders (template tests).
 CONTEXT_SKIP_BUNDLING = "chatbot:skipBundling"
+# Context flag "host": bundles are built for this machine instead of Lambda (deploy rehearsal).
+CONTEXT_BUNDLE_TARGET = "chatbot:bundleTarget"

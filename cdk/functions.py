@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, CfnRule, Duration, Fn, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk.bundling import FunctionPackage, function_code
-from cdk.config import ChatbotConfig, split_model_id
+from cdk.bundling import LAMBDA_TARGET, BundleTarget, FunctionPackage, function_code
+from cdk.config import ChatbotConfig
 from cdk.constants import (
     CHAT_FUNCTION_ID,
     CHAT_SERVICE_NAME,
@@ -23,8 +23,11 @@ from cdk.constants import (
     WEB_ADAPTER_LAYER_NAME,
     WEB_ADAPTER_LAYER_VERSION,
     WEB_ADAPTER_PORT,
+    WEB_ADAPTER_REGIONS,
 )
-from cdk.storage import UPLOADS_PREFIX, Storage
+from cdk.nag import acknowledge, arn_ref
+from cdk.storage import UPLOADS_PREFIX, Storage, removal_policy
+from chatbot_common.model_ids import split_model_id
 
 BEDROCK_INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 # GET /models: which models exist and which inference profiles route to them.
@@ -45,8 +48,47 @@ CHAT_TABLE_ACTIONS = (
 UPLOAD_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
 
 
-def web_adapter_layer_arn() -> str:
-    """The Web Adapter layer in the deploying region (AWS publishes one copy per region)."""
+class UnsupportedRegionError(ValueError):
+    """The deploying region has no published Web Adapter layer and none was configured."""
+
+
+def web_adapter_layer_arn(scope: Construct, config: ChatbotConfig) -> str:
+    """The Web Adapter layer for the deploying region.
+
+    AWS publishes the layer per region under one account (see WEB_ADAPTER_REGIONS for the regions
+    this project relies on), but not everywhere: China has other accounts and x86 only, GovCloud
+    and some opt-in regions have none. ``webAdapterLayerArn`` in cdk.json names a layer explicitly
+    (e.g. one published into your own account from the adapter's release). Otherwise a region known
+    at synth (``cdk deploy`` sets it) must be in the list, or synth fails here with the reason; an
+    environment-agnostic template carries a CloudFormation rule that refuses other regions before
+    anything is created.
+
+    Raises UnsupportedRegionError.
+    """
+    if config.web_adapter_layer_arn:
+        return config.web_adapter_layer_arn
+    stack = Stack.of(scope)
+    region = stack.region
+    if not Token.is_unresolved(region) and region not in WEB_ADAPTER_REGIONS:
+        raise UnsupportedRegionError(
+            f"The Lambda Web Adapter layer is not published for region {region}; deploy to one of "
+            f"{', '.join(sorted(WEB_ADAPTER_REGIONS))}, or publish the layer yourself and set "
+            "webAdapterLayerArn in cdk.json (docs/deploy.md, 'Regions')."
+        )
+    if Token.is_unresolved(region):
+        CfnRule(
+            stack,
+            "WebAdapterLayerRegion",
+            assertions=[
+                {
+                    "assert": Fn.condition_contains(sorted(WEB_ADAPTER_REGIONS), Aws.REGION),
+                    "assertDescription": (
+                        "The Lambda Web Adapter layer is not published in this region; deploy to a "
+                        "supported region or set webAdapterLayerArn in cdk.json (docs/deploy.md)."
+                    ),
+                }
+            ],
+        )
     return (
         f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{WEB_ADAPTER_ACCOUNT}:layer:"
         f"{WEB_ADAPTER_LAYER_NAME}:{WEB_ADAPTER_LAYER_VERSION}"
@@ -95,6 +137,7 @@ class WebAdapterFunction(Construct):
         environment: dict[str, str],
         adapter_layer: lambda_.ILayerVersion,
         skip_bundling: bool,
+        bundle_target: BundleTarget = LAMBDA_TARGET,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -102,6 +145,9 @@ class WebAdapterFunction(Construct):
             "Logs",
             log_group_name=f"/aws/lambda/chatbot-{config.stage}-{spec.service_name}",
             retention=log_retention(config.log_retention_days),
+            # A fixed name and the default Retain would make the next deploy of the stage fail
+            # ("already exists") after `cdk destroy`; non-production stages delete it.
+            removal_policy=removal_policy(config),
         )
         # An own role instead of AWSLambdaBasicExecutionRole: logs only to this log group.
         self.role = iam.Role(
@@ -117,7 +163,7 @@ class WebAdapterFunction(Construct):
             function_name=f"chatbot-{config.stage}-{spec.service_name}",
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
-            code=function_code(spec.package, skip_bundling=skip_bundling),
+            code=function_code(spec.package, skip_bundling=skip_bundling, bundle_target=bundle_target),
             # The Web Adapter's wrapper runs this script, which starts uvicorn on the app factory.
             handler="run.sh",
             layers=[adapter_layer],
@@ -144,6 +190,12 @@ class WebAdapterFunction(Construct):
         # API Gateway invokes the alias: with SnapStart on, only published versions are snapshotted.
         self.alias = lambda_.Alias(
             self, "LiveAlias", alias_name=LIVE_ALIAS, version=self.function.current_version
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "Pinned to Python 3.13 on purpose: the bundle's wheels and bytecode are built for exactly "
+            "this interpreter, and 3.12/3.13 are the Python runtimes documented for Lambda SnapStart.",
         )
 
 
@@ -181,10 +233,11 @@ class Functions(Construct):
         storage: Storage,
         web_origin: str,
         skip_bundling: bool,
+        bundle_target: BundleTarget = LAMBDA_TARGET,
     ) -> None:
         super().__init__(scope, construct_id)
         adapter_layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "WebAdapterLayer", web_adapter_layer_arn()
+            self, "WebAdapterLayer", web_adapter_layer_arn(self, config)
         )
         limits = config.limits
         shared_env = {
@@ -208,6 +261,7 @@ class Functions(Construct):
                 environment=shared_env,
                 adapter_layer=adapter_layer,
                 skip_bundling=skip_bundling,
+                bundle_target=bundle_target,
             )
 
         self.chat = web_adapter_function(
@@ -230,6 +284,48 @@ class Functions(Construct):
         )
         self._grant_chat(config, storage)
         self._grant_upload(storage)
+        self._acknowledge(config, storage)
+
+    def _acknowledge(self, config: ChatbotConfig, storage: Storage) -> None:
+        """The AwsSolutions findings of these grants, each with the reason it is acceptable."""
+        table_arn = arn_ref(storage.table.node.default_child)
+        uploads_arn = arn_ref(storage.uploads_bucket.node.default_child)
+        for fn in (self.chat, self.upload):
+            acknowledge(
+                fn.role,
+                f"AwsSolutions-IAM5[Resource::{table_arn}/index/*]",
+                "Queries go through the table's own GSI (gsi1); index/* names only this table's indexes.",
+            )
+            acknowledge(
+                fn.role,
+                f"AwsSolutions-IAM5[Resource::{uploads_arn}/uploads/*]",
+                "Object keys are uploads/<user>/<upload id>/<name>, created at run time; the grant is "
+                "limited to that prefix of this one bucket.",
+            )
+        chat_role = self.chat.role
+        acknowledge(
+            chat_role,
+            f"AwsSolutions-IAM5[Resource::{uploads_arn}/uploads/*/.extracted.json]",
+            "The chat function caches a document's extracted text next to its upload "
+            "(uploads/<user>/<upload id>/.extracted.json); it may write that one name and nothing else.",
+        )
+        for model_id in config.allowed_models:
+            geography, base = split_model_id(model_id)
+            if geography is None:
+                continue
+            acknowledge(
+                chat_role,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{base}]",
+                f"Cross-region inference profile {model_id} serves requests from the base model in any "
+                "region of its geography; IAM must allow that model in each of them. Only this model.",
+            )
+        acknowledge(
+            chat_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "bedrock:ListFoundationModels and ListInferenceProfiles (GET /models) support no "
+            "resource-level permissions. The invoke actions are limited to the configured models' "
+            "ARNs in a separate statement.",
+        )
 
     def _grant_chat(self, config: ChatbotConfig, storage: Storage) -> None:
         role = self.chat.role

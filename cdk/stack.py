@@ -10,10 +10,10 @@ from constructs import Construct
 from cdk import constants as c
 from cdk.api import Api
 from cdk.auth import Auth, auth_domain_name
+from cdk.bundling import LAMBDA_TARGET, BundleTarget
 from cdk.config import ChatbotConfig
 from cdk.functions import Functions
 from cdk.monitoring import Monitoring
-from cdk.nag import acknowledge_findings
 from cdk.storage import Storage, uploads_bucket_name
 from cdk.web_hosting import WebHosting
 
@@ -28,6 +28,7 @@ class ChatbotStack(Stack):
         *,
         config: ChatbotConfig,
         skip_bundling: bool = False,
+        bundle_target: BundleTarget = LAMBDA_TARGET,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -46,10 +47,14 @@ class ChatbotStack(Stack):
             auth_domain=auth_domain_name(config),
             uploads_bucket_name=uploads_bucket_name(config.stage),
         )
-        self.web_origin = config.web_origin or f"https://{distribution.distribution_domain_name}"
-        self.storage.allow_browser_uploads(self.web_origin)
+        cloudfront_origin = f"https://{distribution.distribution_domain_name}"
+        # The origin users open (custom domain or another front) first; the CloudFront URL stays
+        # valid for sign-in and uploads either way.
+        self.web_origin = config.public_origin or cloudfront_origin
+        web_origins = [self.web_origin, cloudfront_origin]
+        self.storage.allow_browser_uploads(web_origins)
 
-        self.auth = Auth(self, c.AUTH_ID, config=config, web_origin=self.web_origin)
+        self.auth = Auth(self, c.AUTH_ID, config=config, web_origins=web_origins)
         self.functions = Functions(
             self,
             c.FUNCTIONS_ID,
@@ -57,6 +62,7 @@ class ChatbotStack(Stack):
             storage=self.storage,
             web_origin=self.web_origin,
             skip_bundling=skip_bundling,
+            bundle_target=bundle_target,
         )
         self.api.add_routes(functions=self.functions, user_pool=self.auth.user_pool)
         self.web.deploy_site(
@@ -81,7 +87,6 @@ class ChatbotStack(Stack):
         )
         self.config = config
         self._outputs()
-        acknowledge_findings(self)
 
     def _outputs(self) -> None:
         outputs = {

@@ -105,11 +105,11 @@ class Storage(Construct):
             ],
         )
 
-    def allow_browser_uploads(self, web_origin: str) -> None:
-        """CORS for the presigned POST: only the web origin, only POST."""
+    def allow_browser_uploads(self, web_origins: list[str]) -> None:
+        """CORS for the presigned POST: only the web client's origins, only POST."""
         self.uploads_bucket.add_cors_rule(
             allowed_methods=[s3.HttpMethods.POST],
-            allowed_origins=[web_origin],
+            allowed_origins=list(dict.fromkeys(web_origins)),
             allowed_headers=["*"],
             exposed_headers=["ETag", "Location"],
             max_age=3000,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Annotations, Aws, Duration, Fn
+from aws_cdk import Annotations, Aws, DefaultStackSynthesizer, Duration, Fn, Stack
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_logs as logs
@@ -17,7 +18,8 @@ from cdk.bundling import REPO_ROOT
 from cdk.config import ChatbotConfig
 from cdk.constants import API_STAGE_NAME, DISTRIBUTION_ID, WEB_API_PREFIX, WEB_BUCKET_ID
 from cdk.functions import log_retention
-from cdk.storage import private_bucket
+from cdk.nag import acknowledge, arn_ref, pseudo
+from cdk.storage import private_bucket, removal_policy
 
 WEB_DIST = REPO_ROOT / "web_client" / "dist"
 
@@ -39,6 +41,8 @@ STRIP_API_PREFIX_JS = f"""function handler(event) {{
   return request;
 }}
 """
+
+BUCKET_DEPLOYMENT_PREFIX = "Custom::CDKBucketDeployment"
 
 PLACEHOLDER_INDEX = """<!doctype html><html><head><meta charset="utf-8"><title>Chatbot</title></head>
 <body><p>The web client was not built when this stack was synthesized. Run <code>make web</code>
@@ -128,10 +132,21 @@ class WebHosting(Construct):
             read_timeout=Duration.seconds(60),
             keepalive_timeout=Duration.seconds(60),
         )
+        config = self._config
+        # The alternate domain name users open, if any; its DNS record (CNAME or alias to the
+        # distribution) is the deployer's, see docs/deploy.md.
+        certificate = (
+            acm.Certificate.from_certificate_arn(self, "WebCertificate", config.web_certificate_arn)
+            if config.web_domain_name
+            else None
+        )
         self.distribution = cloudfront.Distribution(
             self,
             DISTRIBUTION_ID,
             comment=f"chatbot {self._config.stage}",
+            domain_names=[config.web_domain_name] if certificate else None,
+            certificate=certificate,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None,
             default_root_object="index.html",
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
@@ -163,7 +178,36 @@ class WebHosting(Construct):
                 )
             },
         )
+        self._acknowledge_distribution(self.distribution)
         return self.distribution
+
+    def _acknowledge_distribution(self, distribution: cloudfront.Distribution) -> None:
+        acknowledge(
+            distribution,
+            "AwsSolutions-CFR1",
+            "A chatbot for a team's own users; who may use it is decided by Cognito, not geography.",
+        )
+        acknowledge(
+            distribution,
+            "AwsSolutions-CFR2",
+            "No WAF: a web ACL bills monthly whether or not anyone chats. The only dynamic path (/api) "
+            "is authenticated and throttled at API Gateway.",
+        )
+        acknowledge(
+            distribution,
+            "AwsSolutions-CFR3",
+            "Standard logging needs an ACL-enabled log bucket. API calls are logged by API Gateway "
+            "access logs (JSON); static asset hits carry no user data.",
+        )
+        if not self._config.web_domain_name:
+            acknowledge(
+                distribution,
+                "AwsSolutions-CFR4",
+                "The distribution uses the default *.cloudfront.net certificate, for which CloudFront "
+                "fixes the security policy (a minimum TLS version needs a custom domain: set "
+                "webDomainName and webCertificateArn). Browsers negotiate TLS 1.2+ anyway; the API "
+                "origin leg is TLS 1.2 only.",
+            )
 
     def deploy_site(self, *, runtime_config: dict[str, object]) -> s3deploy.BucketDeployment:
         """Upload the built web client plus the deploy-time ``config.json``."""
@@ -177,21 +221,79 @@ class WebHosting(Construct):
                 f"{_relative(WEB_DIST)} has no index.html: deploying a placeholder page. Run `make web`.",
             )
             sources.insert(0, s3deploy.Source.data("index.html", PLACEHOLDER_INDEX))
-        return s3deploy.BucketDeployment(
+        deployment = s3deploy.BucketDeployment(
             self,
             "Deployment",
             # Explicit, so its logs expire like every other log group of the stack.
             log_group=logs.LogGroup(
-                self, "DeploymentLogs", retention=log_retention(self._config.log_retention_days)
+                self,
+                "DeploymentLogs",
+                retention=log_retention(self._config.log_retention_days),
+                removal_policy=removal_policy(self._config),
             ),
             destination_bucket=self.bucket,
             sources=sources,
             distribution=self.distribution,
             distribution_paths=["/*"],
+            # Start the invalidation but do not wait for it: the waiter fails deploys now and then
+            # ("Waiter InvalidationCompleted failed", aws-cdk issue 15891), and index.html and
+            # config.json are served no-cache, so browsers revalidate them anyway.
+            wait_for_distribution_invalidation=False,
             # Revalidate on every load: config.json and index.html change with each deploy.
             cache_control=[s3deploy.CacheControl.no_cache()],
             memory_limit=256,
             prune=True,
+        )
+        self._acknowledge_deployment()
+        return deployment
+
+    def _acknowledge_deployment(self) -> None:
+        """The BucketDeployment handler (a stack-level singleton CDK creates) copies the built web
+        client into the web bucket at deploy time; its code and policy are CDK's."""
+        stack = Stack.of(self)
+        handler = next(
+            (child for child in stack.node.children if child.node.id.startswith(BUCKET_DEPLOYMENT_PREFIX)),
+            None,
+        )
+        if handler is None:
+            return
+        # Rendered literally in an environment-specific stack (as `cdk deploy` synthesizes it).
+        assets_bucket = (
+            f"cdk-{DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-"
+            f"{pseudo(stack, 'AccountId')}-{pseudo(stack, 'Region')}"
+        )
+        reason_copy = (
+            "CDK's BucketDeployment handler copies the web client from the CDK assets bucket into the "
+            "web bucket and prunes old files; CDK generates this policy, scoped to those two buckets."
+        )
+        for finding in (
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            "AwsSolutions-IAM5[Action::s3:Abort*]",
+            "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{assets_bucket}/*]",
+            f"AwsSolutions-IAM5[Resource::arn:{pseudo(stack, 'Partition')}:s3:::{assets_bucket}/*]",
+            f"AwsSolutions-IAM5[Resource::{arn_ref(self.bucket.node.default_child)}/*]",
+        ):
+            acknowledge(handler, finding, reason_copy)
+        acknowledge(
+            handler,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudfront:CreateInvalidation after the copy; CloudFront invalidation takes no narrower "
+            "resource in CDK's generated policy. Runs only during deployments.",
+        )
+        acknowledge(
+            handler,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            "CDK's BucketDeployment handler role; the managed policy only lets it write its own logs.",
+        )
+        acknowledge(
+            handler,
+            "AwsSolutions-L1",
+            "The BucketDeployment handler's runtime is chosen and tested by the CDK version in use; "
+            "upgrading aws-cdk-lib upgrades it.",
         )
 
 

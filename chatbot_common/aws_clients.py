@@ -21,8 +21,17 @@ BEDROCK_CONFIG = Config(
     retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=300, connect_timeout=10
 )
 DYNAMODB_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=50)
-# Presigned POST policies are signed with SigV4 (the only version newer regions accept).
-S3_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, signature_version="s3v4")
+# Presigned POST policies are signed with SigV4 (the only version newer regions accept), and
+# name the regional virtual-hosted endpoint, <bucket>.s3.<region>.amazonaws.com. botocore's default
+# is the global <bucket>.s3.amazonaws.com, which a new bucket outside us-east-1 answers with
+# redirects for up to 24 hours (regions launched after March 2019 refuse it), and a browser cannot
+# follow a redirected CORS preflight (S3 user guide, "Virtual hosting of buckets"). An endpoint
+# override (moto on 127.0.0.1) still gets path-style URLs: botocore uses them for IP endpoints.
+S3_CONFIG = Config(
+    retries={"max_attempts": 3, "mode": "standard"},
+    signature_version="s3v4",
+    s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"},
+)
 
 # The boto3 service names an endpoint override may name.
 SERVICES = ("dynamodb", "s3", "bedrock-runtime", "bedrock")

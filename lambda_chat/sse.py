@@ -34,6 +34,11 @@ T = TypeVar("T")
 EVENT_STREAM = "text/event-stream"
 # no-cache: intermediaries must not hold the stream; X-Accel-Buffering: nginx-style proxies must not buffer.
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# An SSE comment after this many quiet seconds (a long summary's map step, a slow model step).
+# CloudFront's origin response timeout (30 s by default) applies between packets, and API Gateway
+# streaming has an idle timeout: without bytes, a live answer would be cut off (docs/deploy.md).
+KEEPALIVE_SECONDS = 15.0
+KEEPALIVE_FRAME = ": keep-alive\n\n"
 
 
 def format_sse(event: StreamEvent) -> str:
@@ -137,22 +142,35 @@ class _Run:
         self.task.result()  # raises the operation's error
         return None
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def events(self, quiet_seconds: float | None = None) -> AsyncIterator[StreamEvent | None]:
         """Every further event, then (for a replay or an operation that ended early) what the
-        result holds beyond what was emitted."""
-        while True:
-            if not self.queue.empty():
-                self.emitted += 1
-                yield self.queue.get_nowait()
-                continue
-            if self.task.done():
-                break
-            getter = asyncio.ensure_future(self.queue.get())
-            done, _ = await asyncio.wait({getter, self.task}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                self.emitted += 1
-                yield getter.result()
-            else:
+        result holds beyond what was emitted. With `quiet_seconds`, None after each stretch of that
+        many seconds without an event (the caller sends a keep-alive)."""
+        getter: asyncio.Future[StreamEvent] | None = None
+        try:
+            while True:
+                if getter is None and not self.queue.empty():
+                    self.emitted += 1
+                    yield self.queue.get_nowait()
+                    continue
+                if self.task.done() and getter is None:
+                    break
+                getter = getter or asyncio.ensure_future(self.queue.get())
+                waiting: set[asyncio.Future[Any]] = {getter, self.task}
+                done, _ = await asyncio.wait(
+                    waiting, timeout=quiet_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+                if getter in done:
+                    self.emitted += 1
+                    event, getter = getter.result(), None
+                    yield event
+                elif not done:
+                    yield None  # quiet for `quiet_seconds`: the operation is still running
+                else:
+                    getter.cancel()
+                    getter = None
+        finally:
+            if getter is not None:
                 getter.cancel()
         for stored in self.task.result()[self.emitted :]:
             yield from_stored(stored)
@@ -253,14 +271,17 @@ async def _json(request: Request, run: _Run, aggregate: Callable[[Iterator[Strea
     return aggregate(iter([from_stored(item) for item in stored]))
 
 
-async def _relay(run: _Run, first: StreamEvent | None) -> AsyncIterator[str]:
-    """SSE frames; if the client goes away (Starlette cancels this generator), the operation is
-    stopped and has stored what it had before the request ends."""
+async def _relay(
+    run: _Run, first: StreamEvent | None, keepalive_seconds: float = KEEPALIVE_SECONDS
+) -> AsyncIterator[str]:
+    """SSE frames, with a comment frame after each `keepalive_seconds` without an event; if the
+    client goes away (Starlette cancels this generator), the operation is stopped and has stored
+    what it had before the request ends."""
     try:
         if first is not None:
             yield format_sse(first)
-        async for event in run.events():
-            yield format_sse(event)
+        async for event in run.events(keepalive_seconds):
+            yield KEEPALIVE_FRAME if event is None else format_sse(event)
     finally:
         await run.stop()
 

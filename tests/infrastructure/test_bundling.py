@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from cdk.bundling import REPO_ROOT, FunctionPackage, build_bundle, bundle_size_bytes, install_command
+from cdk.bundling import (
+    REPO_ROOT,
+    FunctionPackage,
+    build_bundle,
+    bundle_size_bytes,
+    install_command,
+    target_interpreter,
+)
 from cdk.constants import LAMBDA_PYTHON_VERSION
 
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
@@ -62,35 +69,84 @@ def _elf_machine(path: Path) -> int:
     return int.from_bytes(header[18:20], "little")
 
 
-@pytest.mark.skipif(
+_NEEDS_UV = pytest.mark.skipif(
     shutil.which("uv", path=str(Path(sys.executable).parent)) is None and os.environ.get("CI") is None,
     reason="needs uv (make install) to build a real bundle",
 )
-def test_real_chat_bundle_is_complete_for_aarch64_and_far_below_the_limit(tmp_path: Path) -> None:
-    # When: the very bundling `cdk synth` runs (cached by content hash under .state/bundles)
-    out = build_bundle(FunctionPackage("lambda_chat"), tmp_path / "bundle")
 
+
+@pytest.fixture(scope="module")
+def lambda_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Both real bundles, built by the very bundling `cdk synth` runs (cached by content hash)."""
+    out = tmp_path_factory.mktemp("bundles")
+    return {
+        name: build_bundle(FunctionPackage(name), out / name) for name in ("lambda_chat", "lambda_upload")
+    }
+
+
+@_NEEDS_UV
+@pytest.mark.parametrize(
+    ("name", "other"), [("lambda_chat", "lambda_upload"), ("lambda_upload", "lambda_chat")]
+)
+def test_real_bundle_is_complete_for_aarch64_and_far_below_the_limit(
+    lambda_bundles: dict[str, Path], name: str, other: str
+) -> None:
+    out = lambda_bundles[name]
     # Then: the Web Adapter's startup script sits at the root, executable
     run_script = out / "run.sh"
     assert run_script.is_file() and os.access(run_script, os.X_OK)
-    assert "lambda_chat.app:create_app" in run_script.read_text()
-    # the shared package and the function's own package are there
+    assert f"{name}.app:create_app" in run_script.read_text()
+    # the shared package and the function's own package are there, not the other function's
     assert (out / "chatbot_common" / "settings.py").is_file()
-    assert (out / "lambda_chat" / "__init__.py").is_file()
-    assert not (out / "lambda_upload").exists()
-    for pruned in FunctionPackage("lambda_chat").pruned:
+    assert (out / name / "__init__.py").is_file()
+    assert not (out / other).exists()
+    for pruned in FunctionPackage(name).pruned:
         assert not (out / pruned).exists(), pruned
-    # every third-party module the code imports resolves inside the bundle
+    # every third-party module the code imports resolves inside the bundle (the upload bundle
+    # once lacked charset-normalizer, which chatbot_common/uploads.py imports at start-up)
     present = {p.name.removesuffix(".py") for p in out.iterdir()}
-    missing = (
-        _third_party_imports("lambda_chat", "chatbot_common") - present - {"lambda_chat", "chatbot_common"}
-    )
+    missing = _third_party_imports(name, "chatbot_common") - present - {name, "chatbot_common"}
     assert not missing, missing
     # native code is built for the Lambda's arm64 CPython
     (core,) = (out / "pydantic_core").glob("_pydantic_core.cpython-313-aarch64-linux-gnu.so")
     assert _elf_machine(core) == ELF_MACHINE_AARCH64
     # and the whole is far below Lambda's 250 MB unzipped limit
     assert bundle_size_bytes(out) < 0.8 * LAMBDA_UNZIPPED_LIMIT
+
+
+PYC_FLAG_HASH_BASED = 0b01
+PYC_FLAG_CHECK_SOURCE = 0b10
+
+
+@_NEEDS_UV
+@pytest.mark.skipif(target_interpreter(LAMBDA_PYTHON_VERSION) is None, reason="needs python3.13 to compile")
+@pytest.mark.parametrize("name", ["lambda_chat", "lambda_upload"])
+def test_bundle_ships_unchecked_hash_bytecode_for_the_runtime_python(
+    lambda_bundles: dict[str, Path], name: str
+) -> None:
+    # Lambda's /var/task is read-only: without shipped bytecode every cold start recompiles.
+    out = lambda_bundles[name]
+    tag = "cpython-" + LAMBDA_PYTHON_VERSION.replace(".", "")
+    sources = [p for p in (out / name).rglob("*.py")] + [p for p in (out / "pydantic").rglob("*.py")]
+    assert sources
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        assert pyc.is_file(), source
+    sample = out / name / "__pycache__" / f"app.{tag}.pyc"
+    header = sample.read_bytes()[:16]
+    # PEP 552: flags word after the magic number; hash-based and not checked against the source
+    flags = int.from_bytes(header[4:8], "little")
+    assert flags & PYC_FLAG_HASH_BASED and not flags & PYC_FLAG_CHECK_SOURCE
+    # and the magic number is the runtime interpreter's
+    interpreter = target_interpreter(LAMBDA_PYTHON_VERSION)
+    assert interpreter is not None
+    magic = subprocess.run(
+        [interpreter, "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert header[:4].hex() == magic
 
 
 @pytest.mark.parametrize("name", ["lambda_chat", "lambda_upload"])
