@@ -39,7 +39,15 @@ export function fromStored(m) {
     images: [],
     error: "",
     stored: true,
+    ...storedVersions(m),
   };
+}
+
+/** Earlier versions the server keeps (a regenerated answer): browsable as "1 / 2" after reload. */
+function storedVersions(m) {
+  if (m.role === "user" || !m.versions?.length) return {};
+  const versions = [...m.versions, m].map((v) => snapshot({ ...v, status: v.status || "complete", stopReason: v.stopReason || null, feedback: v.feedback || null, error: "" }));
+  return { versions, version: versions.length - 1 };
 }
 
 export class ChatSession {

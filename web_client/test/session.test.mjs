@@ -305,3 +305,14 @@ test("feedback is a PUT on the answer, shown at once and put back when refused",
   assert.ok(notes.some(([kind]) => kind === "error"));
   assert.equal(await session.rate(key, "sideways"), false);
 });
+
+test("a stored answer with earlier versions is browsable after reload (1 / 2), newest shown", async () => {
+  const { fromStored } = await import("../src/session.js");
+  const m = fromStored({
+    id: "a2", role: "assistant", content: "second", versionOf: "a1",
+    versions: [{ id: "a1", role: "assistant", content: "first", status: "complete", supersededBy: "a2" }],
+  });
+  assert.equal(m.version, 1);
+  assert.deepEqual(m.versions.map((v) => [v.id, v.content]), [["a1", "first"], ["a2", "second"]]);
+  assert.equal(fromStored({ id: "u1", role: "user", content: "hi", versions: [{ id: "u0", content: "old" }] }).versions, undefined);
+});

@@ -14,10 +14,11 @@ export class Page {
    *          attachments: import("../attachments.js").Attachments, router: import("../router.js").Router,
    *          account: {localMode: boolean, userLabel: string, signOut: (() => void) | null}}} deps
    */
-  constructor({ store, session, library, attachments, router, account }) {
+  constructor({ store, session, library, attachments, router, account, search }) {
     const sidebar = new Sidebar({
       ...account,
       onNewChat: () => this.startNew(),
+      onSearch: (q) => search?.input(q),
       onMore: () => library.refresh({ append: true }),
       onPick: () => this.shell.closeDrawer(),
       onRename: async (conv, title) => {
@@ -39,9 +40,7 @@ export class Page {
       onRegenerate: (key) => session.regenerate(key),
       onVersion: (key, index) => session.showVersion(key, index),
       onRate: (key, rating, reason) => session.rate(key, rating, reason),
-      // Not wired yet: today's POST /chat ignores `editOf` and would append the edited text as a
-      // new turn. Pass (key, text) => session.edit(key, text) once the server honours it.
-      onEdit: null,
+      onEdit: (key, text) => session.edit(key, text),
     });
     this.composer = new Composer({ session, attachments, toast: (m) => this.shell.toast(m) });
     this.shell = new Shell({ sidebar, settings, conversation, composer: this.composer, stop: () => session.stop() });
@@ -54,7 +53,7 @@ export class Page {
       this.composer.input.focus();
     };
     this.unwatch = [
-      watch(store, (s) => [s.conversations, s.nextCursor, s.listLoaded, s.conversation.id], (s) => sidebar.render(s, s.conversation.id)),
+      watch(store, (s) => [s.conversations, s.nextCursor, s.listLoaded, s.conversation.id, s.search], (s) => sidebar.render(s, s.conversation.id)),
       watch(store, (s) => [s.conversation.messages, s.loading], (s) => conversation.render(s.conversation, s.loading)),
       watch(store, (s) => [s.models, s.defaultModel, s.conversation, s.settingsStatus], (s) => settings.render(s)),
       watch(store, (s) => [s.busy, s.attachments, s.presets, s.models, s.conversation.model], (s) => this.composer.render(s)),
