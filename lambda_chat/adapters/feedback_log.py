@@ -74,7 +74,7 @@ def query_feedback(
         values[":rating"] = rating
     if user_id:
         filters.append("createdAt BETWEEN :lo AND :hi")
-        specs = [
+        specs: list[dict[str, Any]] = [
             {
                 "KeyConditionExpression": "pk = :pk AND begins_with(sk, :fb)",
                 "values": {

@@ -66,7 +66,10 @@ def test_regenerate_keeps_the_earlier_answer_as_a_version_and_sends_only_the_new
     assert again.status_code == 200, again.text
     assert again.json()["answer"] == "answer 2 to: hi"
     detail = client.get(f"/conversations/{conv}").json()
-    assert [(m["role"], m["content"]) for m in detail["messages"]] == [("user", "hi"), ("assistant", "answer 2 to: hi")]
+    assert [(m["role"], m["content"]) for m in detail["messages"]] == [
+        ("user", "hi"),
+        ("assistant", "answer 2 to: hi"),
+    ]
     newest = detail["messages"][1]
     assert newest["versionOf"] == first["messageId"]
     assert [v["content"] for v in newest["versions"]] == ["answer 1 to: hi"]
@@ -88,14 +91,19 @@ def test_regenerate_refusals(client: TestClient) -> None:
     assert missing.status_code == 404
     no_conv = client.post("/chat", json={"regenerate": first["messageId"]})
     assert no_conv.status_code == 400
-    other = client.post("/chat", json={"conversationId": conv, "regenerate": first["messageId"]}, headers=as_user("bob"))
+    other = client.post(
+        "/chat", json={"conversationId": conv, "regenerate": first["messageId"]}, headers=as_user("bob")
+    )
     assert other.status_code == 404
 
 
 def test_regenerating_a_superseded_answer_is_a_conflict(client: TestClient) -> None:
     first = client.post("/chat", json={"message": "hi"}).json()
     conv = first["conversationId"]
-    assert client.post("/chat", json={"conversationId": conv, "regenerate": first["messageId"]}).status_code == 200
+    assert (
+        client.post("/chat", json={"conversationId": conv, "regenerate": first["messageId"]}).status_code
+        == 200
+    )
     twice = client.post("/chat", json={"conversationId": conv, "regenerate": first["messageId"]})
     assert (twice.status_code, twice.json()["error"]["code"]) == (409, "message_superseded")
 
@@ -138,7 +146,10 @@ def test_feedback_is_stored_on_the_answer_and_can_be_withdrawn(client: TestClien
     assert client.put(url, json={"rating": "meh"}).status_code == 400
     assert client.put(url, json={"rating": "up"}, headers=as_user("bob")).status_code == 404
     question = client.get(f"/conversations/{conv}").json()["messages"][0]["id"]
-    assert client.put(f"/conversations/{conv}/messages/{question}/feedback", json={"rating": "up"}).status_code == 404
+    assert (
+        client.put(f"/conversations/{conv}/messages/{question}/feedback", json={"rating": "up"}).status_code
+        == 404
+    )
     assert client.delete(url).json()["feedback"] is None
     assert client.get(f"/conversations/{conv}").json()["messages"][1]["feedback"] is None
 
@@ -149,7 +160,10 @@ def test_search_finds_titles_and_message_text_of_the_callers_conversations_only(
     other = client.post("/chat", json={"message": "cooking"}).json()
     client.post("/chat", json={"conversationId": other["conversationId"], "message": "a pasta from PARIS?"})
     hits = client.get("/search", params={"q": "paris"}).json()["items"]
-    assert {(h["title"], h["messageId"] is None) for h in hits} >= {("Paris trip ideas", True), ("cooking", False)}
+    assert {(h["title"], h["messageId"] is None) for h in hits} >= {
+        ("Paris trip ideas", True),
+        ("cooking", False),
+    }
     assert all("paris" in h["snippet"].casefold() for h in hits)
     assert client.get("/search", params={"q": "unrelated"}).json()["items"] == []
     assert client.get("/search", params={"q": "  "}).status_code == 400
