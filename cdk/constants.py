@@ -71,6 +71,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/search", CHAT),
     ("POST", "/uploads", UPLOAD),
     ("GET", "/uploads/{id}", UPLOAD),
+    ("GET", "/uploads/{id}/view-url", UPLOAD),
 )
 
 # AWS Lambda Web Adapter layer, published by AWS per region under this account in the aws partition
