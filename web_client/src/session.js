@@ -94,6 +94,7 @@ export class ChatSession {
       if (token !== this.loadToken) return false;
       const messages = (conv.messages || []).map(fromStored);
       this.store.set({ conversation: { ...emptyConversation(), ...conv, messages }, loading: false });
+      this.#showStoredImages(messages, token);
       return true;
     } catch (err) {
       if (token !== this.loadToken) return false;
@@ -203,6 +204,31 @@ export class ChatSession {
       this.notify("error", err);
       return false;
     }
+  }
+
+  /**
+   * Thumbnails of images sent earlier (after a reload, on another device): each image attachment
+   * of a stored question gets a short-lived presigned GET (GET /uploads/{id}/view-url, owner only).
+   * An image that cannot be shown (expired upload) keeps its name as text; nothing is reported.
+   */
+  async #showStoredImages(messages, token) {
+    const wanted = messages.filter((m) => m.role === "user" && !m.images.length && m.attachments.some((a) => a.kind === "image"));
+    await Promise.all(
+      wanted.map(async (m) => {
+        const refs = m.attachments.filter((a) => a.kind === "image" && a.uploadId);
+        const images = (
+          await Promise.all(
+            refs.map((a) =>
+              this.api
+                .json("GET", `/uploads/${encodeURIComponent(a.uploadId)}/view-url`)
+                .then((v) => ({ url: v.url, name: a.filename || "", uploadId: a.uploadId }))
+                .catch(() => null),
+            ),
+          )
+        ).filter(Boolean);
+        if (images.length && token === this.loadToken) this.#patch(m.key, { images, stored: true });
+      }),
+    );
   }
 
   /** The last answer was cut at the length limit: ask the model to go on from there. */
