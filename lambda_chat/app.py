@@ -31,6 +31,7 @@ from lambda_chat import (
     routes_conversations,
     routes_documents,
     routes_meta,
+    routes_prompts,
     routes_search,
 )
 
@@ -39,6 +40,7 @@ from lambda_chat import (
 from lambda_chat.adapters.bedrock_models import BedrockChatModel, BedrockModelDirectory
 from lambda_chat.adapters.conversation_store import ConversationStore
 from lambda_chat.adapters.metrics import emit_call_metrics, emit_model_throttle
+from lambda_chat.adapters.prompt_store import PromptStore
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
 from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.attachments.wiring import (
@@ -51,6 +53,7 @@ from lambda_chat.domain.chat import ChatConfig, ChatService
 from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.entities import CallRecord
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository, ModelDirectory
+from lambda_chat.domain.prompts import PromptRepository, PromptService
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
 from lambda_chat.idempotency import IdempotentOperations, dynamodb_persistence
 from lambda_chat.services import ChatServices
@@ -69,6 +72,7 @@ def create_app(
     retry_policy: RetryPolicy | None = None,
     clients: AwsClients | None = None,
     idempotency: IdempotentOperations | None = None,
+    prompts: PromptRepository | None = None,
 ) -> FastAPI:
     """Build the chat app. Anything not passed in is built from `settings` (default: environment)
     and `clients` (default: `create_clients(settings.region)`, boto3's own credential chain);
@@ -103,6 +107,9 @@ def create_app(
             model_directory = BedrockModelDirectory(clients.bedrock)
         if attachments is None:
             attachments = build_attachment_resolver(settings, clients)
+
+    if prompts is None and clients is not None:
+        prompts = PromptStore(clients.dynamodb, settings.table_name)
 
     retrying = RetryingChatModel(
         model,
@@ -145,6 +152,9 @@ def create_app(
         clients=clients,
         summaries=_summary_service(settings, clients, attachments, store, retrying, catalog, observe_call),
         idempotency=idempotency,
+        prompts=PromptService(prompts, max_text_chars=settings.max_system_chars)
+        if prompts is not None
+        else None,
     )
 
     app = FastAPI(
@@ -165,6 +175,7 @@ def create_app(
     app.include_router(routes_conversations.router)
     app.include_router(routes_documents.router)
     app.include_router(routes_search.router)
+    app.include_router(routes_prompts.router)
     return app
 
 

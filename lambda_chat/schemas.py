@@ -209,3 +209,25 @@ class SearchHitOut(ApiModel):
 
 class SearchResponse(ApiModel):
     items: list[SearchHitOut]
+
+
+# -- saved prompts ----------------------------------------------------------------------------
+
+
+class PromptIn(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    title: str = Field(description="1-200 characters once whitespace is collapsed")
+    text: str = Field(description="The prompt; at most the system prompt limit (8000 characters)")
+
+
+class PromptOut(ApiModel):
+    prompt_id: str
+    title: str
+    text: str
+    created_at: str
+    updated_at: str
+
+
+class PromptList(ApiModel):
+    items: list[PromptOut]

@@ -10,6 +10,7 @@ from typing import Any
 from chatbot_common.errors import Conflict, DomainError, InvalidInput, NotFound
 from lambda_chat.domain.entities import CallRecord, Conversation, Message, ModelInfo, Page
 from lambda_chat.domain.ports import ModelChunk, ModelRequest, ResolvedAttachments
+from lambda_chat.domain.prompts import SavedPrompt
 
 MODEL_ID = "local.fake"
 # Routes the chat app's OpenAPI document lists (docs/api.md).
@@ -169,6 +170,29 @@ class FakeStore:
 
     def all_messages(self, user_id: str, conversation_id: str) -> list[Message]:
         return list(self.messages.get((user_id, conversation_id), []))
+
+
+class MemoryPrompts:
+    """`lambda_chat.domain.prompts.PromptRepository` in memory."""
+
+    def __init__(self) -> None:
+        self.prompts: dict[tuple[str, str], SavedPrompt] = {}
+
+    def list_prompts(self, user_id: str, limit: int) -> list[SavedPrompt]:
+        mine = [p for (u, _), p in sorted(self.prompts.items(), reverse=True) if u == user_id]
+        return mine[:limit]
+
+    def get_prompt(self, user_id: str, prompt_id: str) -> SavedPrompt | None:
+        return self.prompts.get((user_id, prompt_id))
+
+    def count_prompts(self, user_id: str) -> int:
+        return sum(1 for u, _ in self.prompts if u == user_id)
+
+    def put_prompt(self, prompt: SavedPrompt) -> None:
+        self.prompts[(prompt.user_id, prompt.prompt_id)] = prompt
+
+    def delete_prompt(self, user_id: str, prompt_id: str) -> bool:
+        return self.prompts.pop((user_id, prompt_id), None) is not None
 
 
 Step = ModelChunk | DomainError | Exception

@@ -59,3 +59,24 @@ def test_regenerate_edit_and_feedback_on_dynamodb(
 
     hits = api.get("/search", params={"q": "BETTER question"}).json()["items"]
     assert {h["conversationId"] for h in hits} == {conv}
+
+
+def test_saved_prompts_on_dynamodb(api: httpx.Client, chat_stack: ChatStack) -> None:
+    from chatbot_common.keys import new_id
+
+    first, second = new_id(), new_id()
+    assert (
+        api.put(f"/prompts/{first}", json={"title": "Translator", "text": "Translate to Korean."}).status_code
+        == 201
+    )
+    assert (
+        api.put(f"/prompts/{first}", json={"title": "Translator", "text": "Translate to Korean."}).status_code
+        == 200
+    )
+    assert (
+        api.put(f"/prompts/{second}", json={"title": "Editor", "text": "Fix my grammar."}).status_code == 201
+    )
+    assert [p["promptId"] for p in api.get("/prompts").json()["items"]] == [second, first]
+    assert api.delete(f"/prompts/{first}").status_code == 204
+    assert api.get(f"/prompts/{first}").status_code == 404
+    assert [p["title"] for p in api.get("/prompts").json()["items"]] == ["Editor"]
