@@ -3,6 +3,7 @@
 import { t } from "../i18n.js";
 import { watch } from "../store.js";
 import { Composer } from "./composer.js";
+import { PromptsDialog } from "./prompts.js";
 import { ConversationView } from "./conversation.js";
 import { SettingsView } from "./settings.js";
 import { Shell } from "./shell.js";
@@ -14,7 +15,7 @@ export class Page {
    *          attachments: import("../attachments.js").Attachments, router: import("../router.js").Router,
    *          account: {localMode: boolean, userLabel: string, signOut: (() => void) | null}}} deps
    */
-  constructor({ store, session, library, attachments, router, account, search }) {
+  constructor({ store, session, library, attachments, router, account, search, prompts }) {
     const sidebar = new Sidebar({
       ...account,
       onNewChat: () => this.startNew(),
@@ -45,6 +46,25 @@ export class Page {
     this.composer = new Composer({ session, attachments, toast: (m) => this.shell.toast(m) });
     this.shell = new Shell({ sidebar, settings, conversation, composer: this.composer, stop: () => session.stop() });
     this.settings = settings;
+    if (prompts) {
+      const dialog = new PromptsDialog({
+        library: prompts,
+        ask: (question) => this.shell.ask(question),
+        onInsert: (text) => this.composer.insertText(text),
+        onUseAsSystem: (text) => {
+          session.saveSettings({ system: text });
+          this.shell.announce(t("prompts.systemSet"));
+        },
+        onNewChat: (text) => {
+          this.startNew();
+          session.saveSettings({ system: text });
+          this.shell.announce(t("prompts.systemSet"));
+        },
+      });
+      this.shell.el.append(dialog.el);
+      this.composer.onPrompts = () => dialog.open(this.composer.input.value.trim());
+      this.promptsDialog = dialog;
+    }
     this.startNew = (push = true) => {
       attachments.clear();
       session.newChat();
@@ -58,6 +78,7 @@ export class Page {
       watch(store, (s) => [s.models, s.defaultModel, s.conversation, s.settingsStatus], (s) => settings.render(s)),
       watch(store, (s) => [s.busy, s.attachments, s.presets, s.models, s.conversation.model], (s) => this.composer.render(s)),
       watch(store, (s) => [s.conversation.title], (s) => this.shell.setTitle(s.conversation.title)),
+      watch(store, (s) => [s.prompts], (s) => this.promptsDialog?.render(s.prompts)),
       // The URL follows the open conversation once it has loaded.
       watch(store, (s) => [s.conversation.id, s.loading], (s) => s.loading || router.show(s.conversation.id)),
       // The server names a conversation after its first turn: the list brings the new title.
