@@ -13,7 +13,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
-from chatbot_common.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from chatbot_common.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from chatbot_common.keys import is_valid_id, new_id, upload_object_key
 from chatbot_common.timestamps import iso_now
 from chatbot_common.uploads import (

@@ -30,7 +30,17 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-CHAT_PREFIXES = ("/chat", "/conversations", "/documents", "/models", "/presets", "/health", "/openapi.json")
+CHAT_PREFIXES = (
+    "/chat",
+    "/conversations",
+    "/documents",
+    "/models",
+    "/presets",
+    "/health",
+    "/openapi.json",
+    "/search",
+    "/prompts",
+)
 UPLOAD_PREFIXES = ("/uploads",)
 BROWSER_API_PREFIX = "/api"
 CONFIG_PATH = "/config.json"

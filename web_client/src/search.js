@@ -12,7 +12,8 @@ export function emptySearch() {
 export class ConversationSearch {
   /** @param {{api: {json: (method: string, path: string) => Promise<any>}, store: object,
    *           setTimer?: typeof setTimeout, clearTimer?: typeof clearTimeout, delay?: number}} deps */
-  constructor({ api, store, setTimer = setTimeout, clearTimer = clearTimeout, delay = SEARCH_DEBOUNCE_MS }) {
+  constructor({ api, store, setTimer = (fn, ms) => setTimeout(fn, ms), clearTimer = (id) => clearTimeout(id), delay = SEARCH_DEBOUNCE_MS }) {
+    // Wrapped: a bare setTimeout called as a method throws "Illegal invocation" in browsers.
     Object.assign(this, { api, store, setTimer, clearTimer, delay });
     this.seq = 0;
     this.timer = null;
