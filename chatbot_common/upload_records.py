@@ -14,6 +14,11 @@ from chatbot_common.keys import upload_sk, user_pk
 from chatbot_common.resources import PARTITION_KEY, SORT_KEY
 from chatbot_common.uploads import UploadRecord
 
+# `ready_documents` reads at most this many pages of this many items (a FilterExpression is applied
+# after the read, so a user with many images or rejected files needs more than one page).
+_LISTING_MAX_PAGES = 5
+_LISTING_PAGE_ITEMS = 100
+
 
 class DynamoUploadRecords:
     """Upload records (pk USER#<user>, sk UPLOAD#<id>) in the shared table.
@@ -50,6 +55,46 @@ class DynamoUploadRecords:
     def update(self, record: UploadRecord) -> None:
         """Replace an existing record; Conflict if it is gone."""
         self._put_item(record, f"attribute_exists({PARTITION_KEY})", "Updating the upload record")
+
+    def ready_documents(self, user_id: str, limit: int) -> list[UploadRecord]:
+        """The caller's ready documents, newest first (upload ids are ULIDs, which sort by time), at
+        most `limit`: one Query on the caller's partition (sk prefix UPLOAD#) filtered to ready
+        documents, following pages until `limit` records or `_LISTING_MAX_PAGES` pages are read.
+        Implements `lambda_chat.tools.document_search.UploadListing`."""
+        prefix = upload_sk("")
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "FilterExpression": "#status = :ready AND #purpose = :document",
+            "ExpressionAttributeNames": {
+                "#pk": PARTITION_KEY,
+                "#sk": SORT_KEY,
+                "#status": "status",
+                "#purpose": "purpose",
+            },
+            "ExpressionAttributeValues": to_item(
+                {":pk": user_pk(user_id), ":prefix": prefix, ":ready": "ready", ":document": "document"}
+            ),
+            "ScanIndexForward": False,
+            "Limit": _LISTING_PAGE_ITEMS,
+            "ConsistentRead": self._consistent,
+        }
+        records: list[UploadRecord] = []
+        try:
+            for _ in range(_LISTING_MAX_PAGES):
+                page = self._db.query(**request)
+                for raw in page.get("Items", []):
+                    record = UploadRecord.from_item(from_item(raw))
+                    if record.user_id == user_id:
+                        records.append(record)
+                    if len(records) >= limit:
+                        return records
+                if "LastEvaluatedKey" not in page:
+                    break
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, "Listing the uploads") from exc
+        return records
 
     def _put_item(self, record: UploadRecord, condition: str, what: str) -> None:
         try:

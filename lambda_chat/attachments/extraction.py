@@ -87,7 +87,7 @@ def decode_text(data: bytes) -> str:
 def replace_lone_surrogates(text: str) -> str:
     """Join surrogate pairs and replace unpaired UTF-16 surrogates with U+FFFD.
 
-    Parsers pass them through (a PDF whose ToUnicode map yields ``\ud800``); they cannot be
+    Parsers pass them through (a PDF whose ToUnicode map yields ``\\ud800``); they cannot be
     encoded as UTF-8, so storing or sending such text fails later, on every turn that reads it.
     """
     if not _SURROGATE.search(text):
@@ -95,7 +95,7 @@ def replace_lone_surrogates(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -193,15 +193,17 @@ class RunningRuntime:
         self.stop()
 
 
+class RuntimeOptions(TypedDict, total=False):
+    """Keyword options of `create_server` and `serve_in_thread` (defaults in `create_server`)."""
+
+    max_in_flight: int
+    aliases: dict[str, str] | None
+    region: str
+    max_recorded_requests: int | None
+
+
 def create_server(
-    engines: Sequence[Engine],
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    max_in_flight: int = 32,
-    aliases: dict[str, str] | None = None,
-    region: str = "us-east-1",
-    max_recorded_requests: int | None = None,
+    engines: Sequence[Engine], host: str = "127.0.0.1", port: int = 0, **options: Unpack[RuntimeOptions]
 ) -> RuntimeServer:
     """Bind the server (listening at once) and start loading every engine in the background.
 
@@ -211,7 +213,13 @@ def create_server(
     """
     if not engines:
         raise ValueError("At least one engine is required.")
-    backend = RuntimeBackend(engines, aliases, max_in_flight, region, max_recorded_requests)
+    backend = RuntimeBackend(
+        engines,
+        options.get("aliases"),
+        options.get("max_in_flight", 32),
+        options.get("region", "us-east-1"),
+        options.get("max_recorded_requests"),
+    )
     server = RuntimeServer(backend, host, port)
     for engine in engines:
         engine.start()
@@ -219,25 +227,11 @@ def create_server(
 
 
 def serve_in_thread(
-    engines: Sequence[Engine],
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    max_in_flight: int = 32,
-    aliases: dict[str, str] | None = None,
-    region: str = "us-east-1",
-    max_recorded_requests: int | None = None,
+    engines: Sequence[Engine], host: str = "127.0.0.1", port: int = 0, **options: Unpack[RuntimeOptions]
 ) -> RunningRuntime:
-    """Start the runtime on a daemon thread and return at once; port 0 picks a free port."""
-    server = create_server(
-        engines,
-        host,
-        port,
-        max_in_flight=max_in_flight,
-        aliases=aliases,
-        region=region,
-        max_recorded_requests=max_recorded_requests,
-    )
+    """Start the runtime on a daemon thread and return at once; port 0 picks a free port. Options
+    as `create_server`."""
+    server = create_server(engines, host, port, **options)
     thread = threading.Thread(target=server.serve_forever, name="bedrock-runtime", daemon=True)
     thread.start()
     return RunningRuntime(server, thread)

@@ -34,6 +34,12 @@ def _tools(name: str = "clock", description: str = "Tells the time.") -> dict[st
     }
 
 
+def _asked_tool(tool_use_id: str) -> dict[str, Any]:
+    """An assistant message asking for the `clock` tool."""
+    tool_use = {"toolUseId": tool_use_id, "name": "clock", "input": {}}
+    return {"role": "assistant", "content": [{"toolUse": tool_use}]}
+
+
 def _rejected(client: Any, **request: Any) -> str:
     with pytest.raises(client.exceptions.ValidationException) as caught:
         client.converse(modelId=MODEL, **request)
@@ -78,10 +84,7 @@ def test_tool_use_id_with_spaces(raw_client: Any) -> None:
         raw_client,
         messages=[
             user("hi"),
-            {
-                "role": "assistant",
-                "content": [{"toolUse": {"toolUseId": "my id", "name": "clock", "input": {}}}],
-            },
+            _asked_tool("my id"),
             {
                 "role": "user",
                 "content": [{"toolResult": {"toolUseId": "my id", "content": [{"text": "noon"}]}}],
@@ -113,14 +116,7 @@ def test_document_name_outside_bedrocks_characters(raw_client: Any, name: str) -
 def test_unanswered_tool_use(raw_client: Any) -> None:
     message = _rejected(
         raw_client,
-        messages=[
-            user("hi"),
-            {
-                "role": "assistant",
-                "content": [{"toolUse": {"toolUseId": "t1", "name": "clock", "input": {}}}],
-            },
-            user("and?"),
-        ],
+        messages=[user("hi"), _asked_tool("t1"), user("and?")],
         toolConfig=_tools(),
     )
     assert message == "Expected toolResult blocks at messages.2.content for the following Ids: t1"

@@ -74,3 +74,30 @@ def test_write_failures_are_domain_errors(db: Stubber) -> None:
         records.put(RECORD)
     with pytest.raises(Throttled):
         records.update(RECORD)
+
+
+def test_ready_documents_lists_only_the_callers_ready_documents_newest_first() -> None:
+    from dataclasses import replace
+
+    from moto import mock_aws
+
+    from chatbot_common.resources import table_definition
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(**table_definition("table"))
+        records = DynamoUploadRecords(client, "table")
+        # Given alice's two ready documents, a pending one and a ready image, and bob's ready document
+        older = replace(RECORD, upload_id="01jaaaaaaaaaaaaaaaaaaaaaaa", status="ready")
+        newer = replace(RECORD, upload_id="01jbbbbbbbbbbbbbbbbbbbbbbb", status="ready")
+        pending = replace(RECORD, upload_id="01jcccccccccccccccccccccca", status="pending")
+        image = replace(RECORD, upload_id="01jcccccccccccccccccccccce", status="ready", purpose="image")
+        bobs = replace(RECORD, user_id="bob", upload_id="01jddddddddddddddddddddddd", status="ready")
+        for record in (older, newer, pending, image, bobs):
+            records.put(record)
+        # When alice's ready documents are listed
+        listed = records.ready_documents("alice", limit=10)
+        limited = records.ready_documents("alice", limit=1)
+    # Then only hers, ready, documents, newest first, and no more than asked for
+    assert [r.upload_id for r in listed] == [newer.upload_id, older.upload_id]
+    assert [r.upload_id for r in limited] == [newer.upload_id]

@@ -1,3 +1,5 @@
+"""Every unit test: no network (STYLE.md: unit tests cannot open sockets)."""
+
 from __future__ import annotations
 
 import socket
