@@ -140,6 +140,10 @@ def test_messages_are_paginated_oldest_first(api: httpx.Client) -> None:
         "usage",
         "model",
         "stopReason",
+        "feedback",
+        "versionOf",
+        "supersededBy",
+        "versions",
     }
 
     # A cursor from another conversation is refused rather than followed.
