@@ -36,6 +36,13 @@ STATE_DIR ?= .state
 run: install web
 	$(PY) -m local_stack --port $(PORT) --state-dir $(STATE_DIR) $(RUN_ARGS)
 
+# Root node packages (CDK CLI; the JS SDK v3 client the runtime tests drive): npm ci on lock change.
+# Defined before `test`: make expands a rule's prerequisites when it reads the rule.
+NODE_DEPS := node_modules/.package-lock.json
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_DEPS)
+
 test: install web e2e-deps $(NODE_DEPS)
 	$(PY) -m pytest -q
 
@@ -56,18 +63,10 @@ openapi: install
 bench: install
 	$(PY) -m bench $(BENCH)
 
-# Root node packages (CDK CLI; the JS SDK v3 client the runtime tests drive): npm ci on lock change.
-NODE_DEPS := node_modules/.package-lock.json
-$(NODE_DEPS): package.json package-lock.json
-	npm ci --no-audit --no-fund
-	touch $(NODE_DEPS)
-
 # Infrastructure: synth is offline (python app.py, no Docker, no AWS); deploy uses the pinned CDK
 # CLI from the root package.json (npm ci only when its lock file changes).
 CDK := node_modules/.bin/cdk
-$(CDK): package.json package-lock.json
-	npm ci --no-audit --no-fund
-	touch $(CDK)
+$(CDK): $(NODE_DEPS)
 
 synth: install web
 	$(PY) app.py

@@ -25,11 +25,13 @@ INVOKE_STREAM_EXCEPTIONS = CONVERSE_STREAM_EXCEPTIONS | {"modelTimeoutException"
 
 @dataclass
 class StreamFault:
-    """Send `exception` (a stream union member name) after `after_tokens` text deltas."""
+    """Send `exception` (a stream union member name) after `after_tokens` text deltas; with
+    `before_start`, as the stream's very first event (before messageStart)."""
 
     exception: str
     after_tokens: int
     times: int
+    before_start: bool = False
 
 
 class FaultInjector:
@@ -45,20 +47,23 @@ class FaultInjector:
         with self._lock:
             self._throttle = max(0, int(n))
 
-    def stream_exception(self, exception: str, after_tokens: int = 0, times: int = 1) -> None:
-        """The next `times` streams open (HTTP 200), send `after_tokens` text deltas, then the
-        in-stream exception `exception` (e.g. `serviceUnavailableException`); raises
-        ValidationException for a name no stream union has."""
+    def stream_exception(
+        self, exception: str, after_tokens: int = 0, times: int = 1, *, before_start: bool = False
+    ) -> None:
+        """The next `times` streams open (HTTP 200), send their opening event and `after_tokens`
+        text deltas, then the in-stream exception `exception` (e.g. `serviceUnavailableException`);
+        with `before_start` the exception is the first event. Raises ValidationException for a name
+        no stream union has."""
         if exception not in STREAM_EXCEPTIONS:
             raise ValidationException(
                 f"Unknown stream exception {exception!r}; use one of {sorted(STREAM_EXCEPTIONS)}."
             )
         with self._lock:
-            self._stream = StreamFault(exception, max(0, int(after_tokens)), max(0, int(times)))
+            self._stream = StreamFault(exception, max(0, int(after_tokens)), max(0, int(times)), before_start)
 
     def throttle_in_stream(self, n: int = 1) -> None:
         """The next `n` streams open (HTTP 200) and then send a throttlingException event first."""
-        self.stream_exception("throttlingException", 0, n)
+        self.stream_exception("throttlingException", 0, n, before_start=True)
 
     def stream_error_after(self, tokens: int, times: int = 1) -> None:
         """The next `times` streams send `tokens` text deltas, then a modelStreamErrorException."""
@@ -124,4 +129,4 @@ class FaultInjector:
             if fault is None or fault.times <= 0 or fault.exception not in allowed:
                 return None
             fault.times -= 1
-            return StreamFault(fault.exception, fault.after_tokens, 1)
+            return StreamFault(fault.exception, fault.after_tokens, 1, fault.before_start)

@@ -147,7 +147,10 @@ class RuntimeResponses:
 
         def frames() -> Iterator[bytes]:
             try:
-                if fault is not None and fault.after_tokens == 0:
+                # Throttling in the stream comes first; other faults come after the stream's
+                # opening event (messageStart for Converse), even after 0 tokens: the client sees a
+                # stream that opened and failed before any text.
+                if fault is not None and fault.before_start:
                     exc = STREAM_EXCEPTIONS[fault.exception](MSG_INJECTED)
                     yield exception_frame(fault.exception, _exception_body(exc))
                     return
