@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic.alias_generators import to_camel
 
 from chatbot_common.model_ids import split_model_id
+from chatbot_common.model_table import encode_model_table_setting
 from chatbot_common.resources import DEFAULT_DOCUMENT_MAX_BYTES, DEFAULT_IMAGE_MAX_BYTES
 
 # Short enough that "chatbot-<stage>-uploads-<account>-<region>" fits S3's 63 characters.
@@ -101,9 +102,13 @@ class ChatbotConfig(_ContextModel):
     alarm_email: str = ""
     auth_domain_prefix: str = "chatbot"
     limits: Annotated[Limits, BeforeValidator(_json_object)] = Field(default_factory=Limits)
+    # Overrides of the built-in model table (chatbot_common.model_table: limits, price per 1,000
+    # tokens with its date and source), by model id or prefix; validated at synth.
+    model_table: Annotated[dict[str, Any], BeforeValidator(_json_object)] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> ChatbotConfig:
+        encode_model_table_setting(self.model_table)  # ValueError naming the key and field
         if self.default_model not in self.allowed_models:
             raise ValueError(f"defaultModel {self.default_model!r} is not in allowedModels")
         today = date.today()

@@ -28,6 +28,7 @@ from cdk.constants import (
 from cdk.nag import acknowledge, arn_ref
 from cdk.storage import UPLOADS_PREFIX, Storage, removal_policy
 from chatbot_common.model_ids import split_model_id
+from chatbot_common.model_table import encode_model_table_setting
 
 BEDROCK_INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 # GET /models: which models exist and which inference profiles route to them.
@@ -251,6 +252,9 @@ class Functions(Construct):
             "CHATBOT_IMAGE_MAX_BYTES": str(limits.image_max_bytes),
             "CHATBOT_DOCUMENT_MAX_BYTES": str(limits.document_max_bytes),
         }
+        model_table = encode_model_table_setting(config.model_table)
+        if model_table:
+            shared_env["CHATBOT_MODEL_TABLE"] = model_table
 
         def web_adapter_function(construct_id: str, spec: FunctionSpec) -> WebAdapterFunction:
             return WebAdapterFunction(

@@ -62,10 +62,11 @@ def body_models() -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
 
     Imported lazily: the app modules pull in their web framework, which synth only needs here.
     """
-    from lambda_chat.schemas import ChatRequest
+    from lambda_chat.schemas import ChatRequest, CompareRequest
     from lambda_upload.app import CreateUploadRequest
 
     return {
         ("POST", "/chat"): ("ChatRequest", api_gateway_schema(ChatRequest)),
+        ("POST", "/compare"): ("CompareRequest", api_gateway_schema(CompareRequest)),
         ("POST", "/uploads"): ("UploadRequest", api_gateway_schema(CreateUploadRequest)),
     }

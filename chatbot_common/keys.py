@@ -4,6 +4,10 @@ Item kinds (pk / sk):
 - conversation:  USER#<user>            / CONV#<conversation id>
                  gsi1: USER#<user>#CONVS / <updatedAt ISO>#<conversation id>  (newest first)
 - message:       CONV#<user>#<conv id>  / MSG#<message id>   (ids sort by time)
+- comparison:    USER#<user>            / CMP#<comparison id>
+                 gsi1: USER#<user>#CMPS  / <updatedAt ISO>#<comparison id>  (newest first)
+                 (its lanes are conversation items with comparisonId and no gsi1pk)
+- lane stops:    USER#<user>            / CMPSTOP#<comparison id>   (lanes asked to stop; TTL 1 day)
 - upload record: USER#<user>            / UPLOAD#<upload id>
 - call log:      USER#<user>            / CALL#<ISO time>#<call id>
                  gsi1: CALLS#<YYYY-MM-DD> / <ISO time>#<call id>     (all users, by day)
@@ -72,6 +76,19 @@ def conversation_sk(conversation_id: str) -> str:
 
 def conversations_gsi_pk(user_id: str) -> str:
     return f"USER#{user_id}#CONVS"
+
+
+def comparison_sk(comparison_id: str) -> str:
+    return f"CMP#{comparison_id}"
+
+
+def comparison_stop_sk(comparison_id: str) -> str:
+    """The item recording which lanes of a running comparison the user asked to stop."""
+    return f"CMPSTOP#{comparison_id}"
+
+
+def comparisons_gsi_pk(user_id: str) -> str:
+    return f"USER#{user_id}#CMPS"
 
 
 def messages_pk(user_id: str, conversation_id: str) -> str:

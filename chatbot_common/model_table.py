@@ -480,6 +480,7 @@ _DEFAULT_ENTRIES: dict[str, ModelProfile] = {
     # output bound is the local runtime's default context per request (--ctx-size 4096).
     LOCAL_MODEL_PREFIX: ModelProfile(
         name="Local model",
+        context_window=4_096,
         max_output_tokens=4_096,
         price=Price(
             input_per_1k=Decimal(0),

@@ -71,10 +71,14 @@ class Settings(BaseSettings):
     summary_chunk_overlap_tokens: int = Field(default=100, ge=0)
     # Caps: a reduce call reads at most this many tokens of partial summaries, and every summary
     # call asks for at most summary_max_output_tokens; both are lowered further to fit the chosen
-    # model's context window and output limit (attachments/context_windows.py).
+    # model's context window and output limit (the model table, chatbot_common/model_table.py).
     summary_context_tokens: int = Field(default=12_000, gt=500)
     summary_max_concurrency: int = Field(default=4, gt=0)
     summary_max_output_tokens: int = Field(default=800, gt=0)
+
+    # The deployment's model table overrides (limits, prices) as JSON: cdk.json context
+    # `modelTable` through chatbot_common.model_table.encode_model_table_setting.
+    model_table: str = ""
 
     excerpt_chunk_tokens: int = Field(default=400, gt=50)
     excerpt_default_budget_tokens: int = Field(default=3_000, gt=0)

@@ -107,6 +107,22 @@ class ChatbotApi:
         except httpx.HTTPError as exc:
             raise ApiError(f"stream from {self.base_url} failed: {exc}", code="connection_error") from exc
 
+    def compare_stream(self, body: dict[str, Any]) -> Iterator[ServerEvent]:
+        """POST /compare as Server-Sent Events (lanes multiplexed); closing early stops every lane."""
+        headers = {"Accept": "text/event-stream"}
+        try:
+            with self._http.stream("POST", "/compare", json=body, headers=headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise error_from_response(response)
+                yield from read_events(response)
+        except httpx.HTTPError as exc:
+            raise ApiError(f"stream from {self.base_url} failed: {exc}", code="connection_error") from exc
+
+    def compare(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", "/compare", json=body)
+        return result
+
     def list_conversations(self, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
         if cursor:

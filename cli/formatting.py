@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -84,7 +85,18 @@ def conversation_text(conversation: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-CALL_COLUMNS = ["TIME (UTC)", "USER", "CONVERSATION", "MODEL", "STATUS", "IN", "OUT", "MS", "REQUEST ID"]
+CALL_COLUMNS = [
+    "TIME (UTC)",
+    "USER",
+    "CONVERSATION",
+    "MODEL",
+    "STATUS",
+    "IN",
+    "OUT",
+    "MS",
+    "COST",
+    "REQUEST ID",
+]
 
 
 def calls_table(calls: list[dict[str, Any]]) -> str:
@@ -98,11 +110,41 @@ def calls_table(calls: list[dict[str, Any]]) -> str:
             c.get("inputTokens"),
             c.get("outputTokens"),
             c.get("latencyMs"),
+            format_cost(c.get("costUsd")),
             c.get("requestId") or "",
         )
         for c in calls
     ]
     return format_table(rows, CALL_COLUMNS, max_width=40)
+
+
+def format_cost(value: Any) -> str:
+    """A USD amount for people: "$0.000540", "$0" for free (local) calls, "" when unknown."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(str(value))
+    if amount == 0:
+        return "$0"
+    return f"${amount:.6f}" if amount < 1 else f"${amount:.2f}"
+
+
+def costs_table(rows: list[dict[str, Any]]) -> str:
+    """`chatbot logs --costs`: calls, tokens and USD summed by day, user and model."""
+    table = [
+        (
+            r.get("day") or "",
+            r.get("userId") or "",
+            r.get("model") or "",
+            r.get("calls"),
+            r.get("inputTokens"),
+            r.get("outputTokens"),
+            (r.get("cacheReadInputTokens") or 0) + (r.get("cacheWriteInputTokens") or 0),
+            format_cost(r.get("costUsd"))
+            + (f" (+{r['unpricedCalls']} unpriced)" if r.get("unpricedCalls") else ""),
+        )
+        for r in rows
+    ]
+    return format_table(table, ["DAY", "USER", "MODEL", "CALLS", "IN", "OUT", "CACHED", "COST"], max_width=48)
 
 
 def usage_line(meta: dict[str, Any], usage: dict[str, Any], done: dict[str, Any]) -> str:
@@ -112,6 +154,8 @@ def usage_line(meta: dict[str, Any], usage: dict[str, Any], done: dict[str, Any]
         parts.append(str(meta["model"]))
     if usage:
         parts.append(f"{usage.get('inputTokens', '?')} in / {usage.get('outputTokens', '?')} out tokens")
+        if usage.get("costUsd") is not None:
+            parts.append(format_cost(usage["costUsd"]))
     if done.get("latencyMs") is not None:
         parts.append(f"{done['latencyMs']} ms")
     if done.get("stopReason") and done["stopReason"] != "end_turn":

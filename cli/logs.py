@@ -106,6 +106,10 @@ def call_to_dict(record: Any) -> dict[str, Any]:
         "outputTokens": plain["output_tokens"],
         "latencyMs": plain["latency_ms"],
         "requestId": plain["request_id"],
+        "cacheReadInputTokens": plain.get("cache_read_tokens", 0),
+        "cacheWriteInputTokens": plain.get("cache_write_tokens", 0),
+        # Exact decimal text (a float would round sums of many small costs); None: unpriced.
+        "costUsd": None if plain.get("cost_usd") is None else str(plain["cost_usd"]),
     }
 
 

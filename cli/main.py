@@ -2,8 +2,10 @@
 
     chatbot chat "Hello"                      # streams the answer
     chatbot chat                              # interactive session (/new, /quit)
+    chatbot compare -m MODEL -m MODEL "question"   # lanes side by side (-t per lane's temperature)
     chatbot conversations | chatbot show ID
     chatbot logs --since 1h --status error    # the call log in DynamoDB
+    chatbot logs --since 1d --costs           # cost (USD) by user, model and day
     chatbot logs --tail --function chat       # the Lambda's CloudWatch logs (AWS)
 
 Without --api-url (or CHATBOT_API_URL) it talks to the running local stack, found through
@@ -28,7 +30,9 @@ from cli.formatting import (
     calls_table,
     conversation_text,
     conversations_table,
+    costs_table,
     feedback_table,
+    format_cost,
     format_table,
     parse_time,
     usage_line,
@@ -77,6 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--no-stream", action="store_true", help="wait for the whole answer (JSON API)")
     chat.add_argument("--json", action="store_true", help="print the JSON answer (implies --no-stream)")
 
+    compare = commands.add_parser(
+        "compare",
+        help="ask 2-4 lanes the same question, streamed side by side (labelled lines)",
+        description="Lanes are the -m models, paired in order with the --temperature values; one model "
+        "with several temperatures compares settings (e.g. -m local.x -t 0.2 -t 1.0).",
+    )
+    compare.add_argument("message", help="the question; '-' reads it from stdin")
+    compare.add_argument("-m", "--model", action="append", default=[], help="a lane's model (repeat)")
+    compare.add_argument(
+        "-t", "--temperature", action="append", type=float, default=[], help="a lane's temperature (repeat)"
+    )
+    compare.add_argument("--max-tokens", type=_positive_int, help="maxTokens for every lane")
+    compare.add_argument("--comparison", help="follow up on this comparison id (its lanes)")
+    compare.add_argument("-s", "--system", help="system prompt for every lane")
+    compare.add_argument("--json", action="store_true", help="print the JSON answer (no streaming)")
+
     convs = commands.add_parser("conversations", help="list your conversations, newest first")
     convs.add_argument("--limit", type=_positive_int, default=20)
     convs.add_argument("--cursor", help="next page (from a previous listing)")
@@ -117,6 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--rating", choices=["up", "down"], help="with --feedback: only this rating")
     logs.add_argument("--limit", type=_positive_int, default=50)
     logs.add_argument("--json", action="store_true", help="one JSON array instead of a table")
+    logs.add_argument(
+        "--costs",
+        action="store_true",
+        help="sum calls, tokens and cost (USD) by user, model and UTC day over the window",
+    )
+    logs.add_argument(
+        "--by",
+        default="user,model,day",
+        help="with --costs: which of user, model, day to group by (comma-separated)",
+    )
     logs.add_argument("--table", help="DynamoDB table name")
     logs.add_argument("--endpoint-url", help="DynamoDB endpoint (the local stack's moto)")
     logs.add_argument("--region", help="AWS region (default from the environment)")
@@ -158,6 +188,8 @@ def main(
         with ChatbotApi(args.api_url, token=args.token, timeout=args.timeout) as api:
             if args.command == "chat":
                 return run_chat(api, args, stdin, out, err)
+            if args.command == "compare":
+                return run_compare(api, args, stdin, out, err)
             if args.command == "conversations":
                 page = api.list_conversations(args.limit, args.cursor)
                 _print_json_or(out, page, args.json, lambda: _conversations_text(page))
@@ -307,7 +339,139 @@ def run_repl(api: ChatbotApi, args: argparse.Namespace, stdin: TextIO, out: Text
             err.write("(stopped)\n")
 
 
+# -- compare --------------------------------------------------------------------------------------
+
+
+def compare_lanes(
+    models: list[str], temperatures: list[float], max_tokens: int | None
+) -> list[dict[str, Any]]:
+    """The request's lanes: models paired in order with temperatures; a single model (or none:
+    the default) is repeated for every temperature, a single temperature for every model."""
+    count = max(len(models), len(temperatures))
+    if len(models) > 1 and len(temperatures) > 1 and len(models) != len(temperatures):
+        raise ApiError("give one --temperature per --model, or a single one for all", code="invalid_input")
+    lanes: list[dict[str, Any]] = []
+    for index in range(count):
+        lane: dict[str, Any] = {}
+        model = models[index] if len(models) > 1 else (models[0] if models else None)
+        if model:
+            lane["model"] = model
+        settings: dict[str, Any] = {}
+        if temperatures:
+            settings["temperature"] = temperatures[index] if len(temperatures) > 1 else temperatures[0]
+        if max_tokens is not None:
+            settings["maxTokens"] = max_tokens
+        if settings:
+            lane["inferenceConfig"] = settings
+        lanes.append(lane)
+    return lanes
+
+
+def lane_label(lane: dict[str, Any]) -> str:
+    """ "[0 model t=0.2]": how a lane's lines are labelled."""
+    settings = lane.get("inferenceConfig") or {}
+    extra = "".join(f" t={settings['temperature']}" for _ in [0] if "temperature" in settings)
+    return f"[{lane.get('lane')} {lane.get('model')}{extra}]"
+
+
+def run_compare(api: ChatbotApi, args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    message = stdin.read() if args.message == "-" else args.message
+    body: dict[str, Any] = {"message": message}
+    if args.comparison:
+        body["comparisonId"] = args.comparison
+    if args.model or args.temperature or not args.comparison:
+        body["lanes"] = compare_lanes(args.model, args.temperature, args.max_tokens)
+    if args.system:
+        body["system"] = args.system
+    if args.json:
+        out.write(json.dumps(api.compare(body), indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    stream_comparison(api, body, out, err)
+    return EXIT_OK
+
+
+def stream_comparison(api: ChatbotApi, body: dict[str, Any], out: TextIO, err: TextIO) -> str | None:
+    """Print the lanes as they stream, each line labelled with its lane (a new label whenever
+    the speaking lane changes); per-lane usage and cost, then the total, go to stderr.
+    Returns the comparison id."""
+    labels: dict[int, str] = {}
+    usage: dict[int, dict[str, Any]] = {}
+    speaking: int | None = None
+    comparison_id: str | None = None
+    failed = 0
+
+    def switch_to(lane: int) -> None:
+        nonlocal speaking
+        if speaking != lane:
+            if speaking is not None:
+                out.write("\n")
+            out.write(f"{labels.get(lane, f'[{lane}]')} ")
+            speaking = lane
+
+    for event in api.compare_stream(body):
+        data = event.json()
+        if event.event == "meta":
+            comparison_id = data.get("comparisonId")
+            labels = {lane["lane"]: lane_label(lane) for lane in data.get("lanes", [])}
+        elif event.event == "delta":
+            switch_to(int(data["lane"]))
+            text = str(data.get("text", ""))
+            out.write(text.replace("\n", "\n" + " " * (len(labels.get(speaking or 0, "")) + 1)))
+            out.flush()
+        elif event.event == "usage":
+            usage[int(data["lane"])] = data
+        elif event.event == "error" and "lane" in data:
+            failed += 1
+            switch_to(int(data["lane"]))
+            out.write(f"(failed: {data.get('message')} [{data.get('code')}])")
+        elif event.event == "done" and "lane" not in data:
+            out.write("\n")
+            out.flush()
+            for lane in data.get("lanes", []):
+                lane_usage = usage.get(lane["lane"], {})
+                err.write(
+                    usage_line(
+                        {
+                            "conversationId": comparison_id,
+                            "model": labels.get(lane["lane"], lane.get("model")),
+                        },
+                        lane_usage,
+                        {
+                            "latencyMs": lane.get("latencyMs"),
+                            "stopReason": lane.get("stopReason") or lane.get("status"),
+                        },
+                    ).replace("conversation ", "comparison ", 1)
+                    + "\n"
+                )
+            if data.get("costUsd") is not None:
+                err.write(f"[total {format_cost(data['costUsd'])}]\n")
+            err.flush()
+    if failed and failed == len(labels):
+        raise ApiError("every lane failed", code="upstream_error")
+    return comparison_id
+
+
 # -- logs -----------------------------------------------------------------------------------------
+
+
+def _print_costs(calls: list[dict[str, Any]], args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from chatbot_common.model_table import load_model_table
+    from lambda_chat.domain.cost import summarize_costs
+
+    by = [part.strip() for part in args.by.split(",") if part.strip()]
+    try:
+        rows = summarize_costs(calls, table=load_model_table(), by=by)  # type: ignore[arg-type]
+    except ValueError as exc:
+        err.write(f"error: {exc}\n")
+        return EXIT_ERROR
+    summary = [row.to_json() for row in rows]
+    if args.json:
+        out.write(json.dumps(summary, indent=2) + "\n")
+    elif summary:
+        out.write(costs_table(summary) + "\n")
+    else:
+        out.write("No model calls in that window.\n")
+    return EXIT_OK
 
 
 def run_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -396,6 +560,8 @@ def run_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (ClientError, BotoCoreError) as exc:
         err.write(f"error: {exc}\n")
         return EXIT_ERROR
+    if args.costs:
+        return _print_costs(calls, args, out, err)
     if args.json:
         out.write(json.dumps(calls, indent=2) + "\n")
     elif calls:

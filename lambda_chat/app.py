@@ -24,10 +24,12 @@ from chatbot_common.http import (
     install_request_logging,
 )
 from chatbot_common.logs import route_package_loggers
+from chatbot_common.model_table import ModelTable, load_model_table
 from chatbot_common.observability_names import CHAT_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
 from lambda_chat import (
     routes_chat,
+    routes_compare,
     routes_conversations,
     routes_documents,
     routes_meta,
@@ -50,6 +52,7 @@ from lambda_chat.attachments.wiring import (
 )
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService
+from lambda_chat.domain.comparisons import ComparisonService
 from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.entities import CallRecord
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository, ModelDirectory
@@ -116,6 +119,7 @@ def create_app(
         retry_policy or RetryPolicy(max_attempts=settings.model_max_attempts),
         on_throttle=lambda request: emit_model_throttle(request.model_id),
     )
+    table = load_model_table(settings.model_table)  # ValueError at start-up on a bad table
     catalog = ModelCatalog(
         model_directory,
         default_model_id=settings.default_model_id,
@@ -132,29 +136,38 @@ def create_app(
     def observe_call(record: CallRecord) -> None:
         _observe_call(logger, record)
 
+    chat = ChatService(
+        store,
+        retrying,
+        catalog,
+        config,
+        attachments=attachments,
+        on_call=observe_call,
+        table=table,
+    )
     services = ChatServices(
         settings=settings,
         logger=logger,
         store=store,
         model=retrying,
         catalog=catalog,
-        chat=ChatService(
-            store,
-            retrying,
-            catalog,
-            config,
-            attachments=attachments,
-            on_call=observe_call,
+        chat=chat,
+        conversations=ConversationService(
+            store, catalog, max_system_chars=settings.max_system_chars, table=table
         ),
-        conversations=ConversationService(store, catalog, max_system_chars=settings.max_system_chars),
         attachments=attachments,
         identity=identity_dependency(settings),
         clients=clients,
-        summaries=_summary_service(settings, clients, attachments, store, retrying, catalog, observe_call),
+        summaries=_summary_service(
+            settings, clients, attachments, store, retrying, catalog, observe_call, table
+        ),
         idempotency=idempotency,
         prompts=PromptService(prompts, max_text_chars=settings.max_system_chars)
         if prompts is not None
         else None,
+        comparisons=ComparisonService(
+            store, retrying, catalog, chat, config, table=table, on_call=observe_call
+        ),
     )
 
     app = FastAPI(
@@ -172,6 +185,7 @@ def create_app(
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(routes_meta.router)
     app.include_router(routes_chat.router)
+    app.include_router(routes_compare.router)
     app.include_router(routes_conversations.router)
     app.include_router(routes_documents.router)
     app.include_router(routes_search.router)
@@ -193,6 +207,7 @@ def _summary_service(
     model: ChatModel,
     catalog: ModelCatalog,
     on_call: Callable[[CallRecord], None],
+    table: ModelTable | None = None,
 ) -> DocumentSummaryService | None:
     """Summaries read documents through the resolver's library (and its clients) when there is one."""
     if isinstance(attachments, UploadAttachmentResolver):
@@ -201,7 +216,7 @@ def _summary_service(
         library = build_document_library(settings, clients)
     else:
         return None
-    return build_summary_service(library, store, model, catalog, settings, on_call=on_call)
+    return build_summary_service(library, store, model, catalog, settings, on_call=on_call, table=table)
 
 
 _default_app: FastAPI | None = None

@@ -26,7 +26,7 @@ def _json(result: TurnResult) -> ChatResponse:
         "Without `conversationId` a new conversation is created (titled from the message). "
         "With `Accept: text/event-stream` the answer streams as SSE events: `meta` "
         "{conversationId, messageId, userMessageId, model}, `delta` {text}, `usage` "
-        "{inputTokens, outputTokens}, `done` {stopReason, latencyMs}, or `error` {code, message} "
+        "{inputTokens, outputTokens, costUsd}, `done` {stopReason, latencyMs}, or `error` {code, message} "
         "if the stream fails after it started (the partial answer is stored as incomplete)."
     ),
 )
@@ -45,6 +45,7 @@ async def post_chat(
         preset=body.preset,
         regenerate=body.regenerate,
         edit_of=body.edit_of,
+        inference_config=body.inference_config.to_json() if body.inference_config is not None else None,
     )
     request_id = request_id_for(request, identity)
     return await respond(

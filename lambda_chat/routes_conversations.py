@@ -112,7 +112,7 @@ def delete_feedback(
     "/conversations/{conversation_id}",
     response_model=ConversationOut,
     responses=error_responses(400, 401, 404, 409, 413, 429, 500, 502),
-    summary="Change the title, system prompt or model",
+    summary="Change the title, system prompt, model or inference settings",
 )
 def patch_conversation(
     conversation_id: ConversationId,
@@ -121,7 +121,12 @@ def patch_conversation(
     services: Services,
 ) -> ConversationOut:
     conversation = services.conversations.update(
-        identity.user_id, conversation_id, title=body.title, system=body.system, model=body.model
+        identity.user_id,
+        conversation_id,
+        title=body.title,
+        system=body.system,
+        model=body.model,
+        inference_config=body.inference_config.to_json() if body.inference_config is not None else None,
     )
     return ConversationOut.model_validate(conversation)
 

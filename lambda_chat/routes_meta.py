@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from chatbot_common.model_table import CONVERSE_MIN_MAX_TOKENS, ModelProfile
 from chatbot_common.openapi import load_document
 from lambda_chat.domain.presets import IMAGE_PRESETS
 from lambda_chat.schemas import (
@@ -40,10 +41,34 @@ def list_models(
     identity: CurrentIdentity,
     services: Services,
 ) -> ModelsResponse:
-    models = services.catalog.models()
+    table = services.chat.table
+    models = [
+        {**vars(model), "limits": model_limits(table.profile_for(model.id))}
+        for model in services.catalog.models()
+    ]
     return ModelsResponse.model_validate(
         {"models": models, "default_model": services.catalog.default_model_id()}
     )
+
+
+def model_limits(profile: ModelProfile) -> dict[str, Any]:
+    """The inference ranges a settings form offers for the model (chatbot_common.model_table),
+    and its price per 1,000 tokens (null when unknown)."""
+    sampling = profile.accepts_temperature
+    return {
+        "temperature": profile.temperature.model_dump() if sampling else None,
+        "top_p": profile.top_p.model_dump() if sampling else None,
+        "temperature_and_top_p": profile.accepts_both_temperature_and_top_p,
+        "max_tokens": {"min": CONVERSE_MIN_MAX_TOKENS, "max": profile.max_output_tokens},
+        "price": None
+        if profile.price is None
+        else {
+            "input_per_1k": float(profile.price.input_per_1k),
+            "output_per_1k": float(profile.price.output_per_1k),
+            "as_of": profile.price.as_of.isoformat(),
+            "source": profile.price.source,
+        },
+    }
 
 
 @router.get(

@@ -22,6 +22,21 @@ from lambda_chat.domain.conversations import ConversationWithMessages
 # -- chat -------------------------------------------------------------------------------------
 
 
+class InferenceConfigIn(ApiModel):
+    """Converse inferenceConfig. Types only here; ranges depend on the model and are checked by
+    lambda_chat.domain.inference (400 invalid_inference_config naming the field and range)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    temperature: float | None = Field(default=None, description="Randomness, usually 0 to 1")
+    top_p: float | None = Field(default=None, description="Nucleus sampling, 0 to 1")
+    max_tokens: int | None = Field(default=None, description="Most tokens to generate (model's limit)")
+    stop_sequences: list[str] | None = Field(default=None, description="Up to 2,500 strings")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
 class ChatRequest(ApiModel):
     conversation_id: str | None = Field(
         default=None,
@@ -47,6 +62,10 @@ class ChatRequest(ApiModel):
         description="Edit and resend this question: `message` replaces it (docs/api.md, Versions)",
         json_schema_extra=ID_SCHEMA,
     )
+    inference_config: InferenceConfigIn | None = Field(
+        default=None,
+        description="This turn's Converse inferenceConfig, over the conversation's settings",
+    )
 
 
 class UsageOut(ApiModel):
@@ -56,6 +75,8 @@ class UsageOut(ApiModel):
         default=False,
         description="True when Bedrock sent no counts (stopped or failed stream): ~4 characters a token",
     )
+    cache_read_input_tokens: int = 0
+    cache_write_input_tokens: int = 0
 
 
 class ChatResponse(ApiModel):
@@ -68,6 +89,9 @@ class ChatResponse(ApiModel):
     usage: UsageOut
     model: str
     latency_ms: int
+    cost_usd: float | None = Field(
+        default=None, description="USD at the model's price table row; 0 for local models, null if unpriced"
+    )
 
 
 # -- conversations ------------------------------------------------------------------------------
@@ -80,6 +104,9 @@ class ConversationOut(ApiModel):
     updated_at: str
     model: str | None
     system: str | None
+    inference_config: dict[str, Any] | None = Field(
+        default=None, description="Converse inferenceConfig every turn starts from (PATCH to change)"
+    )
 
 
 class ConversationList(ApiModel):
@@ -105,6 +132,8 @@ class MessageOut(ApiModel):
     stop_reason: str | None = Field(
         default=None, description="Why the model stopped (assistant messages): end_turn, max_tokens, ..."
     )
+    cost_usd: float | None = Field(default=None, description="USD for the answer (assistant messages)")
+    inference_config: dict[str, Any] | None = None
     feedback: FeedbackOut | None = Field(default=None, description="The user's rating of this answer")
     version_of: str | None = Field(
         default=None,
@@ -162,9 +191,156 @@ class ConversationPatch(ApiModel):
     )
     system: str | None = Field(default=None, description="New system prompt; empty string clears it")
     model: str | None = None
+    inference_config: InferenceConfigIn | None = Field(
+        default=None, description="Replaces the conversation's inference settings; {} clears them"
+    )
+
+
+# -- comparisons --------------------------------------------------------------------------------
+
+
+class LaneIn(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    model: str | None = Field(
+        default=None, description="A model id from GET /models (default model if omitted)"
+    )
+    inference_config: InferenceConfigIn | None = None
+
+
+class CompareRequest(ApiModel):
+    message: str = Field(description="The question every lane answers")
+    lanes: list[LaneIn] | None = Field(
+        default=None,
+        description="2-4 lanes, no two identical; may be omitted on a follow-up (comparisonId)",
+    )
+    comparison_id: str | None = Field(
+        default=None, description="Follow up on this comparison", json_schema_extra=ID_SCHEMA
+    )
+    system: str | None = Field(default=None, description="System prompt for every lane")
+    attachments: list[str] = Field(
+        default_factory=list,
+        description="Upload ids (images, documents), at most 10",
+        json_schema_extra={"items": {"type": "string", **ID_SCHEMA}, "maxItems": 10},
+    )
+
+
+class ContinueLaneRequest(ApiModel):
+    lane: int = Field(ge=0, le=3, description="The lane whose answer to continue with (0-based)")
+
+
+class StopLaneResponse(ApiModel):
+    comparison_id: str
+    lane: int
+
+
+class LaneAnswerOut(ApiModel):
+    lane: int
+    model: str
+    inference_config: dict[str, Any]
+    answer: str
+    stop_reason: str | None
+    usage: dict[str, int] = Field(
+        description="inputTokens, outputTokens, cacheReadInputTokens, cacheWriteInputTokens"
+    )
+    cost_usd: float | None
+    latency_ms: int
+    status: Literal["complete", "incomplete", "stopped", "throttled", "error"]
+    error: dict[str, str] | None = Field(default=None, description="{code, message} when the lane failed")
+    conversation_id: str | None = Field(default=None, description="The lane's conversation")
+
+
+class CompareResponse(ApiModel):
+    comparison_id: str
+    answers: list[LaneAnswerOut]
+    cost_usd: float | None = Field(description="All lanes together (null when a lane is unpriced)")
+    latency_ms: int
+
+
+class ComparisonLaneOut(ApiModel):
+    lane: int
+    model: str
+    inference_config: dict[str, Any] | None
+    conversation_id: str
+
+
+class ComparisonOut(ApiModel):
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    system: str | None
+    lanes: list[ComparisonLaneOut]
+    continued_as: str | None = Field(description="The conversation a lane was continued as, if any")
+
+    @classmethod
+    def of(cls, comparison: Any) -> ComparisonOut:
+        return cls.model_validate(_comparison_json(comparison))
+
+
+class ComparisonList(ApiModel):
+    items: list[ComparisonOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Any) -> ComparisonList:
+        return cls.model_validate(
+            {"items": [_comparison_json(item) for item in page.items], "next_cursor": page.next_cursor}
+        )
+
+
+class ComparisonLaneDetail(ComparisonLaneOut):
+    messages: list[MessageOut]
+
+
+class ComparisonDetail(ComparisonOut):
+    lanes: list[ComparisonLaneDetail]  # type: ignore[assignment]
+
+    @classmethod
+    def of(cls, found: Any) -> ComparisonDetail:  # type: ignore[override]
+        data = _comparison_json(found.comparison)
+        for lane in data["lanes"]:
+            lane["messages"] = found.messages.get(lane["lane"], [])
+        return cls.model_validate(data)
+
+
+def _comparison_json(comparison: Any) -> dict[str, Any]:
+    return {
+        **{key: value for key, value in vars(comparison).items() if key != "lanes"},
+        "lanes": [
+            {
+                "lane": lane.index,
+                "model": lane.model,
+                "inference_config": lane.inference_config,
+                "conversation_id": lane.conversation_id,
+            }
+            for lane in comparison.lanes
+        ],
+    }
 
 
 # -- catalogue --------------------------------------------------------------------------------
+
+
+class RangeOut(ApiModel):
+    min: float
+    max: float | None
+
+
+class PriceOut(ApiModel):
+    # The model table's own names (modelTable in cdk.json), not pydantic's "inputPer1K".
+    input_per_1k: float = Field(alias="inputPer1k", description="USD per 1,000 input tokens")
+    output_per_1k: float = Field(alias="outputPer1k", description="USD per 1,000 output tokens")
+    as_of: str = Field(description="When the price was read (ISO date)")
+    source: str
+
+
+class ModelLimitsOut(ApiModel):
+    temperature: RangeOut | None = Field(description="null: the model takes no temperature")
+    top_p: RangeOut | None
+    temperature_and_top_p: bool = Field(description="False: set temperature or topP, not both")
+    max_tokens: RangeOut = Field(description="maxTokens range (max null: unknown)")
+    price: PriceOut | None = Field(description="null: unpriced; local models cost 0")
 
 
 class ModelOut(ApiModel):
@@ -174,6 +350,9 @@ class ModelOut(ApiModel):
     input_modalities: list[str] = Field(description="TEXT, IMAGE, DOCUMENT, ...")
     output_modalities: list[str]
     streaming: bool = Field(description="Answers stream (always true: only streaming models are listed)")
+    limits: ModelLimitsOut | None = Field(
+        default=None, description="Inference ranges and price from the model table (settings forms)"
+    )
 
 
 class ModelsResponse(ApiModel):

@@ -18,6 +18,7 @@ from chatbot_common.settings import Settings
 from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatService
+from lambda_chat.domain.comparisons import ComparisonService
 from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository
 from lambda_chat.domain.prompts import PromptService
@@ -41,6 +42,8 @@ class ChatServices:
     idempotency: IdempotentOperations | None = None
     # Saved prompts (/prompts); None when built without the DynamoDB table (routes answer 404).
     prompts: PromptService | None = None
+    # POST /compare and the stored comparisons (lambda_chat.domain.comparisons).
+    comparisons: ComparisonService | None = None
 
 
 def get_services(request: Request) -> ChatServices:

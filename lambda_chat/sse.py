@@ -105,14 +105,24 @@ def drive(
     return collected
 
 
+def _without_text(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key != "text"}
+
+
 def compact_deltas(stored: StoredEvents) -> StoredEvents:
     """Consecutive `delta` events joined into one: the same text, a fraction of the size (an
     idempotency record is one DynamoDB item, at most 400 KB)."""
     compacted: StoredEvents = []
     for item in stored:
         previous = compacted[-1] if compacted else None
-        if item["event"] == "delta" and previous is not None and previous["event"] == "delta":
-            previous["data"] = {"text": previous["data"]["text"] + item["data"]["text"]}
+        if (
+            item["event"] == "delta"
+            and previous is not None
+            and previous["event"] == "delta"
+            # a comparison's deltas join within their lane only
+            and _without_text(previous["data"]) == _without_text(item["data"])
+        ):
+            previous["data"] = {**previous["data"], "text": previous["data"]["text"] + item["data"]["text"]}
         else:
             compacted.append({**item, "data": dict(item["data"])})
     return compacted

@@ -99,7 +99,10 @@ class BedrockChatModel:
     def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
         llm = self.chat_model(request.model_id, request.max_tokens)
         try:
-            chunks = llm.stream(to_langchain(request))
+            # A per-call inferenceConfig replaces the instance's (langchain-aws passes it to
+            # Converse unchanged; tests/unit/chat/test_inference_settings.py shows it).
+            extra = {"inferenceConfig": dict(request.inference_config)} if request.inference_config else {}
+            chunks = llm.stream(to_langchain(request), **extra)
             try:
                 for chunk in chunks:
                     yield _chunk_from(chunk)
@@ -118,13 +121,34 @@ class BedrockChatModel:
 def _chunk_from(chunk: Any) -> ModelChunk:
     usage = getattr(chunk, "usage_metadata", None) or {}
     metadata = getattr(chunk, "response_metadata", None) or {}
+    cache_read, cache_write = _cache_counts(usage)
+    input_tokens = usage.get("input_tokens") if usage else None
+    if input_tokens is not None:
+        # langchain-aws adds the cache counts into input_tokens; Converse's inputTokens (billed at
+        # the input price) excludes them.
+        input_tokens = max(0, input_tokens - (cache_read or 0) - (cache_write or 0))
     return ModelChunk(
         text=chunk.text if isinstance(chunk.text, str) else "",
         tool_use=bool(getattr(chunk, "tool_call_chunks", None)),
-        input_tokens=usage.get("input_tokens") if usage else None,
+        input_tokens=input_tokens,
         output_tokens=usage.get("output_tokens") if usage else None,
         stop_reason=metadata.get("stopReason"),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
     )
+
+
+def _cache_counts(usage: Any) -> tuple[int | None, int | None]:
+    """Converse cacheReadInputTokens / cacheWriteInputTokens, which langchain-aws reports as
+    usage_metadata input_token_details cache_read and cache_creation (the latter split into
+    ephemeral_5m/1h_input_tokens when Bedrock sends cacheDetails)."""
+    details = (usage or {}).get("input_token_details") or {}
+    if not details:
+        return None, None
+    read = details.get("cache_read")
+    write = (details.get("cache_creation") or 0) + (details.get("ephemeral_5m_input_tokens") or 0)
+    write += details.get("ephemeral_1h_input_tokens") or 0
+    return (int(read) if read is not None else None), int(write)
 
 
 class BedrockModelDirectory:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -43,6 +44,9 @@ def call_record_item(record: CallRecord, expires_at: int) -> dict[str, Any]:
             "callKind": record.kind,
             "stopReason": record.stop_reason,
             "tokensEstimated": record.tokens_estimated,
+            "costUsd": record.cost_usd,
+            "cacheReadInputTokens": record.cache_read_tokens or None,
+            "cacheWriteInputTokens": record.cache_write_tokens or None,
             "createdAt": record.created_at,
             TTL_ATTRIBUTE: expires_at,
         }
@@ -66,7 +70,17 @@ def call_record_from_item(item: dict[str, Any]) -> CallRecord:
         kind=plain.get("callKind", "chat"),
         stop_reason=plain.get("stopReason"),
         tokens_estimated=bool(plain.get("tokensEstimated", False)),
+        cost_usd=_decimal(item.get("costUsd")),
+        cache_read_tokens=int(plain.get("cacheReadInputTokens", 0)),
+        cache_write_tokens=int(plain.get("cacheWriteInputTokens", 0)),
     )
+
+
+def _decimal(attribute: dict[str, Any] | None) -> Decimal | None:
+    """A stored DynamoDB number ({"N": "0.000123"}) as an exact Decimal (not a float)."""
+    if not attribute or "N" not in attribute:
+        return None
+    return Decimal(attribute["N"])
 
 
 class CallLog(TableAdapter):

@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -34,7 +35,15 @@ from chatbot_common.errors import Conflict, NotFound, UpstreamError
 from chatbot_common.resources import GSI1_NAME, ITEM_TYPE_ATTRIBUTE, TTL_ATTRIBUTE
 from lambda_chat.adapters.call_log import CallLog, call_record_item
 from lambda_chat.adapters.feedback_log import feedback_item, feedback_key
-from lambda_chat.domain.entities import CallRecord, Conversation, Message, Page, Usage
+from lambda_chat.domain.entities import (
+    CallRecord,
+    Comparison,
+    ComparisonLane,
+    Conversation,
+    Message,
+    Page,
+    Usage,
+)
 
 _BATCH = 25
 # A transaction (or a plain write) that meets another transaction on the same item is refused
@@ -54,6 +63,9 @@ def _conversation_from(item: dict[str, Any]) -> Conversation:
         updated_at=plain["updatedAt"],
         model=plain.get("model"),
         system=plain.get("system"),
+        inference_config=plain.get("inferenceConfig") or None,
+        comparison_id=plain.get("comparisonId"),
+        lane=plain.get("lane"),
     )
 
 
@@ -65,6 +77,8 @@ def _message_from(item: dict[str, Any]) -> Message:
             int(plain.get("inputTokens", 0)),
             int(plain.get("outputTokens", 0)),
             estimated=bool(plain.get("usageEstimated", False)),
+            cache_read_tokens=int(plain.get("cacheReadInputTokens", 0)),
+            cache_write_tokens=int(plain.get("cacheWriteInputTokens", 0)),
         )
     return Message(
         id=plain["id"],
@@ -80,6 +94,8 @@ def _message_from(item: dict[str, Any]) -> Message:
         version_of=plain.get("versionOf"),
         superseded_by=plain.get("supersededBy"),
         feedback=_feedback_from(plain.get("feedback")),
+        cost_usd=Decimal(item["costUsd"]["N"]) if "N" in item.get("costUsd", {}) else None,
+        inference_config=plain.get("inferenceConfig") or None,
     )
 
 
@@ -87,6 +103,40 @@ def _feedback_from(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
     return {k: v for k, v in value.items() if k in ("rating", "reason", "at")}
+
+
+def _comparison_from(item: dict[str, Any]) -> Comparison:
+    plain = from_item(item)
+    return Comparison(
+        id=plain["id"],
+        user_id=plain["userId"],
+        title=plain.get("title", ""),
+        created_at=plain["createdAt"],
+        updated_at=plain["updatedAt"],
+        lanes=[
+            ComparisonLane(
+                index=int(lane["lane"]),
+                model=lane["model"],
+                inference_config=lane.get("inferenceConfig") or None,
+                conversation_id=lane["conversationId"],
+            )
+            for lane in plain.get("lanes", [])
+        ],
+        system=plain.get("system"),
+        continued_as=plain.get("continuedAs"),
+    )
+
+
+def dynamo_numbers(value: Any) -> Any:
+    """`value` with its floats as Decimals (DynamoDB's serializer refuses floats); exact for the
+    decimal text a client sent (0.2 stays 0.2)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, list | tuple):
+        return [dynamo_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: dynamo_numbers(item) for key, item in value.items()}
+    return value
 
 
 class ConversationStore(TableAdapter):
@@ -146,11 +196,13 @@ class ConversationStore(TableAdapter):
         )
 
     def _conversation_item(self, conversation: Conversation) -> dict[str, Any]:
+        # A comparison's lane conversations are not listed (no gsi1pk) until one is continued.
+        listed = conversation.comparison_id is None
         return to_item(
             {
                 "pk": keys.user_pk(conversation.user_id),
                 "sk": keys.conversation_sk(conversation.id),
-                "gsi1pk": keys.conversations_gsi_pk(conversation.user_id),
+                "gsi1pk": keys.conversations_gsi_pk(conversation.user_id) if listed else None,
                 "gsi1sk": f"{conversation.updated_at}#{conversation.id}",
                 ITEM_TYPE_ATTRIBUTE: "conversation",
                 "id": conversation.id,
@@ -160,6 +212,9 @@ class ConversationStore(TableAdapter):
                 "updatedAt": conversation.updated_at,
                 "model": conversation.model,
                 "system": conversation.system,
+                "inferenceConfig": dynamo_numbers(conversation.inference_config) or None,
+                "comparisonId": conversation.comparison_id,
+                "lane": conversation.lane,
                 TTL_ATTRIBUTE: self._expires_at(),
             }
         )
@@ -202,13 +257,33 @@ class ConversationStore(TableAdapter):
         system: str | None = None,
         model: str | None = None,
         clear_system: bool = False,
+        inference_config: dict[str, Any] | None = None,
+        detach_comparison: bool = False,
     ) -> Conversation:
+        """`inference_config` replaces the stored settings ({} removes them); `detach_comparison`
+        turns a comparison's lane into an ordinary, listed conversation."""
         names, values, expression = self._touch_expression(
             conversation_id, updated_at, title=title, system=system, model=model
         )
+        removes: list[str] = []
         if clear_system and system is None:
             names["#system"] = "system"
-            expression += " REMOVE #system"
+            removes.append("#system")
+        if inference_config is not None:
+            names["#inference"] = "inferenceConfig"
+            if inference_config:
+                expression += ", #inference = :inference"
+                values[":inference"] = dynamo_numbers(inference_config)
+            else:
+                removes.append("#inference")
+        if detach_comparison:
+            expression += ", gsi1pk = :listed"
+            values[":listed"] = keys.conversations_gsi_pk(user_id)
+            names["#comparison"] = "comparisonId"
+            names["#lane"] = "lane"
+            removes += ["#comparison", "#lane"]
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
         response = self._call(
             "update_item",
             Key=self._conversation_key(user_id, conversation_id),
@@ -334,10 +409,18 @@ class ConversationStore(TableAdapter):
             values["outputTokens"] = message.usage.output_tokens
             if message.usage.estimated:
                 values["usageEstimated"] = True
+            if message.usage.cache_read_tokens:
+                values["cacheReadInputTokens"] = message.usage.cache_read_tokens
+            if message.usage.cache_write_tokens:
+                values["cacheWriteInputTokens"] = message.usage.cache_write_tokens
         if message.stop_reason is not None:
             values["stopReason"] = message.stop_reason
         if message.version_of is not None:
             values["versionOf"] = message.version_of
+        if message.cost_usd is not None:
+            values["costUsd"] = message.cost_usd
+        if message.inference_config:
+            values["inferenceConfig"] = dynamo_numbers(message.inference_config)
         return to_item(values)
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:
@@ -370,6 +453,201 @@ class ConversationStore(TableAdapter):
 
     def put_call_record(self, record: CallRecord) -> None:
         self.call_log.put(record)
+
+    # -- comparisons ----------------------------------------------------------------------------
+
+    def get_comparison(self, user_id: str, comparison_id: str) -> Comparison:
+        response = self._call(
+            "get_item",
+            Key=self._comparison_key(user_id, comparison_id),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            raise NotFound("Comparison not found")
+        return _comparison_from(item)
+
+    def list_comparisons(self, user_id: str, limit: int, cursor: str | None) -> Page[Comparison]:
+        gsi_pk = keys.comparisons_gsi_pk(user_id)
+        params: dict[str, Any] = {
+            "IndexName": GSI1_NAME,
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": to_item({":pk": gsi_pk}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        return self._query_page(
+            params,
+            cursor,
+            expected={"gsi1pk": gsi_pk, "pk": keys.user_pk(user_id)},
+            key_names=("pk", "sk", "gsi1pk", "gsi1sk"),
+            convert=_comparison_from,
+        )
+
+    def record_lane_turn(
+        self,
+        comparison: Comparison,
+        conversation: Conversation,
+        question: Message,
+        answer: Message,
+        call_record: CallRecord,
+    ) -> None:
+        """One lane's turn in one TransactWriteItems: the comparison and the lane conversation are
+        created or touched (UpdateItem upserts: lanes of one comparison write concurrently), then
+        the question, the answer and the call record. The lane conversation must still belong to
+        the comparison (not continued as an ordinary conversation meanwhile)."""
+        user_id = comparison.user_id
+        lanes = [
+            {
+                "lane": lane.index,
+                "model": lane.model,
+                "conversationId": lane.conversation_id,
+                **({"inferenceConfig": lane.inference_config} if lane.inference_config else {}),
+            }
+            for lane in comparison.lanes
+        ]
+        comparison_values: dict[str, Any] = {
+            ":type": "comparison",
+            ":id": comparison.id,
+            ":user": user_id,
+            ":title": comparison.title,
+            ":created": comparison.created_at,
+            ":updated": comparison.updated_at,
+            ":gsi1pk": keys.comparisons_gsi_pk(user_id),
+            ":gsi1sk": f"{comparison.updated_at}#{comparison.id}",
+            ":lanes": dynamo_numbers(lanes),
+            ":ttl": self._expires_at(),
+        }
+        comparison_sets = [
+            "#type = :type", "id = :id", "userId = :user", "title = if_not_exists(title, :title)",
+            "createdAt = if_not_exists(createdAt, :created)", "updatedAt = :updated",
+            "gsi1pk = :gsi1pk", "gsi1sk = :gsi1sk", "lanes = :lanes", "#ttl = :ttl",
+        ]  # fmt: skip
+        if comparison.system:
+            comparison_sets.append("#system = if_not_exists(#system, :system)")
+            comparison_values[":system"] = comparison.system
+        comparison_names = {"#type": ITEM_TYPE_ATTRIBUTE, "#ttl": TTL_ATTRIBUTE}
+        if comparison.system:
+            comparison_names["#system"] = "system"
+        conversation_values: dict[str, Any] = {
+            ":type": "conversation",
+            ":id": conversation.id,
+            ":user": user_id,
+            ":title": conversation.title,
+            ":created": conversation.created_at,
+            ":updated": conversation.updated_at,
+            ":gsi1sk": f"{conversation.updated_at}#{conversation.id}",
+            ":model": conversation.model,
+            ":comparison": comparison.id,
+            ":lane": conversation.lane,
+            ":ttl": self._expires_at(),
+        }
+        conversation_sets = [
+            "#type = :type", "id = :id", "userId = :user", "title = if_not_exists(title, :title)",
+            "createdAt = if_not_exists(createdAt, :created)", "updatedAt = :updated",
+            "gsi1sk = :gsi1sk", "model = :model", "comparisonId = :comparison", "lane = :lane",
+            "#ttl = :ttl",
+        ]  # fmt: skip
+        conversation_names = {"#type": ITEM_TYPE_ATTRIBUTE, "#ttl": TTL_ATTRIBUTE}
+        if conversation.system:
+            conversation_sets.append("#system = if_not_exists(#system, :system)")
+            conversation_values[":system"] = conversation.system
+            conversation_names["#system"] = "system"
+        if conversation.inference_config:
+            conversation_sets.append("inferenceConfig = :inference")
+            conversation_values[":inference"] = dynamo_numbers(conversation.inference_config)
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "Key": self._comparison_key(user_id, comparison.id),
+                        "UpdateExpression": "SET " + ", ".join(comparison_sets),
+                        "ExpressionAttributeNames": comparison_names,
+                        "ExpressionAttributeValues": to_item(comparison_values),
+                    }
+                },
+                {
+                    "Update": {
+                        "Key": self._conversation_key(user_id, conversation.id),
+                        "UpdateExpression": "SET " + ", ".join(conversation_sets),
+                        "ConditionExpression": "attribute_not_exists(pk) OR comparisonId = :comparison",
+                        "ExpressionAttributeNames": conversation_names,
+                        "ExpressionAttributeValues": to_item(conversation_values),
+                    }
+                },
+                {"Put": {"Item": self._message_item(user_id, question), **_MUST_BE_NEW}},
+                {"Put": {"Item": self._message_item(user_id, answer), **_MUST_BE_NEW}},
+                {"Put": {"Item": call_record_item(call_record, self._expires_at())}},
+            ],
+            not_found_at=1,
+        )
+
+    def continue_comparison_lane(
+        self, user_id: str, comparison_id: str, conversation_id: str, *, updated_at: str
+    ) -> Conversation:
+        """The lane's conversation listed (gsi1pk set) and detached, and the comparison marked
+        continued, in one transaction."""
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "Key": self._conversation_key(user_id, conversation_id),
+                        "UpdateExpression": (
+                            "SET gsi1pk = :listed, gsi1sk = :gsi1sk, updatedAt = :updated "
+                            "REMOVE comparisonId, lane"
+                        ),
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": to_item(
+                            {
+                                ":listed": keys.conversations_gsi_pk(user_id),
+                                ":gsi1sk": f"{updated_at}#{conversation_id}",
+                                ":updated": updated_at,
+                            }
+                        ),
+                    }
+                },
+                {
+                    "Update": {
+                        "Key": self._comparison_key(user_id, comparison_id),
+                        "UpdateExpression": "SET continuedAs = :conversation",
+                        "ConditionExpression": (
+                            "attribute_exists(pk) AND "
+                            "(attribute_not_exists(continuedAs) OR continuedAs = :conversation)"
+                        ),
+                        "ExpressionAttributeValues": to_item({":conversation": conversation_id}),
+                    }
+                },
+            ],
+            not_found_at=0,
+        )
+        return self.get_conversation(user_id, conversation_id)
+
+    def request_lane_stop(self, user_id: str, comparison_id: str, lane: int) -> None:
+        """ADD the lane to the comparison's stop-request item (its own item: a running
+        comparison's item may not exist yet); it expires with the retention TTL."""
+        self._call(
+            "update_item",
+            Key=to_item({"pk": keys.user_pk(user_id), "sk": keys.comparison_stop_sk(comparison_id)}),
+            UpdateExpression="ADD lanes :lane SET #ttl = :ttl",
+            ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={
+                ":lane": {"NS": [str(lane)]},
+                ":ttl": {"N": str(int(self._clock()) + 86_400)},
+            },
+        )
+
+    def stopped_lanes(self, user_id: str, comparison_id: str) -> set[int]:
+        response = self._call(
+            "get_item",
+            Key=to_item({"pk": keys.user_pk(user_id), "sk": keys.comparison_stop_sk(comparison_id)}),
+            ConsistentRead=True,
+        )
+        lanes = (response.get("Item") or {}).get("lanes", {}).get("NS", [])
+        return {int(value) for value in lanes}
+
+    @staticmethod
+    def _comparison_key(user_id: str, comparison_id: str) -> dict[str, Any]:
+        return to_item({"pk": keys.user_pk(user_id), "sk": keys.comparison_sk(comparison_id)})
 
     # -- plumbing -------------------------------------------------------------------------------
 

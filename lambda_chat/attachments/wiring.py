@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chatbot_common.model_table import DEFAULT_MODEL_TABLE, ModelTable
 from chatbot_common.settings import Settings
 from chatbot_common.upload_records import DynamoUploadRecords
+from lambda_chat.attachments.context_windows import context_window
 from lambda_chat.attachments.documents import DocumentLibrary, LibraryLimits
 from lambda_chat.attachments.extraction import ExtractionLimits
 from lambda_chat.attachments.images import ImageLimits
@@ -68,7 +70,11 @@ def build_summary_service(
     catalog: ModelCatalog,
     settings: Settings,
     on_call: Callable[[CallRecord], None] | None = None,
+    table: ModelTable | None = None,
 ) -> DocumentSummaryService:
+    """The summary service, its calls sized from `table` (the app's model table; default: the
+    built-in one)."""
+    windows = table or DEFAULT_MODEL_TABLE
     return DocumentSummaryService(
         library,
         store,
@@ -82,4 +88,5 @@ def build_summary_service(
             max_concurrency=settings.summary_max_concurrency,
         ),
         max_output_tokens=settings.summary_max_output_tokens,
+        context_window=lambda model_id: context_window(model_id, windows),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from decimal import Decimal
 
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, NotFound
@@ -53,6 +54,9 @@ class CallRecorder:
         kind: str = "chat",
         stop_reason: str | None = None,
         tokens_estimated: bool = False,
+        cost_usd: Decimal | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
     ) -> CallRecord:
         """A record of a call that ended now; `error` gives its `error_code`; `tokens_estimated`
         marks token counts estimated because Bedrock sent none (a stopped or failed stream)."""
@@ -71,6 +75,9 @@ class CallRecorder:
             kind=kind,
             stop_reason=stop_reason,
             tokens_estimated=tokens_estimated,
+            cost_usd=cost_usd,
+            cache_read_tokens=cache_read_tokens,
+            cache_write_tokens=cache_write_tokens,
         )
 
     def write(self, record: CallRecord) -> None:

@@ -13,9 +13,10 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from chatbot_common import keys
@@ -28,11 +29,14 @@ from chatbot_common.errors import (
     Throttled,
 )
 from chatbot_common.keys import validate_id
+from chatbot_common.model_table import UNKNOWN_MODEL as UNKNOWN_PROFILE
+from chatbot_common.model_table import ModelProfile, ModelTable, load_model_table
 from chatbot_common.timestamps import iso_now
 from chatbot_common.typed_text import require_well_formed
 from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.conversations import validate_system
+from lambda_chat.domain.cost import TokenUsage, cost_usd, plain_decimal
 from lambda_chat.domain.entities import (
     CallRecord,
     CallStatus,
@@ -48,6 +52,7 @@ from lambda_chat.domain.history import (
     trim_history,
     visible_thread,
 )
+from lambda_chat.domain.inference import InferenceSettings, converse_inference_config, validate_inference
 from lambda_chat.domain.ports import (
     AttachmentResolver,
     ChatMessage,
@@ -97,6 +102,9 @@ class TurnInput:
     regenerate: str | None = None
     # Edit and resend this question: `message` replaces it; it and what followed are superseded.
     edit_of: str | None = None
+    # The turn's own Converse inference settings (camelCase, as sent); they lie over the
+    # conversation's stored ones (lambda_chat.domain.inference).
+    inference_config: Mapping[str, Any] | None = None
 
 
 # One TransactWriteItems holds at most 100 items (DynamoDB quotas page): the edited question's
@@ -128,6 +136,8 @@ class TurnResult:
     usage: Usage
     model: str
     latency_ms: int
+    # USD at the model's price (lambda_chat.domain.cost); None when the model has no known price.
+    cost_usd: Decimal | None = None
 
 
 @dataclass
@@ -146,6 +156,9 @@ class _Turn:
     input_token_estimate: int = 0
     # Regenerate / edit (docs/api.md "Versions"); the defaults are a plain turn.
     rewrite: _Rewrite | None = None
+    # The validated settings (turn over conversation) and the model's profile (limits, price).
+    settings: InferenceSettings = field(default_factory=InferenceSettings)
+    profile: ModelProfile | None = None
 
 
 class ChatService:
@@ -161,8 +174,10 @@ class ChatService:
         timer: Callable[[], float] = time.perf_counter,
         sleep: Callable[[float], None] = time.sleep,
         on_call: Callable[[CallRecord], None] | None = None,
+        table: ModelTable | None = None,
     ) -> None:
-        """`on_call` sees every call record (the app logs them as structured lines)."""
+        """`on_call` sees every call record (the app logs them as structured lines); `table` gives
+        each model's limits and price (default: the built-in `chatbot_common.model_table`)."""
         self._sleep = sleep
         self._store = store
         self._model = model
@@ -172,6 +187,22 @@ class ChatService:
         self._clock = clock
         self._timer = timer
         self._calls = CallRecorder(store, clock=clock, on_call=on_call)
+        self._table = table or load_model_table()
+
+    @property
+    def table(self) -> ModelTable:
+        return self._table
+
+    def turn_settings(
+        self, model_id: str, own: Mapping[str, Any] | None, base: Mapping[str, Any] | None = None
+    ) -> InferenceSettings:
+        """A turn's settings (`own`, over the conversation's `base`), checked against the model.
+
+        Raises InvalidInferenceConfig (400) naming the field and the allowed range.
+        """
+        mine = InferenceSettings.from_json(own)
+        stored = InferenceSettings.from_json(base)
+        return validate_inference(mine.over(stored), self._table.profile_for(model_id), model_id=model_id)
 
     def start_turn(
         self, user_id: str, turn: TurnInput, *, request_id: str | None = None
@@ -214,6 +245,7 @@ class ChatService:
 
         model_id = turn.model or conversation.model or self._catalog.default_model_id()
         self._catalog.require(model_id)
+        settings = self.turn_settings(model_id, turn.inference_config, conversation.inference_config)
         system = system_override if system_override is not None else conversation.system
         system = system or None
 
@@ -242,6 +274,8 @@ class ChatService:
             references=list(resolved.references),
             input_token_estimate=input_estimate,
             rewrite=rewrite,
+            settings=settings,
+            profile=self._table.profile_for(model_id),
         )
         return self._run(prepared)
 
@@ -249,7 +283,21 @@ class ChatService:
         """The whole turn, aggregated (the JSON form)."""
         return aggregate_turn(self.start_turn(user_id, turn, request_id=request_id))
 
-    # -- validation -----------------------------------------------------------------------------
+    # -- validation (shared with comparisons) ----------------------------------------------------
+
+    def message_text(self, turn: TurnInput) -> str:
+        """The question's text, checked (400 empty or malformed, 413 too long)."""
+        return self._message_text(turn)
+
+    def upload_ids(self, attachments: Sequence[str]) -> list[str]:
+        """The attachment upload ids, checked and de-duplicated (400)."""
+        return self._upload_ids(attachments)
+
+    def resolve_attachments(
+        self, user_id: str, upload_ids: list[str], history: list[Message], question: str
+    ) -> ResolvedAttachments:
+        """The Converse blocks and references for the uploads and the history's documents."""
+        return self._resolve_attachments(user_id, upload_ids, history, question)
 
     @staticmethod
     def _check_rewrite_input(turn: TurnInput) -> None:
@@ -399,12 +447,18 @@ class TurnRecorder:
         self._clock = clock
         self._timer = timer
         self._calls = calls
+        profile = turn.profile or UNKNOWN_PROFILE
+        inference = converse_inference_config(
+            turn.settings, profile, default_max_tokens=config.max_output_tokens
+        )
         self.request = ModelRequest(
             model_id=turn.model_id,
             messages=turn.model_messages,
             system=turn.system,
-            max_tokens=config.max_output_tokens,
+            max_tokens=inference.get("maxTokens", config.max_output_tokens),
+            inference_config=inference,
         )
+        self._price = profile.price
         rewrite = turn.rewrite or _Rewrite(history=[])
         self.question = rewrite.question or Message(
             id=keys.new_id(),
@@ -424,6 +478,8 @@ class TurnRecorder:
         self._chunks_seen = 0
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
+        self._cache_read_tokens = 0
+        self._cache_write_tokens = 0
         self._stop_reason: str | None = None
 
     # -- events in -------------------------------------------------------------------------------
@@ -435,6 +491,10 @@ class TurnRecorder:
             self._input_tokens = chunk.input_tokens
         if chunk.output_tokens is not None:
             self._output_tokens = chunk.output_tokens
+        if chunk.cache_read_tokens is not None:
+            self._cache_read_tokens = chunk.cache_read_tokens
+        if chunk.cache_write_tokens is not None:
+            self._cache_write_tokens = chunk.cache_write_tokens
         if chunk.stop_reason is not None:
             self._stop_reason = chunk.stop_reason
         if chunk.answers and self.state is TurnState.WAITING:
@@ -477,7 +537,7 @@ class TurnRecorder:
         if not answered:
             yield self._meta()
         usage = self._usage("complete")
-        yield StreamEvent("usage", _usage_data(usage))
+        yield StreamEvent("usage", _usage_data(usage, self._cost(usage)))
         yield StreamEvent("done", {"stopReason": self._final_stop_reason(), "latencyMs": latency_ms})
 
     def stopped(self) -> Iterator[StreamEvent]:
@@ -487,7 +547,8 @@ class TurnRecorder:
         latency_ms = self.stop()
         if not answered:
             yield self._meta()
-        yield StreamEvent("usage", _usage_data(self._usage("stopped")))
+        usage = self._usage("stopped")
+        yield StreamEvent("usage", _usage_data(usage, self._cost(usage)))
         yield StreamEvent("done", {"stopReason": "stopped", "latencyMs": latency_ms})
 
     def stop(self) -> int:
@@ -560,7 +621,12 @@ class TurnRecorder:
         wrote (`estimated=True`). A call refused before the model ran (throttled, no chunk) used
         nothing."""
         if self._input_tokens is not None or self._output_tokens is not None:
-            return Usage(self._input_tokens or 0, self._output_tokens or 0)
+            return Usage(
+                self._input_tokens or 0,
+                self._output_tokens or 0,
+                cache_read_tokens=self._cache_read_tokens,
+                cache_write_tokens=self._cache_write_tokens,
+            )
         ran = self._chunks_seen > 0 or status in ("complete", "incomplete", "stopped")
         if status == "throttled" or not ran:
             return Usage()
@@ -570,12 +636,20 @@ class TurnRecorder:
             estimated=True,
         )
 
+    def _cost(self, usage: Usage) -> Decimal | None:
+        """USD for `usage` at the model's price (None when unknown; local models cost 0)."""
+        tokens = TokenUsage(
+            usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens
+        )
+        return plain_decimal(cost_usd(tokens, self._price))
+
     def _finish(self, status: CallStatus, error: DomainError | None = None) -> int:
         """Write what the turn ends with; returns the latency in ms. Moves to FINISHED first, so
         a failure while writing never records the turn twice."""
         self.state = TurnState.FINISHED
         latency_ms = int((self._timer() - self._started) * 1000)
         usage = self._usage(status)
+        cost = self._cost(usage)
         stop_reason = self._final_stop_reason() if status == "complete" else None
         record = self._calls.new_record(
             user_id=self.turn.user_id,
@@ -589,6 +663,9 @@ class TurnRecorder:
             error=error,
             stop_reason=stop_reason,
             tokens_estimated=usage.estimated,
+            cost_usd=cost,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
         )
         try:
             if self._question_stored and status in ("complete", "incomplete", "stopped"):
@@ -603,6 +680,8 @@ class TurnRecorder:
                     model=self.turn.model_id,
                     stop_reason=stop_reason,
                     version_of=self.turn.rewrite.answer_version_of if self.turn.rewrite else None,
+                    cost_usd=cost,
+                    inference_config=self.turn.settings.to_json() or None,
                 )
                 self._record_answer(answer, record)
             else:
@@ -694,10 +773,15 @@ def _upload_ids_of(question: Message) -> tuple[str, ...]:
     return tuple(i for i in ids if isinstance(i, str))
 
 
-def _usage_data(usage: Usage) -> dict[str, Any]:
+def _usage_data(usage: Usage, cost: Decimal | None = None) -> dict[str, Any]:
+    """The SSE `usage` event: Converse's token names and `costUsd` (null when unpriced)."""
     data: dict[str, Any] = {"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens}
+    if usage.cache_read_tokens or usage.cache_write_tokens:
+        data["cacheReadInputTokens"] = usage.cache_read_tokens
+        data["cacheWriteInputTokens"] = usage.cache_write_tokens
     if usage.estimated:
         data["estimated"] = True
+    data["costUsd"] = None if cost is None else float(cost)
     return data
 
 
@@ -720,4 +804,9 @@ def aggregate_turn(events: Iterator[StreamEvent]) -> TurnResult:
         usage=collected.usage,
         model=collected.meta["model"],
         latency_ms=int(collected.done.get("latencyMs", 0)),
+        cost_usd=_decimal_or_none(collected.usage_event.get("costUsd")),
     )
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))

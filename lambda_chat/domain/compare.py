@@ -47,6 +47,11 @@ MAX_LANES = 4
 LaneStatus = Literal["complete", "incomplete", "stopped", "throttled", "error"]
 
 
+class LaneStopped(Exception):
+    """Raised by a lane's chunk iterator when the user stopped that lane alone: the lane ends
+    ``stopped`` (its partial answer kept, a ``done`` with stopReason "stopped"); the others go on."""
+
+
 class InvalidComparison(InvalidInput):
     """A comparison request that cannot run (HTTP 400); `field` is the request path at fault."""
 
@@ -273,6 +278,9 @@ class _Multiplexer:
                 _count(counts, "cache_write", getattr(chunk, "cache_write_tokens", None))
                 if chunk.stop_reason is not None:
                     stop_reason = chunk.stop_reason
+        except LaneStopped:
+            status = "stopped"
+            stop_reason = "stopped"
         except DomainError as exc:
             error = exc
             status = "incomplete" if parts else ("throttled" if isinstance(exc, Throttled) else "error")
@@ -313,15 +321,15 @@ class _Multiplexer:
                     _log.exception("could not record lane %s's outcome", lane.index)
                     if outcome.status == "complete":
                         outcome = _failed(outcome, DomainError("The answer could not be stored"))
-            if outcome.status != "stopped":
-                self._post_ending(outcome)
+            if outcome.status != "stopped" or not self._cancelled.is_set():
+                self._post_ending(outcome)  # (a lane stopped alone still says so)
         finally:
             self._queue.put(_Posted(finished=outcome))
 
     def _post_ending(self, outcome: LaneOutcome) -> None:
         tags = {"lane": outcome.lane.index, "model": outcome.lane.model_id}
         cost = _json_cost(outcome.cost_usd)
-        if outcome.status in ("complete", "incomplete") or outcome.text:
+        if outcome.status in ("complete", "incomplete", "stopped") or outcome.text:
             self._post(StreamEvent("usage", {**tags, **outcome.usage.to_json(), "costUsd": cost}))
         if outcome.error is None:
             self._post(

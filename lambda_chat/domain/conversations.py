@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from chatbot_common.errors import InvalidInput, PayloadTooLarge
 from chatbot_common.keys import validate_id
+from chatbot_common.model_table import ModelTable, load_model_table
 from chatbot_common.timestamps import iso_now
 from chatbot_common.typed_text import require_well_formed
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import Conversation, Message, Page
 from lambda_chat.domain.history import earlier_versions, visible_thread
+from lambda_chat.domain.inference import InferenceSettings, validate_inference
 from lambda_chat.domain.ports import ConversationRepository
 
 MAX_TITLE_CHARS = 200
@@ -54,7 +57,10 @@ class ConversationService:
         *,
         max_system_chars: int,
         clock: Callable[[], float] = time.time,
+        table: ModelTable | None = None,
     ) -> None:
+        """`table` gives each model's inference limits (default: the built-in model table)."""
+        self._table = table or load_model_table()
         self._store = store
         self._catalog = catalog
         self._max_system_chars = max_system_chars
@@ -117,8 +123,11 @@ class ConversationService:
         title: str | None = None,
         system: str | None = None,
         model: str | None = None,
+        inference_config: Mapping[str, Any] | None = None,
     ) -> Conversation:
-        """Change title, system prompt (empty string clears it) or model."""
+        """Change title, system prompt (empty string clears it), model or inference settings
+        (replaced whole; {} clears them). Settings are checked against the model the conversation
+        will use: InvalidInferenceConfig (400) names the field and the allowed range."""
         validate_id(conversation_id, "conversation id")
         if title is not None:
             title = " ".join(require_well_formed(title, "title").split())
@@ -129,7 +138,15 @@ class ConversationService:
         validate_system(system, self._max_system_chars)
         if model is not None:
             self._catalog.require(model)
-        self._store.get_conversation(user_id, conversation_id)
+        current = self._store.get_conversation(user_id, conversation_id)
+        settings: dict[str, Any] | None = None
+        if inference_config is not None or (model is not None and current.inference_config):
+            # The settings as they will be, checked against the model they will be sent to.
+            model_id = model or current.model or self._catalog.default_model_id()
+            raw = inference_config if inference_config is not None else current.inference_config
+            parsed = InferenceSettings.from_json(raw)
+            validate_inference(parsed, self._table.profile_for(model_id), model_id=model_id)
+            settings = parsed.to_json() if inference_config is not None else None
         return self._store.update_conversation(
             user_id,
             conversation_id,
@@ -138,6 +155,7 @@ class ConversationService:
             system=system or None,
             clear_system=system == "",
             model=model,
+            inference_config=settings,
         )
 
     def delete(self, user_id: str, conversation_id: str) -> None:

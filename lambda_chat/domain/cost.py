@@ -64,6 +64,15 @@ def model_cost_usd(usage: TokenUsage, model_id: str, table: ModelTable) -> Decim
     return cost_usd(usage, table.price_for(model_id))
 
 
+def plain_decimal(value: Decimal | None) -> Decimal | None:
+    """`value` without trailing zeros and never in exponent form ("0E-9" becomes "0"), so it is
+    stored (DynamoDB number) and logged as people write it."""
+    if value is None:
+        return None
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal  # type: ignore[operator]
+
+
 def round_cost(value: Decimal) -> Decimal:
     return value.quantize(COST_QUANTUM, rounding=ROUND_HALF_EVEN)
 
@@ -97,7 +106,7 @@ class CostSummaryRow:
             "outputTokens": self.output_tokens,
             "cacheReadInputTokens": self.cache_read_tokens,
             "cacheWriteInputTokens": self.cache_write_tokens,
-            "costUsd": str(self.cost_usd),
+            "costUsd": format(self.cost_usd, "f"),  # fixed-point text, never "0E-9"
             "unpricedCalls": self.unpriced_calls,
         }
 

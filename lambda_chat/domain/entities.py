@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 Role = Literal["user", "assistant"]
@@ -20,6 +21,37 @@ class Conversation:
     updated_at: str
     model: str | None = None
     system: str | None = None
+    # The conversation's Converse inference settings in the API's camelCase (temperature, topP,
+    # maxTokens, stopSequences); each turn's own settings lie over them.
+    inference_config: dict[str, Any] | None = None
+    # Set on the conversations of a comparison (lambda_chat.domain.comparisons): its id and lane.
+    comparison_id: str | None = None
+    lane: int | None = None
+
+
+@dataclass(frozen=True)
+class ComparisonLane:
+    """One lane of a stored comparison: its model, settings (camelCase) and conversation."""
+
+    index: int
+    model: str
+    inference_config: dict[str, Any] | None
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One question asked of 2-4 lanes, and its follow-ups (lambda_chat.domain.comparisons).
+    `continued_as` is the conversation id of the lane the user continued, if any."""
+
+    id: str
+    user_id: str
+    title: str
+    created_at: str
+    updated_at: str
+    lanes: list[ComparisonLane]
+    system: str | None = None
+    continued_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +63,8 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     estimated: bool = False
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,6 +94,11 @@ class Message:
         """The id every version of this message shares: the first version's id."""
         return self.version_of or self.id
 
+    # What the answer cost in USD (lambda_chat.domain.cost); None for questions and unpriced models.
+    cost_usd: Decimal | None = None
+    # The inference settings the answer was made with (camelCase), when any were set.
+    inference_config: dict[str, Any] | None = None
+
 
 @dataclass(frozen=True)
 class CallRecord:
@@ -81,6 +120,10 @@ class CallRecord:
     stop_reason: str | None = None
     # True when the token counts are estimates (Bedrock sent none before the call ended).
     tokens_estimated: bool = False
+    # USD for the call (lambda_chat.domain.cost); None when the model has no known price.
+    cost_usd: Decimal | None = None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass(frozen=True)

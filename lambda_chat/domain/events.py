@@ -39,6 +39,8 @@ class CollectedEvents:
     text: str
     usage: Usage
     done: dict[str, Any]
+    # The `usage` event as sent (costUsd, cache counts...).
+    usage_event: dict[str, Any] = field(default_factory=dict)
 
 
 def collect_events(events: Iterator[StreamEvent], failure_message: str) -> CollectedEvents:
@@ -47,6 +49,7 @@ def collect_events(events: Iterator[StreamEvent], failure_message: str) -> Colle
     parts: list[str] = []
     usage = Usage()
     done: dict[str, Any] = {}
+    usage_event: dict[str, Any] = {}
     for event in events:
         if event.name == "meta":
             meta = event.data
@@ -57,9 +60,12 @@ def collect_events(events: Iterator[StreamEvent], failure_message: str) -> Colle
                 event.data["inputTokens"],
                 event.data["outputTokens"],
                 estimated=bool(event.data.get("estimated", False)),
+                cache_read_tokens=int(event.data.get("cacheReadInputTokens", 0)),
+                cache_write_tokens=int(event.data.get("cacheWriteInputTokens", 0)),
             )
+            usage_event = event.data
         elif event.name == "done":
             done = event.data
         elif event.name == "error":
             raise event.error or DomainError(event.data.get("message", failure_message))
-    return CollectedEvents(meta=meta, text="".join(parts), usage=usage, done=done)
+    return CollectedEvents(meta=meta, text="".join(parts), usage=usage, done=done, usage_event=usage_event)

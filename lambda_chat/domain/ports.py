@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lambda_chat.domain.entities import CallRecord, Conversation, Message, ModelInfo, Page
+from lambda_chat.domain.entities import CallRecord, Comparison, Conversation, Message, ModelInfo, Page
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class ModelRequest:
     messages: list[ChatMessage]
     system: str | None = None
     max_tokens: int | None = None
+    # The Converse ``inferenceConfig`` to send as it is (lambda_chat.domain.inference
+    # converse_inference_config); None: the adapter's defaults (maxTokens only).
+    inference_config: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class ModelChunk:
     input_tokens: int | None = None
     output_tokens: int | None = None
     stop_reason: str | None = None
+    # Converse usage cacheReadInputTokens / cacheWriteInputTokens (prompt caching), when sent.
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
     @property
     def answers(self) -> bool:
@@ -107,7 +113,12 @@ class ConversationRepository(Protocol):
         system: str | None = None,
         model: str | None = None,
         clear_system: bool = False,
-    ) -> Conversation: ...
+        inference_config: dict[str, Any] | None = None,
+        detach_comparison: bool = False,
+    ) -> Conversation:
+        """`inference_config` replaces the stored settings ({} removes them); `detach_comparison`
+        makes a comparison's lane conversation an ordinary, listed one."""
+        ...
 
     def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
 
@@ -130,6 +141,42 @@ class ConversationRepository(Protocol):
     ) -> Page[Message]: ...
 
     def put_call_record(self, record: CallRecord) -> None: ...
+
+    # -- comparisons (lambda_chat.domain.comparisons) -------------------------------------------
+
+    def get_comparison(self, user_id: str, comparison_id: str) -> Comparison:
+        """Raises NotFound when the user has no such comparison."""
+        ...
+
+    def list_comparisons(self, user_id: str, limit: int, cursor: str | None) -> Page[Comparison]:
+        """Newest activity first."""
+        ...
+
+    def record_lane_turn(
+        self,
+        comparison: Comparison,
+        conversation: Conversation,
+        question: Message,
+        answer: Message,
+        call_record: CallRecord,
+    ) -> None:
+        """One lane's turn, all or nothing: the comparison (created or touched), the lane's
+        conversation (created or touched), the question, the answer and the call record."""
+        ...
+
+    def request_lane_stop(self, user_id: str, comparison_id: str, lane: int) -> None:
+        """Record that the user asked this lane of a running comparison to stop."""
+        ...
+
+    def stopped_lanes(self, user_id: str, comparison_id: str) -> set[int]:
+        """The lanes the user asked to stop (consistent read)."""
+        ...
+
+    def continue_comparison_lane(
+        self, user_id: str, comparison_id: str, conversation_id: str, *, updated_at: str
+    ) -> Conversation:
+        """Make the lane's conversation an ordinary, listed one and mark the comparison continued."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,18 @@ class FaultInjector:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._throttle = 0
+        self._throttle_by_model: dict[str, int] = {}
         self._stream: StreamFault | None = None
 
-    def throttle(self, n: int = 1) -> None:
-        """The next `n` model calls fail with HTTP 429 ThrottlingException."""
+    def throttle(self, n: int = 1, *, model_id: str | None = None) -> None:
+        """The next `n` model calls fail with HTTP 429 ThrottlingException; with `model_id`, the
+        next `n` calls of that model only (one model throttled while another answers, as when one
+        model's quota is used up)."""
         with self._lock:
-            self._throttle = max(0, int(n))
+            if model_id is None:
+                self._throttle = max(0, int(n))
+            else:
+                self._throttle_by_model[model_id] = max(0, int(n))
 
     def stream_exception(
         self, exception: str, after_tokens: int = 0, times: int = 1, *, before_start: bool = False
@@ -72,6 +78,7 @@ class FaultInjector:
     def clear(self) -> None:
         with self._lock:
             self._throttle = 0
+            self._throttle_by_model.clear()
             self._stream = None
 
     def snapshot(self) -> dict[str, Any]:
@@ -82,6 +89,7 @@ class FaultInjector:
                 "streamException": stream.exception if stream else None,
                 "afterTokens": stream.after_tokens if stream else 0,
                 "times": stream.times if stream else 0,
+                **({"throttleByModel": dict(self._throttle_by_model)} if self._throttle_by_model else {}),
             }
 
     def apply(self, spec: dict[str, Any]) -> None:
@@ -94,6 +102,7 @@ class FaultInjector:
             "afterTokens",
             "times",
             "clear",
+            "model",
         }
         unknown = set(spec) - known
         if unknown:
@@ -102,7 +111,8 @@ class FaultInjector:
             if spec.get("clear"):
                 self.clear()
             if "throttle" in spec:
-                self.throttle(int(spec["throttle"]))
+                model = spec.get("model")
+                self.throttle(int(spec["throttle"]), model_id=str(model) if model is not None else None)
             if "throttleInStream" in spec:
                 self.throttle_in_stream(int(spec["throttleInStream"]))
             if "streamErrorAfterTokens" in spec:
@@ -114,8 +124,12 @@ class FaultInjector:
         except (TypeError, ValueError) as exc:
             raise ValidationException(f"Fault values must be integers: {exc}") from exc
 
-    def take_throttle(self) -> bool:
+    def take_throttle(self, model_id: str | None = None) -> bool:
+        """True (one use consumed) when this call of `model_id` must be throttled."""
         with self._lock:
+            if model_id is not None and self._throttle_by_model.get(model_id, 0) > 0:
+                self._throttle_by_model[model_id] -= 1
+                return True
             if self._throttle > 0:
                 self._throttle -= 1
                 return True

@@ -99,7 +99,7 @@ class RuntimeResponses:
         body = request.json_body()
         model_id = request.params["modelId"]
         self.backend.record({**body, "modelId": model_id, "stream": stream})
-        if self.backend.faults.take_throttle():
+        if self.backend.faults.take_throttle(model_id):
             raise ThrottlingException(MSG_TOO_MANY_REQUESTS)
         validate_input(operation_name, operation_params(operation_name, request, body))
         check_converse_rules(body)
@@ -247,7 +247,7 @@ class RuntimeResponses:
             )
         native = request.json_body()
         self.backend.record({**native, "modelId": model_id, "stream": stream, "operation": operation_name})
-        if self.backend.faults.take_throttle():
+        if self.backend.faults.take_throttle(model_id):
             raise ThrottlingException(MSG_TOO_MANY_REQUESTS)
         codec = codec_for(model_id, native)
         engine = self._engine(model_id)

@@ -82,7 +82,7 @@ def test_keyboard_alone_reaches_the_controls_in_a_sensible_order(page: Any, mode
     )
     page.evaluate(start_at_top)
     order = []
-    for _ in range(16):
+    for _ in range(18):
         page.keyboard.press("Tab")
         order.append(
             page.evaluate(
@@ -94,6 +94,7 @@ def test_keyboard_alone_reaches_the_controls_in_a_sensible_order(page: Any, mode
     assert (
         order.index("New chat")
         < order.index("Search conversations")
+        < order.index("Compare models")
         < order.index("Model and instructions: Scripted test model")
         < order.index("Attach a document or images")
     )

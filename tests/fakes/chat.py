@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chatbot_common.errors import Conflict, DomainError, InvalidInput, NotFound
-from lambda_chat.domain.entities import CallRecord, Conversation, Message, ModelInfo, Page
+from lambda_chat.domain.entities import CallRecord, Comparison, Conversation, Message, ModelInfo, Page
 from lambda_chat.domain.ports import ModelChunk, ModelRequest, ResolvedAttachments
 from lambda_chat.domain.prompts import SavedPrompt
 
@@ -33,6 +33,10 @@ class FakeStore:
         self.conversations: dict[tuple[str, str], Conversation] = {}
         self.messages: dict[tuple[str, str], list[Message]] = {}
         self.calls: list[CallRecord] = []
+        self.comparisons: dict[tuple[str, str], Comparison] = {}
+        self.lane_stops: dict[tuple[str, str], set[int]] = {}
+        # Errors the next lane writes raise (one each), to test a lane whose answer is not stored.
+        self.fail_lane_writes: list[DomainError] = []
         self.writes = 0
         self.recent_limits: list[int] = []
         self._lock = threading.RLock()
@@ -73,7 +77,7 @@ class FakeStore:
 
     def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]:
         mine = sorted(
-            (c for (u, _), c in self.conversations.items() if u == user_id),
+            (c for (u, _), c in self.conversations.items() if u == user_id and c.comparison_id is None),
             key=lambda c: (c.updated_at, c.id),
             reverse=True,
         )
@@ -92,6 +96,8 @@ class FakeStore:
         system: str | None = None,
         model: str | None = None,
         clear_system: bool = False,
+        inference_config: dict[str, Any] | None = None,
+        detach_comparison: bool = False,
     ) -> Conversation:
         with self._lock:
             current = self.get_conversation(user_id, conversation_id)
@@ -105,6 +111,11 @@ class FakeStore:
                 changes["system"] = None
             if model is not None:
                 changes["model"] = model
+            if inference_config is not None:
+                changes["inference_config"] = inference_config or None
+            if detach_comparison:
+                changes["comparison_id"] = None
+                changes["lane"] = None
             updated = replace(current, **changes)
             self.conversations[(user_id, conversation_id)] = updated
             return updated
@@ -167,6 +178,80 @@ class FakeStore:
         with self._lock:
             self.writes += 1
             self.calls.append(record)
+
+    # -- comparisons --------------------------------------------------------------------------
+
+    def get_comparison(self, user_id: str, comparison_id: str) -> Comparison:
+        try:
+            return self.comparisons[(user_id, comparison_id)]
+        except KeyError:
+            raise NotFound("Comparison not found") from None
+
+    def list_comparisons(self, user_id: str, limit: int, cursor: str | None) -> Page[Comparison]:
+        mine = sorted(
+            (c for (u, _), c in self.comparisons.items() if u == user_id),
+            key=lambda c: (c.updated_at, c.id),
+            reverse=True,
+        )
+        start = int(cursor) if cursor else 0
+        more = start + limit < len(mine)
+        return Page(mine[start : start + limit], str(start + limit) if more else None)
+
+    def record_lane_turn(
+        self,
+        comparison: Comparison,
+        conversation: Conversation,
+        question: Message,
+        answer: Message,
+        call_record: CallRecord,
+    ) -> None:
+        with self._lock:
+            if self.fail_lane_writes:
+                raise self.fail_lane_writes.pop(0)
+            user_id = comparison.user_id
+            current = self.conversations.get((user_id, conversation.id))
+            if current is not None and current.comparison_id != comparison.id:
+                raise NotFound("Conversation not found")
+            self.writes += 1
+            stored = self.comparisons.get((user_id, comparison.id))
+            self.comparisons[(user_id, comparison.id)] = replace(
+                comparison,
+                title=stored.title if stored else comparison.title,
+                created_at=stored.created_at if stored else comparison.created_at,
+                continued_as=stored.continued_as if stored else None,
+            )
+            if current is None:
+                self.conversations[(user_id, conversation.id)] = conversation
+            else:
+                self.conversations[(user_id, conversation.id)] = replace(
+                    current,
+                    updated_at=conversation.updated_at,
+                    model=conversation.model,
+                    inference_config=conversation.inference_config,
+                )
+            self._add_message(user_id, question)
+            self._add_message(user_id, answer)
+            self.calls.append(call_record)
+
+    def request_lane_stop(self, user_id: str, comparison_id: str, lane: int) -> None:
+        with self._lock:
+            self.writes += 1
+            self.lane_stops.setdefault((user_id, comparison_id), set()).add(lane)
+
+    def stopped_lanes(self, user_id: str, comparison_id: str) -> set[int]:
+        return set(self.lane_stops.get((user_id, comparison_id), set()))
+
+    def continue_comparison_lane(
+        self, user_id: str, comparison_id: str, conversation_id: str, *, updated_at: str
+    ) -> Conversation:
+        with self._lock:
+            comparison = self.get_comparison(user_id, comparison_id)
+            current = self.get_conversation(user_id, conversation_id)
+            self.writes += 1
+            self.comparisons[(user_id, comparison_id)] = replace(comparison, continued_as=conversation_id)
+            updated = replace(current, comparison_id=None, lane=None, updated_at=updated_at)
+            self.conversations[(user_id, conversation_id)] = updated
+            return updated
 
     def all_messages(self, user_id: str, conversation_id: str) -> list[Message]:
         return list(self.messages.get((user_id, conversation_id), []))

@@ -102,3 +102,23 @@ def test_custom_domain_gets_alias_certificate_and_both_callbacks(tmp_path: Path)
     ]
     assert "https://chat.example.com" in bucket_cors["AllowedOrigins"]
     assert len(bucket_cors["AllowedOrigins"]) == 2
+
+
+def test_model_table_overrides_reach_the_chat_function_and_a_bad_one_fails_synth(tmp_path: Path) -> None:
+    price = {"inputPer1k": "0.001", "outputPer1k": "0.002", "asOf": "2026-12-01", "source": "our contract"}
+    table = {"us.amazon.nova-lite-v1:0": {"price": price}}
+    synthesized = synthesize(tmp_path, modelTable=table)
+    environments = [
+        fn["Properties"].get("Environment", {}).get("Variables", {})
+        for fn in synthesized.of_type("AWS::Lambda::Function").values()
+    ]
+    encoded = [env["CHATBOT_MODEL_TABLE"] for env in environments if "CHATBOT_MODEL_TABLE" in env]
+    assert encoded and json.loads(encoded[0]) == table
+    # The Lambda reads the same text back into its table
+    from chatbot_common.model_table import load_model_table
+
+    assert str(load_model_table(encoded[0]).price_for("us.amazon.nova-lite-v1:0").input_per_1k) == "0.001"  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="maxOutputTokens"):
+        _config(modelTable={"us.amazon.nova-lite-v1:0": {"maxOutputTokens": -5}})
+    # A JSON string from `-c modelTable=...` works too
+    assert _config(modelTable=json.dumps(table)).model_table == table

@@ -142,3 +142,27 @@ def test_web_deployment_does_not_wait_for_the_invalidation(synthesized: Synthesi
     (deployment,) = synthesized.of_type("Custom::CDKBucketDeployment").values()
     assert deployment["Properties"]["DistributionId"]
     assert deployment["Properties"]["WaitForDistributionInvalidation"] is False
+
+
+# What web_client/src/compare.js sends: a new comparison, and a follow-up.
+WEB_CLIENT_COMPARE_BODIES = [
+    {
+        "message": "Rain?",
+        "lanes": [{"inferenceConfig": {"temperature": 0.2}}, {"inferenceConfig": {"temperature": 1}}],
+    },
+    {
+        "message": "Rain?",
+        "lanes": [{"model": "us.amazon.nova-lite-v1:0"}, {"model": "us.amazon.nova-pro-v1:0"}],
+    },
+    {"message": "And snow?", "comparisonId": "01m8yn54x7ptzwq6db9n66z16s"},
+]
+
+
+@pytest.mark.parametrize("body", WEB_CLIENT_COMPARE_BODIES)
+def test_web_client_compare_bodies_pass_the_api_model_and_the_app(
+    synthesized: Synthesized, body: dict
+) -> None:
+    from lambda_chat.schemas import CompareRequest
+
+    Draft4Validator(_model_schema(synthesized, "POST", "/compare")).validate(body)
+    CompareRequest.model_validate(body)

@@ -100,6 +100,21 @@ export class Api {
     return this.json("PATCH", `/conversations/${encodeURIComponent(id)}`, patch);
   }
 
+  /** POST /compare as SSE: {lane}-tagged events (docs/api.md); aborting `signal` stops every lane. */
+  compareStream(body, signal) {
+    return this.stream("/compare", body, signal);
+  }
+
+  /** Stops one lane of a running comparison; the others go on. */
+  stopLane(comparisonId, lane) {
+    return this.json("POST", `/comparisons/${encodeURIComponent(comparisonId)}/stop`, { lane });
+  }
+
+  /** "Continue with this answer": the lane becomes an ordinary conversation (returned). */
+  continueLane(comparisonId, lane) {
+    return this.json("POST", `/comparisons/${encodeURIComponent(comparisonId)}/continue`, { lane });
+  }
+
   deleteConversation(id) {
     return this.json("DELETE", `/conversations/${encodeURIComponent(id)}`);
   }

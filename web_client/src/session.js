@@ -33,6 +33,7 @@ export function fromStored(m) {
     status: m.status || "complete",
     stopReason: m.stopReason || null,
     usage: m.usage || null,
+    costUsd: m.costUsd ?? null,
     model: m.model || "",
     feedback: m.feedback || null,
     attachments: m.attachments || [],
@@ -124,6 +125,8 @@ export class ChatSession {
     const body = { message, model: conv.model || defaultModel || undefined };
     if (conv.id) body.conversationId = conv.id;
     else if (conv.system) body.system = conv.system;
+    // A new chat's settings go with its first turn (the conversation keeps them); later ones are PATCHed.
+    if (!conv.id && conv.inferenceConfig && Object.keys(conv.inferenceConfig).length) body.inferenceConfig = conv.inferenceConfig;
     if (images.length) {
       body.attachments = images.map((img) => img.uploadId);
       if (chosen) body.preset = chosen;
@@ -281,7 +284,7 @@ export class ChatSession {
     }
   }
 
-  /** Conversation settings (model, system prompt): kept locally for a new chat, else PATCHed. */
+  /** Conversation settings (model, system prompt, inferenceConfig): kept locally for a new chat, else PATCHed. */
   async saveSettings(patch) {
     this.store.set((s) => ({ conversation: { ...s.conversation, ...patch } }));
     const conv = this.conversation;
@@ -294,7 +297,7 @@ export class ChatSession {
       const saved = await this.api.updateConversation(conv.id, patch);
       this.store.set((s) =>
         saved && s.conversation.id === saved.id
-          ? { conversation: { ...s.conversation, model: saved.model ?? s.conversation.model, system: saved.system ?? s.conversation.system }, settingsStatus: "saved" }
+          ? { conversation: { ...s.conversation, model: saved.model ?? s.conversation.model, system: saved.system ?? s.conversation.system, inferenceConfig: saved.inferenceConfig ?? null }, settingsStatus: "saved" }
           : { settingsStatus: "saved" },
       );
     } catch (err) {

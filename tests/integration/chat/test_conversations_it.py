@@ -108,7 +108,7 @@ def test_conversation_list_is_paginated_newest_activity_first(api: httpx.Client)
     assert seen == expected
     assert pages >= 3
     item = api.get("/conversations", params={"limit": 1}).json()["items"][0]
-    assert set(item) == {"id", "title", "createdAt", "updatedAt", "model", "system"}
+    assert set(item) == {"id", "title", "createdAt", "updatedAt", "model", "system", "inferenceConfig"}
 
     for bad in ("not-base64!", "eyJhIjoxfQ", "e30"):
         response = api.get("/conversations", params={"cursor": bad})
@@ -144,7 +144,10 @@ def test_messages_are_paginated_oldest_first(api: httpx.Client) -> None:
         "versionOf",
         "supersededBy",
         "versions",
+        "costUsd",
+        "inferenceConfig",
     }
+    assert message["costUsd"] == 0  # a local model
 
     # A cursor from another conversation is refused rather than followed.
     other = new_conversation(api, "other")
@@ -227,7 +230,16 @@ def test_models_presets_and_openapi(api: httpx.Client) -> None:
     ids = {m["id"] for m in models["models"]}
     assert {SCRIPTED, SLOW} <= ids
     model = next(m for m in models["models"] if m["id"] == SCRIPTED)
-    assert set(model) == {"id", "name", "provider", "inputModalities", "outputModalities", "streaming"}
+    assert set(model) == {
+        "id",
+        "name",
+        "provider",
+        "inputModalities",
+        "outputModalities",
+        "streaming",
+        "limits",
+    }
+    assert model["limits"]["price"]["outputPer1k"] == 0
     assert model["streaming"] is True
 
     presets = api.get("/presets").json()["presets"]

@@ -250,3 +250,13 @@ def test_a_summary_cut_by_its_output_limit_reports_max_tokens() -> None:
         return Completion("The first half of", stop_reason="max_tokens")
 
     assert summarize_text("A short text.", title="t.txt", model=cut_model).stop_reason == "max_tokens"
+
+
+def test_summary_windows_come_from_the_one_model_table_with_the_deployments_overrides() -> None:
+    from chatbot_common.model_table import load_model_table
+
+    # Given a deployment that describes a model the built-in table does not know
+    table = load_model_table({"acme.brand-new-model": {"contextWindow": 50_000, "maxOutputTokens": 3_000}})
+    # Then summaries are sized from that row, and the table's own rows are unchanged
+    assert context_window("acme.brand-new-model-v1:0", table) == ContextWindow(50_000, 3_000)
+    assert context_window("us.amazon.nova-lite-v1:0", table) == context_window("us.amazon.nova-lite-v1:0")

@@ -51,7 +51,17 @@ def test_chat_json_then_conversation_listing(client: TestClient) -> None:
     response = client.post("/chat", json={"message": "hello"})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"conversationId", "messageId", "answer", "stopReason", "usage", "model", "latencyMs"}
+    assert set(body) == {
+        "conversationId",
+        "messageId",
+        "answer",
+        "stopReason",
+        "usage",
+        "model",
+        "latencyMs",
+        "costUsd",
+    }
+    assert body["costUsd"] == 0  # local models cost nothing
     assert body["answer"] == "echo: hello"
     detail = client.get(f"/conversations/{body['conversationId']}").json()
     assert [m["role"] for m in detail["messages"]] == ["user", "assistant"]
@@ -159,6 +169,7 @@ def test_openapi_documents_routes_models_and_errors(client: TestClient) -> None:
         "usage",
         "model",
         "latencyMs",
+        "costUsd",
     }
     assert set(paths["/conversations/{conversation_id}"]) == {"get", "patch", "delete"}
 

@@ -77,7 +77,7 @@ def test_a_stopped_turn_without_counts_records_an_estimate_never_zero(harness: H
     # The HTTP layer throws OperationStopped in when the client goes away: the turn ends stopped
     closing = [events.throw(OperationStopped()), *events]
     assert [e.name for e in closing] == ["usage", "done"]
-    assert closing[0].data == {"inputTokens": 7, "outputTokens": 10, "estimated": True}
+    assert closing[0].data == {"inputTokens": 7, "outputTokens": 10, "estimated": True, "costUsd": 0}
     assert closing[1].data["stopReason"] == "stopped"
     conversation_id = next(iter(harness.store.conversations))[1]
     answer = harness.store.all_messages(ALICE, conversation_id)[-1]

@@ -1,6 +1,7 @@
 // Message views, each rendered from one message of the session (session.js documents the shape):
 // user text, a streamed answer (sanitised markdown, math, diagrams), a document card.
 import { drawDiagrams } from "../diagrams.js";
+import { formatCost } from "../cost.js";
 import { copyText, h, icon } from "../dom.js";
 import { formatBytes } from "../filetypes.js";
 import { t } from "../i18n.js";
@@ -145,7 +146,7 @@ export class AnswerView {
       this.renderNow();
     }
     if (!streaming && this.content.querySelector(".diagram:not(.drawn):not(.failed)")) drawDiagrams(this.content).then(() => this.onRender?.());
-    this.setUsage(msg.usage, msg.model);
+    this.setUsage(msg.usage, msg.model, msg.usage?.costUsd ?? msg.costUsd);
     this.copyButton.hidden = !this.text;
     // Continue only makes sense on the newest answer, when the length limit cut it.
     this.continueButton.hidden = streaming || !last || msg.stopReason !== "max_tokens" || msg.status !== "complete";
@@ -182,10 +183,11 @@ export class AnswerView {
     this.onRender?.();
   }
 
-  setUsage(usage, model) {
+  setUsage(usage, model, cost = null) {
     const parts = [];
     if (usage?.inputTokens != null) parts.push(t("usage.in", { n: usage.inputTokens }));
     if (usage?.outputTokens != null) parts.push(t("usage.out", { n: usage.outputTokens }));
+    if (cost != null) parts.push(formatCost(cost));
     this.usage.textContent = parts.length ? t("usage.tokens", { parts: parts.join(" · ") }) : "";
     this.usage.title = model ? t("usage.model", { model }) : "";
   }

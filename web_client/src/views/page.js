@@ -2,6 +2,9 @@
 // part of the store it renders. Rebuilt as a whole when the language changes.
 import { t } from "../i18n.js";
 import { watch } from "../store.js";
+import { CompareSession } from "../compare.js";
+import { h, icon } from "../dom.js";
+import { CompareView } from "./compare.js";
 import { Composer } from "./composer.js";
 import { PromptsDialog } from "./prompts.js";
 import { ConversationView } from "./conversation.js";
@@ -65,6 +68,19 @@ export class Page {
       this.composer.onPrompts = () => dialog.open(this.composer.input.value.trim());
       this.promptsDialog = dialog;
     }
+    // Comparison: its own view in the main area, opened from the top bar.
+    const compare = new CompareSession({ api: session.api, store, notify: session.notify });
+    const compareView = new CompareView({
+      compare,
+      onContinued: (id) => {
+        compare.toggle(false);
+        library.refresh();
+        session.open(id);
+      },
+    });
+    this.compareButton = h("button", { type: "button", class: "btn ghost small compare-toggle", "aria-controls": "compare", "aria-expanded": "false", onclick: () => compare.toggle() }, icon("chat"), t("compare.open"));
+    settings.toggleButton.before(this.compareButton);
+    conversation.el.after(compareView.el);
     this.startNew = (push = true) => {
       attachments.clear();
       session.newChat();
@@ -79,6 +95,16 @@ export class Page {
       watch(store, (s) => [s.busy, s.attachments, s.presets, s.models, s.conversation.model], (s) => this.composer.render(s)),
       watch(store, (s) => [s.conversation.title], (s) => this.shell.setTitle(s.conversation.title)),
       watch(store, (s) => [s.prompts], (s) => this.promptsDialog?.render(s.prompts)),
+      watch(store, (s) => [s.compare, s.models, s.defaultModel], (s) => {
+        const open = Boolean(s.compare?.open);
+        compareView.render(s.compare, s.models, s.defaultModel);
+        conversation.el.hidden = open;
+        this.composer.el.hidden = open;
+        this.compareButton.setAttribute("aria-expanded", String(open));
+        this.compareButton.lastChild.textContent = open ? t("compare.close") : t("compare.open");
+        if (open) this.shell.setTitle(t("compare.title"));
+        else this.shell.setTitle(store.get().conversation.title);
+      }),
       // The URL follows the open conversation once it has loaded.
       watch(store, (s) => [s.conversation.id, s.loading], (s) => s.loading || router.show(s.conversation.id)),
       // The server names a conversation after its first turn: the list brings the new title.

@@ -1,6 +1,14 @@
 // Conversation settings (model, system prompt) and the page language, behind a toggle in the top bar.
 import { h, icon } from "../dom.js";
+import { conversationTotals, formatCost } from "../cost.js";
 import { LANGUAGES, t } from "../i18n.js";
+
+// Converse inferenceConfig fields offered as numeric inputs; ranges come from GET /models limits.
+const INFERENCE_FIELDS = [
+  { key: "temperature", limit: "temperature", step: "0.05", label: "settings.temperature" },
+  { key: "topP", limit: "topP", step: "0.01", label: "settings.topP" },
+  { key: "maxTokens", limit: "maxTokens", step: "1", label: "settings.maxTokens" },
+];
 
 const STATUS = { pending: "settings.pending", saving: "settings.saving", saved: "settings.saved" };
 
@@ -18,6 +26,11 @@ export class SettingsView {
     this.model = h("select", { id: "model-select", onchange: () => onSave({ model: this.model.value }) });
     this.system = h("textarea", { id: "system-input", rows: 3, maxlength: 8000, placeholder: t("settings.systemPlaceholder") });
     this.status = h("span", { class: "muted small-text", role: "status" });
+    this.inference = Object.fromEntries(
+      INFERENCE_FIELDS.map(({ key, step }) => [key, h("input", { id: `inference-${key}`, type: "number", inputmode: "decimal", step, placeholder: t("settings.modelDefault") })]),
+    );
+    this.ranges = Object.fromEntries(INFERENCE_FIELDS.map(({ key }) => [key, h("span", { id: `inference-${key}-range`, class: "muted small-text" })]));
+    this.totals = h("p", { class: "muted small-text conversation-cost", "aria-live": "polite" });
     this.language = h(
       "select",
       { id: "language-select", onchange: () => onLanguage(this.language.value) },
@@ -34,8 +47,44 @@ export class SettingsView {
         h("button", { type: "button", class: "btn primary small", onclick: () => onSave({ system: this.system.value }) }, t("settings.saveSystem")),
         this.status,
       ),
+      h(
+        "fieldset",
+        { class: "inference" },
+        h("legend", {}, t("settings.inference")),
+        ...INFERENCE_FIELDS.map(({ key, label }) =>
+          h(
+            "div",
+            { class: "field" },
+            h("label", { for: `inference-${key}` }, t(label)),
+            (this.inference[key].setAttribute("aria-describedby", `inference-${key}-range`), this.inference[key]),
+            this.ranges[key],
+          ),
+        ),
+        h("button", { type: "button", class: "btn primary small", onclick: () => this.saveInference(onSave) }, t("settings.saveInference")),
+      ),
+      this.totals,
       h("div", { class: "field language" }, h("label", { for: "language-select" }, t("settings.language")), this.language),
     );
+  }
+
+  /** The inputs as a Converse inferenceConfig (empty inputs left out: the model's default). */
+  inferenceConfig() {
+    const config = {};
+    for (const { key } of INFERENCE_FIELDS) {
+      const raw = this.inference[key].value.trim();
+      if (raw !== "") config[key] = key === "maxTokens" ? Math.round(Number(raw)) : Number(raw);
+    }
+    return config;
+  }
+
+  saveInference(onSave) {
+    for (const { key } of INFERENCE_FIELDS) {
+      if (!this.inference[key].checkValidity()) {
+        this.inference[key].reportValidity();
+        return;
+      }
+    }
+    onSave({ inferenceConfig: this.inferenceConfig() });
   }
 
   get open() {
@@ -65,5 +114,31 @@ export class SettingsView {
       this.system.value = conversation.system || "";
     }
     this.status.textContent = STATUS[settingsStatus] ? t(STATUS[settingsStatus]) : "";
+    this.renderInference(model?.limits, conversation);
+    const totals = conversationTotals(conversation.messages);
+    this.totals.textContent = totals.answers
+      ? t("cost.conversation", { in: totals.input, out: totals.output, cost: totals.cost == null ? t("cost.unknown") : formatCost(totals.cost) })
+      : "";
+  }
+
+  renderInference(limits, conversation) {
+    const ranges = { temperature: limits?.temperature, topP: limits?.topP, maxTokens: limits?.maxTokens };
+    for (const { key } of INFERENCE_FIELDS) {
+      const input = this.inference[key];
+      const range = limits ? ranges[key] : key === "maxTokens" ? { min: 1, max: null } : { min: 0, max: 1 };
+      input.disabled = range === null;
+      if (range) {
+        input.min = String(range.min);
+        if (range.max != null) input.max = String(range.max);
+        else input.removeAttribute("max");
+      }
+      this.ranges[key].textContent =
+        range === null ? t("settings.notAccepted") : range.max != null ? t("settings.range", { min: range.min, max: range.max }) : t("settings.atLeast", { min: range.min });
+    }
+    if (this.inferenceFor !== (conversation.id || "new")) {
+      this.inferenceFor = conversation.id || "new";
+      const stored = conversation.inferenceConfig || {};
+      for (const { key } of INFERENCE_FIELDS) this.inference[key].value = stored[key] ?? "";
+    }
   }
 }

@@ -1,0 +1,133 @@
+// The compare view: lanes side by side (2-4 columns on a desktop, tabs on a phone), a stop per
+// lane and for all, per-lane tokens and cost, "continue with this answer".
+import { formatCost } from "../cost.js";
+import { h, icon } from "../dom.js";
+import { t } from "../i18n.js";
+import { MAX_LANES, MIN_LANES } from "../compare.js";
+
+export class CompareView {
+  /** @param {{compare: import("../compare.js").CompareSession, onContinued: (id: string) => void}} deps */
+  constructor({ compare, onContinued }) {
+    this.compare = compare;
+    this.onContinued = onContinued;
+    this.config = h("div", { class: "compare-lanes-config" });
+    this.addButton = h("button", { type: "button", class: "btn ghost small", onclick: () => compare.addLane() }, icon("plus"), t("compare.addLane"));
+    this.question = h("textarea", { id: "compare-question", rows: 2, maxlength: 32000 });
+    this.runButton = h("button", { type: "submit", class: "btn primary" }, t("compare.run"));
+    this.stopAllButton = h("button", { type: "button", class: "btn danger", hidden: true, onclick: () => compare.stopAll() }, icon("stop"), t("compare.stopAll"));
+    this.newButton = h("button", { type: "button", class: "btn ghost", onclick: () => compare.reset() }, t("compare.new"));
+    this.total = h("p", { class: "muted small-text", role: "status" });
+    this.tabs = h("div", { class: "lane-tabs", role: "tablist", "aria-label": t("compare.lanes") });
+    this.lanes = h("div", { class: "lanes" });
+    const form = h(
+      "form",
+      {
+        class: "compare-form",
+        onsubmit: (e) => {
+          e.preventDefault();
+          const text = this.question.value;
+          if (!text.trim()) return this.question.focus();
+          this.question.value = "";
+          compare.run(text);
+        },
+      },
+      h("h2", { class: "compare-title" }, t("compare.title")),
+      this.config,
+      this.addButton,
+      h("label", { for: "compare-question" }, t("compare.question")),
+      this.question,
+      h("div", { class: "compare-actions" }, this.runButton, this.stopAllButton, this.newButton, this.total),
+    );
+    this.el = h("section", { id: "compare", class: "compare", hidden: true, "aria-label": t("compare.title") }, form, this.tabs, this.lanes);
+  }
+
+  render(state, models, defaultModel) {
+    this.el.hidden = !state.open;
+    if (!state.open) return;
+    const locked = Boolean(state.comparisonId);
+    this.renderConfig(state, models, defaultModel, locked);
+    this.addButton.hidden = locked || state.lanes.length >= MAX_LANES;
+    this.runButton.textContent = locked ? t("compare.followUp") : t("compare.run");
+    this.runButton.disabled = state.running;
+    this.stopAllButton.hidden = !state.running;
+    this.newButton.hidden = !locked || state.running;
+    this.total.textContent = state.totalCost != null ? t("compare.total", { cost: formatCost(state.totalCost) }) : "";
+    this.renderLanes(state);
+  }
+
+  renderConfig(state, models, defaultModel, locked) {
+    // Rebuilt only when its shape changes, so typing in a field keeps its focus.
+    const shape = JSON.stringify([state.lanes, models.map((m) => m.id), locked]);
+    if (shape === this.shownConfig) return;
+    this.shownConfig = shape;
+    const options = (chosen) => {
+      const list = models.map((m) => h("option", { value: m.id, selected: m.id === (chosen || defaultModel) }, m.name || m.id));
+      if (!list.length) list.push(h("option", { value: "" }, t("settings.defaultModel")));
+      return list;
+    };
+    this.config.replaceChildren(
+      ...state.lanes.map((lane, i) =>
+        h(
+          "fieldset",
+          { class: "lane-config" },
+          h("legend", {}, t("compare.lane", { n: i + 1 })),
+          h("label", { for: `lane-${i}-model` }, t("compare.model")),
+          h("select", { id: `lane-${i}-model`, disabled: locked, onchange: (e) => this.compare.setLane(i, { model: e.target.value }) }, options(lane.model)),
+          h("label", { for: `lane-${i}-temperature` }, t("compare.temperature")),
+          h("input", {
+            id: `lane-${i}-temperature`, type: "number", min: "0", max: "1", step: "0.05", value: lane.temperature, disabled: locked, placeholder: t("settings.modelDefault"),
+            onchange: (e) => this.compare.setLane(i, { temperature: e.target.value }),
+          }),
+          state.lanes.length > MIN_LANES && !locked
+            ? h("button", { type: "button", class: "icon-btn small", "aria-label": t("compare.removeLane", { n: i + 1 }), onclick: () => this.compare.removeLane(i) }, icon("close"))
+            : null,
+        ),
+      ),
+    );
+  }
+
+  renderLanes(state) {
+    const results = state.results;
+    this.lanes.style.setProperty("--lanes", String(Math.max(results.length, 1)));
+    this.tabs.replaceChildren(
+      ...results.map((r, i) =>
+        h(
+          "button",
+          { type: "button", role: "tab", id: `lane-tab-${i}`, "aria-selected": String(i === state.tab), "aria-controls": `lane-${i}`, tabindex: i === state.tab ? "0" : "-1", onclick: () => this.compare.showTab(i) },
+          laneTitle(i, r),
+        ),
+      ),
+    );
+    this.lanes.replaceChildren(
+      ...results.map((r, i) => {
+        const usage = [];
+        if (r.usage) usage.push(t("usage.in", { n: r.usage.inputTokens }), t("usage.out", { n: r.usage.outputTokens }));
+        if (r.costUsd != null) usage.push(formatCost(r.costUsd));
+        const canContinue = !state.running && r.conversationId && (r.status === "complete" || r.status === "stopped" || r.status === "incomplete") && r.text;
+        return h(
+          "article",
+          { class: `lane${i === state.tab ? " active" : ""}`, id: `lane-${i}`, role: "tabpanel", "aria-labelledby": `lane-tab-${i}`, "aria-busy": String(r.status === "streaming") },
+          h("header", { class: "lane-head" }, h("h3", {}, laneTitle(i, r)), h("span", { class: `lane-status ${r.status}` }, t(`compare.status.${r.status}`))),
+          h("div", { class: "lane-text" }, r.text),
+          r.error ? h("p", { class: "error-text" }, r.error) : null,
+          h(
+            "footer",
+            { class: "lane-foot" },
+            h("span", { class: "usage" }, usage.length ? t("usage.tokens", { parts: usage.join(" · ") }) : ""),
+            r.status === "streaming" && state.comparisonId
+              ? h("button", { type: "button", class: "btn ghost small", onclick: () => this.compare.stopLane(i) }, icon("stop"), t("compare.stopLane", { n: i + 1 }))
+              : null,
+            canContinue
+              ? h("button", { type: "button", class: "btn ghost small", onclick: async () => { const id = await this.compare.continueWith(i); if (id) this.onContinued(id); } }, t("compare.continue"))
+              : null,
+          ),
+        );
+      }),
+    );
+  }
+}
+
+function laneTitle(index, result) {
+  const temperature = result.inferenceConfig?.temperature;
+  return `${index + 1}. ${result.model}${temperature != null ? ` · t=${temperature}` : ""}`;
+}

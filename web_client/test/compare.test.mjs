@@ -1,0 +1,93 @@
+// The headless comparison (src/compare.js) through a fake API, and the cost helpers (src/cost.js).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CompareSession, laneBodies } from "../src/compare.js";
+import { conversationTotals, formatCost } from "../src/cost.js";
+import { setLanguage } from "../src/i18n.js";
+import { createStore } from "../src/store.js";
+
+setLanguage("en");
+
+function fakeApi(events) {
+  const api = {
+    calls: [],
+    async *compareStream(body) {
+      api.calls.push(body);
+      for (const [event, data] of events) yield { event, data };
+    },
+    async stopLane(id, lane) {
+      api.calls.push({ stop: [id, lane] });
+    },
+    async continueLane(id, lane) {
+      api.calls.push({ continue: [id, lane] });
+      return { id: "conv-of-lane" };
+    },
+  };
+  return api;
+}
+
+const STREAM = [
+  ["meta", { comparisonId: "cmp1", conversationIds: ["c0", "c1"], lanes: [{ lane: 0, model: "m", inferenceConfig: { temperature: 0.2 } }, { lane: 1, model: "m", inferenceConfig: { temperature: 1 } }] }],
+  ["delta", { lane: 1, model: "m", text: "B" }],
+  ["delta", { lane: 0, model: "m", text: "A" }],
+  ["usage", { lane: 0, model: "m", inputTokens: 3, outputTokens: 1, costUsd: 0.0001 }],
+  ["done", { lane: 0, model: "m", stopReason: "end_turn", latencyMs: 5, costUsd: 0.0001 }],
+  ["error", { lane: 1, model: "m", code: "throttled", message: "slow down" }],
+  ["done", { lanes: [], costUsd: 0.0001, latencyMs: 9 }],
+];
+
+test("lanes become the request's lanes: empty model and temperature are left out", () => {
+  assert.deepEqual(laneBodies([{ model: "", temperature: "0.2" }, { model: "x", temperature: "" }]), [
+    { inferenceConfig: { temperature: 0.2 } },
+    { model: "x" },
+  ]);
+});
+
+test("a comparison streams into its lanes; a throttled lane says so and the other completes", async () => {
+  const store = createStore({});
+  const api = fakeApi(STREAM);
+  const compare = new CompareSession({ api, store, notify: () => {} });
+  await compare.run("q");
+  const state = store.get().compare;
+  assert.equal(state.comparisonId, "cmp1");
+  assert.deepEqual(api.calls[0].lanes, [{ inferenceConfig: { temperature: 0.2 } }, { inferenceConfig: { temperature: 1 } }]);
+  assert.equal(state.results[0].text, "A");
+  assert.equal(state.results[0].status, "complete");
+  assert.equal(state.results[0].costUsd, 0.0001);
+  assert.equal(state.results[1].status, "incomplete"); // it had said "B" before failing
+  assert.equal(state.results[1].error, "slow down");
+  assert.equal(state.totalCost, 0.0001);
+  assert.equal(state.running, false);
+  // A follow-up sends only the comparison id; the lanes are the stored ones
+  await compare.run("again");
+  assert.deepEqual(api.calls[1], { message: "again", comparisonId: "cmp1" });
+  // Continue with lane 1's answer resolves to its conversation
+  assert.equal(await compare.continueWith(1), "conv-of-lane");
+  assert.deepEqual(api.calls[2], { continue: ["cmp1", 1] });
+  assert.equal(store.get().compare.comparisonId, null);
+});
+
+test("lanes are 2 to 4 and fixed once the comparison exists", () => {
+  const store = createStore({});
+  const compare = new CompareSession({ api: fakeApi([]), store, notify: () => {} });
+  compare.addLane();
+  compare.addLane();
+  compare.addLane();
+  assert.equal(store.get().compare.lanes.length, 4);
+  for (let i = 0; i < 5; i++) compare.removeLane(0);
+  assert.equal(store.get().compare.lanes.length, 2);
+});
+
+test("costs read as people write them and sum over a conversation", () => {
+  assert.equal(formatCost(0), "$0");
+  assert.equal(formatCost(0.00054), "$0.000540");
+  assert.equal(formatCost(12.5), "$12.50");
+  assert.equal(formatCost(null), "");
+  const totals = conversationTotals([
+    { role: "user" },
+    { role: "assistant", usage: { inputTokens: 10, outputTokens: 5, costUsd: 0.001 } },
+    { role: "assistant", usage: { inputTokens: 1, outputTokens: 2 }, costUsd: 0.002 },
+  ]);
+  assert.deepEqual(totals, { answers: 2, input: 11, output: 7, cost: 0.003 });
+  assert.equal(conversationTotals([{ role: "assistant", usage: { inputTokens: 1, outputTokens: 1 } }]).cost, null);
+});
