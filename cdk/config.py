@@ -105,6 +105,10 @@ class ChatbotConfig(_ContextModel):
     # Overrides of the built-in model table (chatbot_common.model_table: limits, price per 1,000
     # tokens with its date and source), by model id or prefix; validated at synth.
     model_table: Annotated[dict[str, Any], BeforeValidator(_json_object)] = Field(default_factory=dict)
+    # Remote MCP servers whose tools the chat offers (docs/tools.md): [{"name", "url",
+    # "authHeader"?: {"name", "ssmParameter" | "secretArn"}, "timeoutSeconds"?}]. Only the
+    # deployer lists them; the chat Lambda may read exactly the parameters and secrets named here.
+    mcp_servers: Annotated[tuple[dict[str, Any], ...], BeforeValidator(_from_cli_string)] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> ChatbotConfig:
@@ -119,6 +123,14 @@ class ChatbotConfig(_ContextModel):
                     f"allowedModels: {model_id} reached its end of life on {retired.isoformat()} "
                     "(Bedrock model lifecycle); choose a current model"
                 )
+        if self.mcp_servers:
+            # The chat Lambda's own parser: synth refuses what the function would refuse at start.
+            from lambda_chat.tools.mcp_servers import parse_mcp_servers
+
+            try:
+                parse_mcp_servers(list(self.mcp_servers))
+            except ValueError as exc:
+                raise ValueError(f"mcpServers: {exc}") from exc
         if bool(self.web_domain_name) != bool(self.web_certificate_arn):
             raise ValueError("webDomainName and webCertificateArn go together (CloudFront needs both)")
         if self.web_domain_name and not _DOMAIN_NAME.match(self.web_domain_name):

@@ -78,6 +78,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/prompts/{promptId}", CHAT),
     ("PUT", "/prompts/{promptId}", CHAT),
     ("DELETE", "/prompts/{promptId}", CHAT),
+    ("GET", "/tools", CHAT),
     ("POST", "/uploads", UPLOAD),
     ("GET", "/uploads/{id}", UPLOAD),
     ("GET", "/uploads/{id}/view-url", UPLOAD),

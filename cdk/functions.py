@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from aws_cdk import Aws, CfnRule, Duration, Fn, RemovalPolicy, Stack, Token
@@ -256,13 +257,15 @@ class Functions(Construct):
         if model_table:
             shared_env["CHATBOT_MODEL_TABLE"] = model_table
 
-        def web_adapter_function(construct_id: str, spec: FunctionSpec) -> WebAdapterFunction:
+        def web_adapter_function(
+            construct_id: str, spec: FunctionSpec, extra_env: dict[str, str] | None = None
+        ) -> WebAdapterFunction:
             return WebAdapterFunction(
                 self,
                 construct_id,
                 spec=spec,
                 config=config,
-                environment=shared_env,
+                environment={**shared_env, **(extra_env or {})},
                 adapter_layer=adapter_layer,
                 skip_bundling=skip_bundling,
                 bundle_target=bundle_target,
@@ -276,6 +279,7 @@ class Functions(Construct):
                 limits.chat_memory_mb,
                 limits.chat_timeout_seconds,
             ),
+            {"CHATBOT_MCP_SERVERS": json.dumps(list(config.mcp_servers))} if config.mcp_servers else None,
         )
         self.upload = web_adapter_function(
             UPLOAD_FUNCTION_ID,
@@ -358,6 +362,36 @@ class Functions(Construct):
                 resources=["*"],
             )
         )
+
+        self._grant_mcp_auth_headers(config)
+
+    def _grant_mcp_auth_headers(self, config: ChatbotConfig) -> None:
+        """Read access to exactly the SSM parameters and secrets named by `mcpServers` auth
+        headers (read once at start-up for the header values), nothing else."""
+        parameters: list[str] = []
+        secrets: list[str] = []
+        for server in config.mcp_servers:
+            header = server.get("authHeader") or {}
+            if header.get("ssmParameter"):
+                name = str(header["ssmParameter"]).lstrip("/")
+                parameters.append(f"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}:parameter/{name}")
+            if header.get("secretArn"):
+                arn = str(header["secretArn"])
+                # A partial ARN (no 6-character suffix) matches the full one only with "-??????"
+                # (Secrets Manager user guide, "Authentication and access control").
+                secrets.extend([arn, f"{arn}-??????"])
+        if parameters:
+            self.chat.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadMcpAuthParameters", actions=["ssm:GetParameter"], resources=parameters
+                )
+            )
+        if secrets:
+            self.chat.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadMcpAuthSecrets", actions=["secretsmanager:GetSecretValue"], resources=secrets
+                )
+            )
 
     def _grant_upload(self, storage: Storage) -> None:
         role = self.upload.role

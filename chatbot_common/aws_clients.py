@@ -81,6 +81,16 @@ class AwsClients:
     def bedrock(self) -> Any:
         return self._client("bedrock", BEDROCK_CONFIG)
 
+    @cached_property
+    def ssm(self) -> Any:
+        """Parameter Store, read once at start-up for MCP servers' auth headers."""
+        return self._client("ssm", DYNAMODB_CONFIG)
+
+    @cached_property
+    def secretsmanager(self) -> Any:
+        """Secrets Manager, read once at start-up for MCP servers' auth headers."""
+        return self._client("secretsmanager", DYNAMODB_CONFIG)
+
 
 def create_clients(
     region: str,

@@ -15,3 +15,6 @@ METRIC_INPUT_TOKENS = "InputTokens"
 METRIC_OUTPUT_TOKENS = "OutputTokens"
 METRIC_MODEL_LATENCY = "ModelLatency"  # milliseconds
 METRIC_MODEL_THROTTLES = "ModelThrottles"  # one per throttled attempt, retried or not
+METRIC_TOOL_RUNS = "ToolRuns"  # one per tool run, dimensioned by tool and status
+METRIC_TOOL_LATENCY = "ToolLatency"  # milliseconds
+METRIC_TOOL_OUTPUT_CHARS = "ToolOutputChars"  # before the output cap

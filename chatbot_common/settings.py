@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     # The deployment's model table overrides (limits, prices) as JSON: cdk.json context
     # `modelTable` through chatbot_common.model_table.encode_model_table_setting.
     model_table: str = ""
+    # Tool use (lambda_chat.tools). `mcp_servers`: a JSON list of the deployer's remote MCP
+    # servers, [{"name", "url", "authHeader"?: {"name", "ssmParameter" | "secretId"}}] (docs/tools.md);
+    # cdk.json's `mcpServers` sets it. `tool_max_steps`: tool steps per turn before the final answer.
+    mcp_servers: str = ""
+    mcp_discovery_seconds: float = Field(default=5.0, gt=0)
+    tool_max_steps: int = Field(default=6, ge=1, le=20)
 
     excerpt_chunk_tokens: int = Field(default=400, gt=50)
     excerpt_default_budget_tokens: int = Field(default=3_000, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,10 @@ def conversation_text(conversation: dict[str, Any]) -> str:
         names = [a.get("filename") or a.get("uploadId") for a in message.get("attachments") or []]
         attached = f" (attached: {', '.join(str(n) for n in names)})" if names else ""
         lines.append("")
+        if message.get("toolStep"):
+            lines.append(f"{message.get('role', '?')} · tool step")
+            lines.extend(tool_block_lines(message.get("blocks") or []))
+            continue
         lines.append(f"{message.get('role', '?')} · {short_time(message.get('createdAt'))}{marker}{attached}")
         lines.append(str(message.get("content", "")))
     if conversation.get("nextCursor"):
@@ -181,3 +186,35 @@ def feedback_table(ratings: list[dict[str, Any]]) -> str:
         for r in ratings
     ]
     return format_table(rows, FEEDBACK_COLUMNS, max_width=40)
+
+
+def _one_line(value: Any, max_chars: int = 120) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+
+def tool_event_line(event: str, data: dict[str, Any]) -> str:
+    """One stderr line per SSE tool event: `[tool current_time {"timezone": "Asia/Tokyo"}]`,
+    `[tool current_time → success: 2025-11-30 21:00 ...]`, `[notice step_limit: ...]`."""
+    if event == "tool_use":
+        return f"[tool {data.get('name')} {_one_line(data.get('input', {}))}]"
+    if event == "tool_result":
+        return f"[tool {data.get('name')} → {data.get('status')}: {_one_line(data.get('preview', ''))}]"
+    return f"[notice {data.get('code')}: {data.get('message')}]"
+
+
+def tool_block_lines(blocks: list[dict[str, Any]]) -> list[str]:
+    """A stored tool step's blocks as transcript lines (text, calls, results)."""
+    lines = []
+    for block in blocks:
+        if "text" in block and str(block["text"]).strip():
+            lines.append(str(block["text"]))
+        elif "toolUse" in block:
+            use = block["toolUse"]
+            lines.append(f"  used {use.get('name')} {_one_line(use.get('input', {}))}")
+        elif "toolResult" in block:
+            result = block["toolResult"]
+            text = " ".join(str(c.get("text", "")) for c in result.get("content", []))
+            lines.append(f"  → {result.get('status', 'success')}: {_one_line(text)}")
+    return lines

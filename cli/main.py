@@ -35,6 +35,7 @@ from cli.formatting import (
     format_cost,
     format_table,
     parse_time,
+    tool_event_line,
     usage_line,
 )
 from cli.local import FALLBACK_API_URL, local_logs_note, read_local_endpoints, resolve_api_url
@@ -262,6 +263,14 @@ def stream_answer(api: ChatbotApi, body: dict[str, Any], out: TextIO, err: TextI
             out.write(text)
             out.flush()
             wrote_text = wrote_text or bool(text)
+        elif event.event in ("tool_use", "tool_result", "notice"):
+            # Tool steps and notices go to stderr: stdout stays the answer alone.
+            if wrote_text:
+                out.write("\n")
+                out.flush()
+                wrote_text = False
+            err.write(tool_event_line(event.event, data) + "\n")
+            err.flush()
         elif event.event == "usage":
             usage = data
         elif event.event == "error":

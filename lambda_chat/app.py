@@ -27,6 +27,7 @@ from chatbot_common.logs import route_package_loggers
 from chatbot_common.model_table import ModelTable, load_model_table
 from chatbot_common.observability_names import CHAT_SERVICE_NAME
 from chatbot_common.settings import Settings, get_settings
+from chatbot_common.upload_records import DynamoUploadRecords
 from lambda_chat import (
     routes_chat,
     routes_compare,
@@ -35,13 +36,14 @@ from lambda_chat import (
     routes_meta,
     routes_prompts,
     routes_search,
+    routes_tools,
 )
 
 # langchain-aws is the slowest import (~1.6 s); importing it with the app module puts it in the
 # start-up phase (where SnapStart can capture it), never in a request.
 from lambda_chat.adapters.bedrock_models import BedrockChatModel, BedrockModelDirectory
 from lambda_chat.adapters.conversation_store import ConversationStore
-from lambda_chat.adapters.metrics import emit_call_metrics, emit_model_throttle
+from lambda_chat.adapters.metrics import emit_call_metrics, emit_model_throttle, emit_tool_metrics
 from lambda_chat.adapters.prompt_store import PromptStore
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
 from lambda_chat.attachments.summary_service import DocumentSummaryService
@@ -55,11 +57,21 @@ from lambda_chat.domain.chat import ChatConfig, ChatService
 from lambda_chat.domain.comparisons import ComparisonService
 from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.entities import CallRecord
-from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository, ModelDirectory
+from lambda_chat.domain.ports import (
+    AttachmentResolver,
+    ChatModel,
+    ConversationRepository,
+    ModelDirectory,
+    ModelRequest,
+)
 from lambda_chat.domain.prompts import PromptRepository, PromptService
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
 from lambda_chat.idempotency import IdempotentOperations, dynamodb_persistence
 from lambda_chat.services import ChatServices
+from lambda_chat.tools.agent_loop import AgentConfig
+from lambda_chat.tools.document_search import DocumentSearch
+from lambda_chat.tools.mcp_servers import AwsSecretSource, McpToolSource, parse_mcp_servers
+from lambda_chat.tools.tool_catalog import ToolCatalog, builtin_tools
 
 # Packages whose stdlib loggers write through the app's Powertools logger.
 APP_PACKAGES = ("lambda_chat", "chatbot_common")
@@ -76,11 +88,13 @@ def create_app(
     clients: AwsClients | None = None,
     idempotency: IdempotentOperations | None = None,
     prompts: PromptRepository | None = None,
+    tools: ToolCatalog | None = None,
 ) -> FastAPI:
     """Build the chat app. Anything not passed in is built from `settings` (default: environment)
     and `clients` (default: `create_clients(settings.region)`, boto3's own credential chain);
     `idempotency` is built with the DynamoDB store (an app given another store has none unless
-    passed one)."""
+    passed one). `tools` defaults to the built-ins (search_documents when there is a document
+    library) plus the tools of `settings.mcp_servers`, discovered here, at start-up."""
     settings = settings or get_settings()
     logger = Logger(service=CHAT_SERVICE_NAME)
     route_package_loggers(logger, APP_PACKAGES)
@@ -114,12 +128,15 @@ def create_app(
     if prompts is None and clients is not None:
         prompts = PromptStore(clients.dynamodb, settings.table_name)
 
-    retrying = RetryingChatModel(
-        model,
-        retry_policy or RetryPolicy(max_attempts=settings.model_max_attempts),
-        on_throttle=lambda request: emit_model_throttle(request.model_id),
-    )
+    policy = retry_policy or RetryPolicy(max_attempts=settings.model_max_attempts)
+
+    def on_throttle(request: ModelRequest) -> None:
+        emit_model_throttle(request.model_id)
+
+    retrying = RetryingChatModel(model, policy, on_throttle=on_throttle)
     table = load_model_table(settings.model_table)  # ValueError at start-up on a bad table
+    if tools is None:
+        tools = _tool_catalog(settings, clients, attachments)
     catalog = ModelCatalog(
         model_directory,
         default_model_id=settings.default_model_id,
@@ -136,14 +153,21 @@ def create_app(
     def observe_call(record: CallRecord) -> None:
         _observe_call(logger, record)
 
+    # Chat turns get the raw model: the agent loop retries each model call itself, knowing which
+    # step a chunk belongs to (a retry after a toolUse chunk would duplicate it).
     chat = ChatService(
         store,
-        retrying,
+        model,
         catalog,
         config,
         attachments=attachments,
         on_call=observe_call,
         table=table,
+        tools=tools,
+        agent=AgentConfig(max_steps=settings.tool_max_steps),
+        retry=policy,
+        on_throttle=on_throttle,
+        on_tool=emit_tool_metrics,
     )
     services = ChatServices(
         settings=settings,
@@ -153,7 +177,11 @@ def create_app(
         catalog=catalog,
         chat=chat,
         conversations=ConversationService(
-            store, catalog, max_system_chars=settings.max_system_chars, table=table
+            store,
+            catalog,
+            max_system_chars=settings.max_system_chars,
+            table=table,
+            require_tools=lambda names: tools.snapshot().registry.require(names),
         ),
         attachments=attachments,
         identity=identity_dependency(settings),
@@ -190,7 +218,31 @@ def create_app(
     app.include_router(routes_documents.router)
     app.include_router(routes_search.router)
     app.include_router(routes_prompts.router)
+    app.include_router(routes_tools.router)
     return app
+
+
+def _tool_catalog(
+    settings: Settings, clients: AwsClients | None, attachments: AttachmentResolver | None
+) -> ToolCatalog:
+    """The built-ins, and the tools of the deployer's MCP servers (discovered now, within
+    `mcp_discovery_seconds`: a Lambda's init phase has 10 s in all; a server that does not
+    answer is left out with a notice and retried later)."""
+    search = None
+    if clients is not None:
+        if isinstance(attachments, UploadAttachmentResolver):
+            library = attachments.library
+        else:
+            library = build_document_library(settings, clients)
+        listing = DynamoUploadRecords(clients.dynamodb, settings.table_name, consistent_reads=False)
+        search = DocumentSearch(library, listing)
+    servers = parse_mcp_servers(settings.mcp_servers)
+    mcp = None
+    if servers:
+        secrets = AwsSecretSource(clients.ssm, clients.secretsmanager) if clients is not None else None
+        mcp = McpToolSource(servers, secrets)
+        mcp.discover(budget_seconds=settings.mcp_discovery_seconds)
+    return ToolCatalog(builtin_tools(search), mcp)
 
 
 def _observe_call(logger: Logger, record: CallRecord) -> None:

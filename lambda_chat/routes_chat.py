@@ -26,8 +26,11 @@ def _json(result: TurnResult) -> ChatResponse:
         "Without `conversationId` a new conversation is created (titled from the message). "
         "With `Accept: text/event-stream` the answer streams as SSE events: `meta` "
         "{conversationId, messageId, userMessageId, model}, `delta` {text}, `usage` "
-        "{inputTokens, outputTokens, costUsd}, `done` {stopReason, latencyMs}, or `error` {code, message} "
-        "if the stream fails after it started (the partial answer is stored as incomplete)."
+        "{inputTokens, outputTokens, costUsd}, `done` {stopReason, latencyMs, stepLimitReached?}, or `error` "
+        "{code, message} if the stream fails after it started (the partial answer is stored as "
+        "incomplete). Tool use adds `tool_use` {id, name, input, step} once a call's input is "
+        "complete, `tool_result` {id, name, status, preview, output, durationMs, step}, and "
+        "`notice` {code, message} (tools left out, step limit); see docs/tools.md."
     ),
 )
 async def post_chat(
@@ -46,6 +49,8 @@ async def post_chat(
         regenerate=body.regenerate,
         edit_of=body.edit_of,
         inference_config=body.inference_config.to_json() if body.inference_config is not None else None,
+        tools=None if body.tools is None else tuple(body.tools),
+        tool_choice=body.tool_choice,
     )
     request_id = request_id_for(request, identity)
     return await respond(

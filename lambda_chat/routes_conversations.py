@@ -112,7 +112,7 @@ def delete_feedback(
     "/conversations/{conversation_id}",
     response_model=ConversationOut,
     responses=error_responses(400, 401, 404, 409, 413, 429, 500, 502),
-    summary="Change the title, system prompt, model or inference settings",
+    summary="Change the title, system prompt, model, inference settings or enabled tools",
 )
 def patch_conversation(
     conversation_id: ConversationId,
@@ -127,6 +127,7 @@ def patch_conversation(
         system=body.system,
         model=body.model,
         inference_config=body.inference_config.to_json() if body.inference_config is not None else None,
+        tools=body.tools,
     )
     return ConversationOut.model_validate(conversation)
 

@@ -66,6 +66,17 @@ class ChatRequest(ApiModel):
         default=None,
         description="This turn's Converse inferenceConfig, over the conversation's settings",
     )
+    tools: list[str] | None = Field(
+        default=None,
+        description="Tool names from GET /tools offered to the model for this turn ([] for none); "
+        "default: the conversation's enabled tools",
+        json_schema_extra={"maxItems": 64},
+    )
+    tool_choice: str | None = Field(
+        default=None,
+        description='Converse toolChoice for the first model call: "auto" (default), "any", or an '
+        "enabled tool's name",
+    )
 
 
 class UsageOut(ApiModel):
@@ -77,6 +88,17 @@ class UsageOut(ApiModel):
     )
     cache_read_input_tokens: int = 0
     cache_write_input_tokens: int = 0
+
+
+class ToolCallOut(ApiModel):
+    id: str = Field(description="The Converse toolUseId")
+    name: str
+    input: dict[str, Any]
+    status: Literal["success", "error", "stopped"] = Field(
+        description="error: the model read an error result (unknown tool, bad input, failure, timeout)"
+    )
+    output: str = Field(description="What the model read (capped)")
+    step: int | None = Field(default=None, description="The agent loop's step (1-based)")
 
 
 class ChatResponse(ApiModel):
@@ -92,6 +114,9 @@ class ChatResponse(ApiModel):
     cost_usd: float | None = Field(
         default=None, description="USD at the model's price table row; 0 for local models, null if unpriced"
     )
+    tool_calls: list[ToolCallOut] = Field(
+        default_factory=list, description="The tools the model called during the turn, in order"
+    )
 
 
 # -- conversations ------------------------------------------------------------------------------
@@ -106,6 +131,9 @@ class ConversationOut(ApiModel):
     system: str | None
     inference_config: dict[str, Any] | None = Field(
         default=None, description="Converse inferenceConfig every turn starts from (PATCH to change)"
+    )
+    tools: list[str] | None = Field(
+        default=None, description="Enabled tool names; null: the deployment's default (the built-ins)"
     )
 
 
@@ -134,6 +162,14 @@ class MessageOut(ApiModel):
     )
     cost_usd: float | None = Field(default=None, description="USD for the answer (assistant messages)")
     inference_config: dict[str, Any] | None = None
+    tool_step: bool = Field(
+        default=False,
+        description="A tool step: the model's toolUse message, or the user-role toolResult message",
+    )
+    blocks: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="A tool step's Converse content blocks (text, toolUse, toolResult)",
+    )
     feedback: FeedbackOut | None = Field(default=None, description="The user's rating of this answer")
     version_of: str | None = Field(
         default=None,
@@ -193,6 +229,11 @@ class ConversationPatch(ApiModel):
     model: str | None = None
     inference_config: InferenceConfigIn | None = Field(
         default=None, description="Replaces the conversation's inference settings; {} clears them"
+    )
+    tools: list[str] | None = Field(
+        default=None,
+        description="Enabled tool names from GET /tools ([] turns tool use off)",
+        json_schema_extra={"maxItems": 64},
     )
 
 
@@ -410,3 +451,20 @@ class PromptOut(ApiModel):
 
 class PromptList(ApiModel):
     items: list[PromptOut]
+
+
+# -- tools ------------------------------------------------------------------------------------
+
+
+class ToolOut(ApiModel):
+    name: str = Field(description="Send in `tools`; MCP tools are named server__tool")
+    description: str
+    input_schema: dict[str, Any] = Field(description="JSON Schema of the tool's input")
+    source: str = Field(description='"builtin" or the MCP server\'s name')
+    title: str | None = None
+
+
+class ToolsResponse(ApiModel):
+    tools: list[ToolOut]
+    default_enabled: list[str] = Field(description="What a conversation has on unless it chose otherwise")
+    notices: list[str] = Field(description="Tool sources left out just now (an MCP server that is down)")

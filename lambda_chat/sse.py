@@ -26,7 +26,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from chatbot_common.errors import DomainError, InvalidInput
-from lambda_chat.domain.events import OperationStopped, StreamEvent
+from lambda_chat.domain.events import OperationStopped, StreamEvent, set_stop_signal
 from lambda_chat.idempotency import IDEMPOTENCY_HEADER, IdempotentOperations, StoredEvents
 
 T = TypeVar("T")
@@ -232,6 +232,7 @@ async def respond(
     key = request.headers.get(IDEMPOTENCY_HEADER)
 
     def work(emit: Callable[[StreamEvent], None], stopped: threading.Event) -> StoredEvents:
+        set_stop_signal(stopped)  # this worker thread's context only
         if key is None or idempotency is None:
             return drive(start(), emit, stopped)
         ran: StoredEvents = []

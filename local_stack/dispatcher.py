@@ -1,7 +1,8 @@
 """One ASGI app in front of the chat and upload apps: API Gateway's path routing, nothing more.
 
 - `/chat`, `/compare`, `/comparisons/**`, `/conversations/**`, `/documents/**`, `/models`, `/presets`,
-  `/health` go to the chat app, `/uploads/**` to the upload app, as the REST API's resources do in AWS;
+  `/tools`, `/health` go to the chat app, `/uploads/**` to the upload app, as the REST API's resources
+  do in AWS;
 - the same paths under `/api` are served with the prefix stripped, as CloudFront does for the browser;
 - `/config.json` is the web client's runtime config, generated;
 - anything else is a static file of the web client.
@@ -38,6 +39,7 @@ CHAT_PREFIXES = (
     "/documents",
     "/models",
     "/presets",
+    "/tools",
     "/health",
     "/openapi.json",
     "/search",

@@ -13,9 +13,16 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from chatbot_common.errors import DomainError, InvalidInput, Throttled, UpstreamError
 from chatbot_common.model_ids import provider_of
+from lambda_chat.adapters.bedrock_tools import (
+    is_tool_support_error,
+    stream_keywords,
+    to_langchain_messages,
+    tool_model_chunks,
+)
 from lambda_chat.domain.entities import ModelInfo
 from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.domain.ports import ModelChunk, ModelRequest
+from lambda_chat.tools.model_stream import ToolsUnsupported
 
 # Model id prefixes langchain-aws knows as providers.
 _KNOWN_PROVIDERS = {
@@ -97,58 +104,32 @@ class BedrockChatModel:
             return llm
 
     def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
+        """ConverseStream through langchain-aws. Tool blocks travel as langchain tool_calls and
+        ToolMessages and `toolConfig` as a call keyword (`adapters.bedrock_tools`); chunks carry
+        toolUse parts as `ToolModelChunk.tool_part`. A model that refuses `toolConfig` raises
+        ToolsUnsupported; other Bedrock failures are translated (`translate_bedrock_error`)."""
         llm = self.chat_model(request.model_id, request.max_tokens)
         try:
             # A per-call inferenceConfig replaces the instance's (langchain-aws passes it to
             # Converse unchanged; tests/unit/chat/test_inference_settings.py shows it).
             extra = {"inferenceConfig": dict(request.inference_config)} if request.inference_config else {}
-            chunks = llm.stream(to_langchain(request), **extra)
+            chunks = llm.stream(to_langchain_messages(request), **stream_keywords(request), **extra)
             try:
-                for chunk in chunks:
-                    yield _chunk_from(chunk)
+                yield from tool_model_chunks(chunks)
             finally:
                 chunks.close()
         except DomainError:
             raise
-        except (ClientError, BotoCoreError, ConnectionError) as exc:
+        except ClientError as exc:
+            if getattr(request, "tool_config", None) and is_tool_support_error(exc):
+                raise ToolsUnsupported(f"The model {request.model_id} does not support tool use") from exc
+            raise translate_bedrock_error(exc) from exc
+        except (BotoCoreError, ConnectionError) as exc:
             raise translate_bedrock_error(exc) from exc
 
     def warm_up(self, model_id: str) -> None:
         """Build the default model's client objects at start-up rather than on the first request."""
         self.chat_model(model_id)
-
-
-def _chunk_from(chunk: Any) -> ModelChunk:
-    usage = getattr(chunk, "usage_metadata", None) or {}
-    metadata = getattr(chunk, "response_metadata", None) or {}
-    cache_read, cache_write = _cache_counts(usage)
-    input_tokens = usage.get("input_tokens") if usage else None
-    if input_tokens is not None:
-        # langchain-aws adds the cache counts into input_tokens; Converse's inputTokens (billed at
-        # the input price) excludes them.
-        input_tokens = max(0, input_tokens - (cache_read or 0) - (cache_write or 0))
-    return ModelChunk(
-        text=chunk.text if isinstance(chunk.text, str) else "",
-        tool_use=bool(getattr(chunk, "tool_call_chunks", None)),
-        input_tokens=input_tokens,
-        output_tokens=usage.get("output_tokens") if usage else None,
-        stop_reason=metadata.get("stopReason"),
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-    )
-
-
-def _cache_counts(usage: Any) -> tuple[int | None, int | None]:
-    """Converse cacheReadInputTokens / cacheWriteInputTokens, which langchain-aws reports as
-    usage_metadata input_token_details cache_read and cache_creation (the latter split into
-    ephemeral_5m/1h_input_tokens when Bedrock sends cacheDetails)."""
-    details = (usage or {}).get("input_token_details") or {}
-    if not details:
-        return None, None
-    read = details.get("cache_read")
-    write = (details.get("cache_creation") or 0) + (details.get("ephemeral_5m_input_tokens") or 0)
-    write += details.get("ephemeral_1h_input_tokens") or 0
-    return (int(read) if read is not None else None), int(write)
 
 
 class BedrockModelDirectory:

@@ -78,7 +78,8 @@ def tool_model_chunks(chunks: Iterable[Any]) -> Iterator[ToolModelChunk]:
     text, usage, stop reason and toolUse start/delta/stop parts."""
     open_blocks: set[int] = set()
     for chunk in chunks:
-        for part in chunk.tool_call_chunks or []:
+        parts = chunk.tool_call_chunks or []
+        for part in parts:
             index = int(part.get("index") or 0)
             if part.get("id"):
                 for other in sorted(open_blocks - {index}):
@@ -100,13 +101,37 @@ def tool_model_chunks(chunks: Iterable[Any]) -> Iterator[ToolModelChunk]:
             for other in sorted(open_blocks):
                 yield ToolModelChunk(tool_part=ToolUseStop(other))
             open_blocks = set()
-        if text or usage or stop_reason:
+        if text or usage or stop_reason or not parts:
+            # A chunk with nothing in it (messageStart) still goes out: it shows the model ran,
+            # so a stream failing right after it is counted (estimated input), not recorded as 0.
+            input_tokens, cache_read, cache_write = _input_counts(usage)
             yield ToolModelChunk(
                 text=text,
-                input_tokens=usage.get("input_tokens") if usage else None,
+                input_tokens=input_tokens,
                 output_tokens=usage.get("output_tokens") if usage else None,
                 stop_reason=stop_reason,
+                cache_read_tokens=cache_read,
+                cache_write_tokens=cache_write,
             )
+
+
+def _input_counts(usage: Any) -> tuple[int | None, int | None, int | None]:
+    """(inputTokens, cacheReadInputTokens, cacheWriteInputTokens) as Converse reports them, from
+    langchain-aws usage_metadata: it adds the cache counts into input_tokens and reports them as
+    input_token_details cache_read and cache_creation (the latter split into
+    ephemeral_5m/1h_input_tokens when Bedrock sends cacheDetails); Converse's inputTokens, billed
+    at the input price, excludes them."""
+    input_tokens = usage.get("input_tokens") if usage else None
+    details = (usage or {}).get("input_token_details") or {}
+    if not details:
+        return input_tokens, None, None
+    read = details.get("cache_read")
+    write = (details.get("cache_creation") or 0) + (details.get("ephemeral_5m_input_tokens") or 0)
+    write += details.get("ephemeral_1h_input_tokens") or 0
+    cache_read = int(read) if read is not None else None
+    if input_tokens is not None:
+        input_tokens = max(0, input_tokens - (cache_read or 0) - write)
+    return input_tokens, cache_read, int(write)
 
 
 def is_tool_support_error(exc: Exception) -> bool:

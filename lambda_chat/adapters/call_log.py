@@ -47,6 +47,7 @@ def call_record_item(record: CallRecord, expires_at: int) -> dict[str, Any]:
             "costUsd": record.cost_usd,
             "cacheReadInputTokens": record.cache_read_tokens or None,
             "cacheWriteInputTokens": record.cache_write_tokens or None,
+            "step": record.step,
             "createdAt": record.created_at,
             TTL_ATTRIBUTE: expires_at,
         }
@@ -73,6 +74,7 @@ def call_record_from_item(item: dict[str, Any]) -> CallRecord:
         cost_usd=_decimal(item.get("costUsd")),
         cache_read_tokens=int(plain.get("cacheReadInputTokens", 0)),
         cache_write_tokens=int(plain.get("cacheWriteInputTokens", 0)),
+        step=int(plain["step"]) if plain.get("step") is not None else None,
     )
 
 

@@ -11,6 +11,7 @@ first question, one TransactWriteItems) or `append_message` (the question alone)
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -66,6 +67,7 @@ def _conversation_from(item: dict[str, Any]) -> Conversation:
         inference_config=plain.get("inferenceConfig") or None,
         comparison_id=plain.get("comparisonId"),
         lane=plain.get("lane"),
+        tools=list(plain["tools"]) if isinstance(plain.get("tools"), list) else None,
     )
 
 
@@ -96,6 +98,9 @@ def _message_from(item: dict[str, Any]) -> Message:
         feedback=_feedback_from(plain.get("feedback")),
         cost_usd=Decimal(item["costUsd"]["N"]) if "N" in item.get("costUsd", {}) else None,
         inference_config=plain.get("inferenceConfig") or None,
+        # JSON text: tool inputs may hold floats, which DynamoDB's number type would not take.
+        blocks=json.loads(plain["blocks"]) if plain.get("blocks") else [],
+        tool_step=bool(plain.get("toolStep", False)),
     )
 
 
@@ -215,6 +220,7 @@ class ConversationStore(TableAdapter):
                 "inferenceConfig": dynamo_numbers(conversation.inference_config) or None,
                 "comparisonId": conversation.comparison_id,
                 "lane": conversation.lane,
+                "tools": conversation.tools,
                 TTL_ATTRIBUTE: self._expires_at(),
             }
         )
@@ -259,12 +265,17 @@ class ConversationStore(TableAdapter):
         clear_system: bool = False,
         inference_config: dict[str, Any] | None = None,
         detach_comparison: bool = False,
+        tools: list[str] | None = None,
     ) -> Conversation:
         """`inference_config` replaces the stored settings ({} removes them); `detach_comparison`
         turns a comparison's lane into an ordinary, listed conversation."""
         names, values, expression = self._touch_expression(
             conversation_id, updated_at, title=title, system=system, model=model
         )
+        if tools is not None:
+            names["#tools"] = "tools"
+            values[":tools"] = tools
+            expression += ", #tools = :tools"
         removes: list[str] = []
         if clear_system and system is None:
             names["#system"] = "system"
@@ -421,6 +432,10 @@ class ConversationStore(TableAdapter):
             values["costUsd"] = message.cost_usd
         if message.inference_config:
             values["inferenceConfig"] = dynamo_numbers(message.inference_config)
+        if message.blocks:
+            values["blocks"] = json.dumps(message.blocks, ensure_ascii=False, default=str)
+        if message.tool_step:
+            values["toolStep"] = True
         return to_item(values)
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:

@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from chatbot_common import observability_names as names
 from lambda_chat.domain.entities import CallRecord
+from lambda_chat.tools.registry import ToolOutcome
 
 
 def _metrics(model_id: str) -> EphemeralMetrics:
@@ -33,4 +34,18 @@ def emit_model_throttle(model_id: str) -> None:
     """One throttled attempt (retried or not)."""
     metrics = _metrics(model_id)
     metrics.add_metric(name=names.METRIC_MODEL_THROTTLES, unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+
+
+def emit_tool_metrics(outcome: ToolOutcome) -> None:
+    """One tool run: its duration and output size, and a count of runs by status, dimensioned
+    by tool name (the model dimension is not used: a tool is the same whichever model calls it)."""
+    metrics = EphemeralMetrics(namespace=names.METRICS_NAMESPACE, service=names.CHAT_SERVICE_NAME)
+    metrics.add_dimension("tool", outcome.name)
+    metrics.add_dimension("status", outcome.status)
+    metrics.add_metric(name=names.METRIC_TOOL_RUNS, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name=names.METRIC_TOOL_LATENCY, unit=MetricUnit.Milliseconds, value=outcome.duration_ms
+    )
+    metrics.add_metric(name=names.METRIC_TOOL_OUTPUT_CHARS, unit=MetricUnit.Count, value=outcome.output_chars)
     metrics.flush_metrics()

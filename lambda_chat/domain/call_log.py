@@ -57,6 +57,7 @@ class CallRecorder:
         cost_usd: Decimal | None = None,
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
+        step: int | None = None,
     ) -> CallRecord:
         """A record of a call that ended now; `error` gives its `error_code`; `tokens_estimated`
         marks token counts estimated because Bedrock sent none (a stopped or failed stream)."""
@@ -78,6 +79,7 @@ class CallRecorder:
             cost_usd=cost_usd,
             cache_read_tokens=cache_read_tokens,
             cache_write_tokens=cache_write_tokens,
+            step=step,
         )
 
     def write(self, record: CallRecord) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,11 +46,16 @@ from lambda_chat.domain.entities import (
     Usage,
 )
 from lambda_chat.domain.errors import ConversationDeleted
-from lambda_chat.domain.events import OperationStopped, StreamEvent, collect_events, error_event
+from lambda_chat.domain.events import (
+    OperationStopped,
+    StreamEvent,
+    collect_events,
+    current_stop_signal,
+    error_event,
+)
 from lambda_chat.domain.history import (
     conversation_title,
     document_references,
-    trim_history,
     visible_thread,
 )
 from lambda_chat.domain.inference import InferenceSettings, converse_inference_config, validate_inference
@@ -64,7 +70,23 @@ from lambda_chat.domain.ports import (
     close_iterator,
 )
 from lambda_chat.domain.presets import preset_prompt
+from lambda_chat.domain.retry import RetryPolicy
 from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
+from lambda_chat.tools.agent_loop import (
+    AgentConfig,
+    AgentEvent,
+    AgentRun,
+    LoopDone,
+    Notice,
+    StepDone,
+    TextDelta,
+    ToolResultEvent,
+    ToolUseEvent,
+    tool_calls_summary,
+)
+from lambda_chat.tools.registry import ToolContext, ToolOutcome, ToolRegistry
+from lambda_chat.tools.tool_catalog import ToolCatalog, ToolSnapshot
+from lambda_chat.tools.tool_history import conversation_messages, trim_turns, with_question
 
 _log = logging.getLogger(__name__)
 
@@ -105,6 +127,10 @@ class TurnInput:
     # The turn's own Converse inference settings (camelCase, as sent); they lie over the
     # conversation's stored ones (lambda_chat.domain.inference).
     inference_config: Mapping[str, Any] | None = None
+    # Tool names for this turn (None: the conversation's, else the deployment's default).
+    tools: Sequence[str] | None = None
+    # Converse toolChoice for the first model call: "auto", "any" or an enabled tool's name.
+    tool_choice: str | None = None
 
 
 # One TransactWriteItems holds at most 100 items (DynamoDB quotas page): the edited question's
@@ -138,6 +164,8 @@ class TurnResult:
     latency_ms: int
     # USD at the model's price (lambda_chat.domain.cost); None when the model has no known price.
     cost_usd: Decimal | None = None
+    # [{id, name, input, status, output, step}] in call order (`tool_calls_summary`).
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -159,6 +187,15 @@ class _Turn:
     # The validated settings (turn over conversation) and the model's profile (limits, price).
     settings: InferenceSettings = field(default_factory=InferenceSettings)
     profile: ModelProfile | None = None
+    # Tool use: the turn's registry, the names offered, the first call's toolChoice, the
+    # notices to show (MCP servers left out), uploads this conversation references, and the
+    # event set when the client goes away (stops a running tool batch at once).
+    registry: ToolRegistry = field(default_factory=ToolRegistry)
+    enabled_tools: list[str] = field(default_factory=list)
+    tool_choice: str | None = None
+    notices: tuple[str, ...] = ()
+    conversation_upload_ids: tuple[str, ...] = ()
+    cancel: threading.Event | None = None
 
 
 class ChatService:
@@ -175,10 +212,27 @@ class ChatService:
         sleep: Callable[[float], None] = time.sleep,
         on_call: Callable[[CallRecord], None] | None = None,
         table: ModelTable | None = None,
+        tools: ToolCatalog | None = None,
+        agent: AgentConfig | None = None,
+        retry: RetryPolicy | None = None,
+        on_throttle: Callable[[ModelRequest], None] | None = None,
+        on_tool: Callable[[ToolOutcome], None] | None = None,
     ) -> None:
         """`on_call` sees every call record (the app logs them as structured lines); `table` gives
-        each model's limits and price (default: the built-in `chatbot_common.model_table`)."""
+        each model's limits and price (default: the built-in `chatbot_common.model_table`).
+
+        Every turn runs the agent loop (`lambda_chat.tools.agent_loop.AgentRun`) over `model`:
+        `tools` gives the registry per turn (none: plain turns), `agent` the step limit, `retry`
+        the throttling retries of each model call (give the raw model, not a RetryingChatModel:
+        the loop knows which step a chunk belongs to), `on_throttle` sees each throttled
+        attempt and `on_tool` each tool outcome (for metrics).
+        """
         self._sleep = sleep
+        self._tools = tools
+        self._agent = agent or AgentConfig()
+        self._retry = retry
+        self._on_throttle = on_throttle
+        self._on_tool = on_tool
         self._store = store
         self._model = model
         self._catalog = catalog
@@ -214,6 +268,8 @@ class ChatService:
         text = "" if turn.regenerate is not None else self._message_text(turn)
         system_override = validate_system(turn.system, self._config.max_system_chars)
         upload_ids = self._upload_ids(turn.attachments)
+        snapshot = self.tool_snapshot()
+        turn_tools = None if turn.tools is None else snapshot.registry.require(list(turn.tools))
 
         if turn.conversation_id is not None:
             conversation_id = validate_id(turn.conversation_id, "conversationId")
@@ -239,6 +295,8 @@ class ChatService:
                 created_at=now,
                 updated_at=now,
                 system=system_override or None,
+                # A new conversation keeps the tools its first turn named, as it keeps `system`.
+                tools=turn_tools,
             )
             history = []
             is_new = True
@@ -249,13 +307,22 @@ class ChatService:
         system = system_override if system_override is not None else conversation.system
         system = system or None
 
+        enabled = self._enabled_tools(snapshot, turn_tools, conversation)
+        # Validates toolChoice against what is enabled (400) before anything is written.
+        snapshot.registry.tool_config(enabled, turn.tool_choice)
+
         resolved = self._resolve_attachments(user_id, upload_ids, history, text)
         reserved = estimate_tokens(system or "") + estimate_tokens(text)
         reserved += estimate_block_tokens(resolved.content_blocks)
-        messages = trim_history(
-            history, token_budget=self._config.history_token_budget, reserved_tokens=reserved
+        # Whole turns only (question, tool steps, answer): a toolUse never loses its toolResult.
+        messages = trim_turns(
+            conversation_messages(history),
+            token_budget=self._config.history_token_budget,
+            reserved_tokens=reserved,
         )
-        messages.append(ChatMessage(role="user", content=[*resolved.content_blocks, {"text": text}]))
+        messages = with_question(
+            messages, ChatMessage(role="user", content=[*resolved.content_blocks, {"text": text}])
+        )
         input_estimate = estimate_tokens(system or "") + sum(
             estimate_block_tokens(message.content) for message in messages
         )
@@ -276,8 +343,34 @@ class ChatService:
             rewrite=rewrite,
             settings=settings,
             profile=self._table.profile_for(model_id),
+            registry=snapshot.registry,
+            enabled_tools=enabled,
+            tool_choice=turn.tool_choice,
+            notices=snapshot.notices,
+            conversation_upload_ids=tuple(
+                str(ref["uploadId"]) for ref in [*resolved.references, *document_references(history)]
+            ),
+            cancel=current_stop_signal(),
         )
         return self._run(prepared)
+
+    def tool_snapshot(self) -> ToolSnapshot:
+        """The tools available now (`GET /tools`, and each turn): none without a catalog."""
+        if self._tools is None:
+            return ToolSnapshot(ToolRegistry(), ())
+        return self._tools.snapshot()
+
+    @staticmethod
+    def _enabled_tools(
+        snapshot: ToolSnapshot, turn_tools: list[str] | None, conversation: Conversation
+    ) -> list[str]:
+        """The turn's own list, else the conversation's (less tools gone since, such as those of
+        an MCP server that is down), else the deployment's default (the built-ins)."""
+        if turn_tools is not None:
+            return turn_tools
+        if conversation.tools is not None:
+            return [name for name in conversation.tools if name in snapshot.registry]
+        return snapshot.default_enabled()
 
     def run_turn(self, user_id: str, turn: TurnInput, *, request_id: str | None = None) -> TurnResult:
         """The whole turn, aggregated (the JSON form)."""
@@ -372,7 +465,8 @@ class ChatService:
     # -- the turn itself --------------------------------------------------------------------------
 
     def _run(self, turn: _Turn) -> Iterator[StreamEvent]:
-        """Stream the model's answer through a `TurnRecorder`; see its docstring for the states."""
+        """Run the agent loop (model -> tools -> model ...) through a `TurnRecorder`; see its
+        docstring for the states. A turn with no tool enabled is one model call."""
         recorder = TurnRecorder(
             turn,
             store=self._store,
@@ -380,15 +474,41 @@ class ChatService:
             clock=self._clock,
             timer=self._timer,
             calls=self._calls,
+            step_ids=2 * (self._agent.max_steps + 1),
         )
-        chunks = self._model.stream(recorder.request)
+        run = AgentRun(
+            _ObservedModel(self._model, recorder.saw_chunk),
+            turn.registry,
+            recorder.request,
+            ToolContext(
+                user_id=turn.user_id,
+                conversation_id=turn.conversation.id,
+                request_id=turn.request_id,
+                conversation_upload_ids=tuple(dict.fromkeys(turn.conversation_upload_ids)),
+            ),
+            enabled=turn.enabled_tools,
+            tool_choice=turn.tool_choice,
+            config=self._agent,
+            retry=self._retry,
+            on_throttle=self._on_throttle,
+            cancel=turn.cancel,
+        )
+        recorder.agent = run
+        chunks = run.events()
         try:
-            for chunk in chunks:
-                yield from recorder.accept(chunk)
+            for event in chunks:
+                if isinstance(event, StepDone) and self._on_tool is not None:
+                    for outcome in event.outcomes:
+                        self._on_tool(outcome)
+                yield from recorder.accept_agent(event)
+                if isinstance(event, LoopDone) and event.stopped:
+                    raise OperationStopped()
                 recorder.check_conversation_exists()
         except OperationStopped:
-            # The client went away (the HTTP layer throws this in): store what was said, and end
-            # the events as a stopped turn, for an idempotent retry to replay.
+            # The client went away (the HTTP layer throws this in): stop the model and any tool
+            # still running, store what was said, and end the events as a stopped turn, for an
+            # idempotent retry to replay.
+            close_iterator(chunks)
             yield from recorder.stopped()
             return
         except GeneratorExit:
@@ -404,6 +524,24 @@ class ChatService:
         finally:
             close_iterator(chunks)  # stops generation upstream, whatever ended the loop
         yield from recorder.complete()
+
+
+class _ObservedModel:
+    """The chat model, telling `on_chunk` about every chunk received (even one with no text:
+    a stream that fails after `messageStart` did run, and its input is counted)."""
+
+    def __init__(self, inner: ChatModel, on_chunk: Callable[[ModelChunk], None]) -> None:
+        self._inner = inner
+        self._on_chunk = on_chunk
+
+    def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
+        chunks = iter(self._inner.stream(request))
+        try:
+            for chunk in chunks:
+                self._on_chunk(chunk)
+                yield chunk
+        finally:
+            close_iterator(chunks)
 
 
 class TurnState(enum.Enum):
@@ -439,7 +577,11 @@ class TurnRecorder:
         clock: Callable[[], float],
         timer: Callable[[], float],
         calls: CallRecorder,
+        step_ids: int = 0,
     ) -> None:
+        """`step_ids`: how many message ids to reserve for tool-step messages, so that they sort
+        between the question and the answer (ids are time-ordered ULIDs and the answer's id is
+        sent in `meta`, before any step runs)."""
         self.turn = turn
         self.state = TurnState.WAITING
         self._store = store
@@ -469,7 +611,20 @@ class TurnRecorder:
             attachments=turn.references,
             version_of=rewrite.question_version_of,
         )
+        self._step_ids = [keys.new_id() for _ in range(step_ids)]
         self.answer_id = keys.new_id()
+        self.agent: AgentRun | None = None
+        self._pending_notices: list[StreamEvent] = [
+            StreamEvent("notice", {"code": "tools_unavailable", "message": notice}) for notice in turn.notices
+        ]
+        self._events: list[AgentEvent] = []
+        self._step = 1
+        self._prior_input = 0
+        self._prior_output = 0
+        self._prior_estimated = False
+        self._step_started = timer()
+        self._step_limit_reached = False
+        self._model_answered = False
         # A regenerate answers a question stored by an earlier turn.
         self._question_stored = rewrite.question is not None
         self._started = timer()
@@ -505,6 +660,111 @@ class TurnRecorder:
             self._parts.append(chunk.text)
             yield StreamEvent("delta", {"text": chunk.text})
 
+    def saw_chunk(self, chunk: ModelChunk) -> None:
+        """A model chunk arrived (the model ran, whatever it said): keep Bedrock's token counts
+        as they come, and whether the model has started answering (text or a toolUse part)."""
+        self._chunks_seen += 1
+        if chunk.input_tokens is not None:
+            self._input_tokens = chunk.input_tokens
+        if chunk.output_tokens is not None:
+            self._output_tokens = chunk.output_tokens
+        if chunk.answers:
+            self._model_answered = True
+
+    def accept_agent(self, event: AgentEvent) -> Iterator[StreamEvent]:
+        """Take one event of the agent loop; yield the stream events it produces.
+
+        The first text or toolUse is "the model answered" (question stored, `meta` sent, then
+        any notice held back until then). Each finished tool step is stored at once: its toolUse
+        message and toolResult message (tool-step messages) and its call record (with the step
+        number), so a stop or failure later keeps every whole step and never half of one.
+        """
+        self._events.append(event)
+        if isinstance(event, TextDelta | ToolUseEvent) and self.state is TurnState.WAITING:
+            self._store_question()
+            self.state = TurnState.ANSWERING
+            yield self._meta()
+            yield from self._pending_notices
+            self._pending_notices = []
+        if isinstance(event, TextDelta):
+            self._step = event.step
+            self._parts.append(event.text)
+            yield event.stream_event()
+        elif isinstance(event, ToolUseEvent):
+            yield event.stream_event()
+        elif isinstance(event, ToolResultEvent):
+            streamed = event.stream_event()
+            yield StreamEvent(streamed.name, {**streamed.data, "output": event.outcome.text})
+        elif isinstance(event, Notice):
+            notice = event.stream_event()
+            if self.state is TurnState.WAITING:
+                self._pending_notices.append(notice)
+            else:
+                yield notice
+        elif isinstance(event, StepDone):
+            self._step_done(event)
+        elif isinstance(event, LoopDone):
+            self._step_limit_reached = event.step_limit_reached
+            if event.stop_reason is not None and not event.stopped:
+                self._stop_reason = event.stop_reason
+
+    def _step_done(self, event: StepDone) -> None:
+        self._input_tokens = event.input_tokens
+        self._output_tokens = event.output_tokens
+        self._stop_reason = event.stop_reason
+        if event.tool_results is None:
+            return  # the final step: its call record is written with the answer
+        created = iso_now(self._clock())
+        step_text = "".join(str(b.get("text", "")) for b in event.assistant.content if "text" in b)
+        ids = self._step_ids[:2] if len(self._step_ids) >= 2 else [keys.new_id(), keys.new_id()]
+        self._step_ids = self._step_ids[2:]
+        for message_id, role, message, content in (
+            (ids[0], "assistant", event.assistant, step_text),
+            (ids[1], "user", event.tool_results, ""),
+        ):
+            self._store.append_message(
+                self.turn.user_id,
+                Message(
+                    id=message_id,
+                    conversation_id=self.turn.conversation.id,
+                    role=role,  # type: ignore[arg-type]  # the two literals above
+                    content=content,
+                    created_at=created,
+                    model=self.turn.model_id if role == "assistant" else None,
+                    stop_reason=event.stop_reason if role == "assistant" else None,
+                    blocks=list(message.content),
+                    tool_step=True,
+                ),
+            )
+        self._calls.record(
+            self._calls.new_record(
+                user_id=self.turn.user_id,
+                conversation_id=self.turn.conversation.id,
+                model=self.turn.model_id,
+                input_tokens=event.input_tokens,
+                output_tokens=event.output_tokens,
+                latency_ms=event.latency_ms,
+                status="complete",
+                request_id=self.turn.request_id,
+                error=None,
+                stop_reason=event.stop_reason,
+                step=event.step,
+            )
+        )
+        # The next step starts afresh: its text is the answer (this step's is stored with it).
+        self._prior_input += event.input_tokens
+        self._prior_output += event.output_tokens
+        self._parts = []
+        self._input_tokens = None
+        self._output_tokens = None
+        self._stop_reason = None
+        self._step = event.step + 1
+        self._step_started = self._timer()
+
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """The JSON form's `toolCalls` so far."""
+        return tool_calls_summary(self._events)
+
     def check_conversation_exists(self) -> None:
         """Every `deletion_check_seconds` while answering, one consistent read of the conversation:
         raises ConversationDeleted when another request deleted it (the caller stops the model)."""
@@ -536,9 +796,12 @@ class TurnRecorder:
             return
         if not answered:
             yield self._meta()
-        usage = self._usage("complete")
+        usage = self._total_usage("complete")
         yield StreamEvent("usage", _usage_data(usage, self._cost(usage)))
-        yield StreamEvent("done", {"stopReason": self._final_stop_reason(), "latencyMs": latency_ms})
+        done: dict[str, Any] = {"stopReason": self._final_stop_reason(), "latencyMs": latency_ms}
+        if self._step_limit_reached:
+            done["stepLimitReached"] = True
+        yield StreamEvent("done", done)
 
     def stopped(self) -> Iterator[StreamEvent]:
         """`stop`, then the events a stopped turn ends with: meta (if none went out), usage, and
@@ -547,7 +810,7 @@ class TurnRecorder:
         latency_ms = self.stop()
         if not answered:
             yield self._meta()
-        usage = self._usage("stopped")
+        usage = self._total_usage("stopped")
         yield StreamEvent("usage", _usage_data(usage, self._cost(usage)))
         yield StreamEvent("done", {"stopReason": "stopped", "latencyMs": latency_ms})
 
@@ -572,6 +835,11 @@ class TurnRecorder:
             self._finish("stopped", error)
             yield error_event(error)
             return
+        if self.state is TurnState.WAITING and self._model_answered:
+            # A toolUse had begun (no event yet: its input was incomplete): the model answered.
+            self._store_question()
+            self.state = TurnState.ANSWERING
+            yield self._meta()
         if self.state is TurnState.WAITING:
             self._finish("throttled" if isinstance(error, Throttled) else "error", error)
             if cause is not None:
@@ -643,11 +911,25 @@ class TurnRecorder:
         )
         return plain_decimal(cost_usd(tokens, self._price))
 
+    def _total_usage(self, status: CallStatus) -> Usage:
+        """The whole turn's usage: the finished tool steps' counts plus the last step's (cache
+        counts are the last step's)."""
+        last = self._usage(status)
+        return Usage(
+            self._prior_input + last.input_tokens,
+            self._prior_output + last.output_tokens,
+            estimated=last.estimated,
+            cache_read_tokens=last.cache_read_tokens,
+            cache_write_tokens=last.cache_write_tokens,
+        )
+
     def _finish(self, status: CallStatus, error: DomainError | None = None) -> int:
         """Write what the turn ends with; returns the latency in ms. Moves to FINISHED first, so
-        a failure while writing never records the turn twice."""
+        a failure while writing never records the turn twice. The call record is the last
+        model call's (earlier steps wrote theirs); the answer carries the whole turn's usage."""
         self.state = TurnState.FINISHED
-        latency_ms = int((self._timer() - self._started) * 1000)
+        now = self._timer()
+        latency_ms = int((now - self._started) * 1000)
         usage = self._usage(status)
         cost = self._cost(usage)
         stop_reason = self._final_stop_reason() if status == "complete" else None
@@ -657,7 +939,7 @@ class TurnRecorder:
             model=self.turn.model_id,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
-            latency_ms=latency_ms,
+            latency_ms=int((now - self._step_started) * 1000),
             status=status,
             request_id=self.turn.request_id,
             error=error,
@@ -666,6 +948,7 @@ class TurnRecorder:
             cost_usd=cost,
             cache_read_tokens=usage.cache_read_tokens,
             cache_write_tokens=usage.cache_write_tokens,
+            step=self._step if self.agent is not None else None,
         )
         try:
             if self._question_stored and status in ("complete", "incomplete", "stopped"):
@@ -676,7 +959,7 @@ class TurnRecorder:
                     content="".join(self._parts),
                     created_at=iso_now(self._clock()),
                     status=status,  # type: ignore[arg-type]  # narrowed by the test above
-                    usage=usage,
+                    usage=self._total_usage(status),
                     model=self.turn.model_id,
                     stop_reason=stop_reason,
                     version_of=self.turn.rewrite.answer_version_of if self.turn.rewrite else None,
@@ -795,7 +1078,15 @@ def _logged_on_failure(what: str) -> Iterator[None]:
 
 def aggregate_turn(events: Iterator[StreamEvent]) -> TurnResult:
     """Fold a turn's events into its JSON form; an `error` event raises its typed error."""
-    collected = collect_events(events, "Model call failed")
+    seen: list[StreamEvent] = []
+
+    def kept(stream: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
+        for event in stream:
+            if event.name in ("tool_use", "tool_result"):
+                seen.append(event)
+            yield event
+
+    collected = collect_events(kept(events), "Model call failed")
     return TurnResult(
         conversation_id=collected.meta["conversationId"],
         message_id=collected.meta["messageId"],
@@ -805,8 +1096,34 @@ def aggregate_turn(events: Iterator[StreamEvent]) -> TurnResult:
         model=collected.meta["model"],
         latency_ms=int(collected.done.get("latencyMs", 0)),
         cost_usd=_decimal_or_none(collected.usage_event.get("costUsd")),
+        tool_calls=tool_calls_from_events(seen),
     )
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
+
+
+def tool_calls_from_events(events: Sequence[StreamEvent]) -> list[dict[str, Any]]:
+    """`toolCalls` of the JSON form from `tool_use` and `tool_result` events: [{id, name, input,
+    status, output, step}] in the order the results came (a call stopped before its result has
+    status "stopped")."""
+    calls: dict[str, dict[str, Any]] = {}
+    for event in events:
+        data = event.data
+        if event.name == "tool_use":
+            calls[data["id"]] = {
+                "id": data["id"],
+                "name": data["name"],
+                "input": data.get("input", {}),
+                "status": "stopped",
+                "output": "",
+                "step": data.get("step"),
+            }
+        elif event.name == "tool_result":
+            call = calls.setdefault(
+                data["id"], {"id": data["id"], "name": data["name"], "input": {}, "step": data.get("step")}
+            )
+            call["status"] = data.get("status", "success")
+            call["output"] = data.get("output", data.get("preview", ""))
+    return list(calls.values())

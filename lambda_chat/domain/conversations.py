@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,9 +59,13 @@ class ConversationService:
         max_system_chars: int,
         clock: Callable[[], float] = time.time,
         table: ModelTable | None = None,
+        require_tools: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
-        """`table` gives each model's inference limits (default: the built-in model table)."""
+        """`table` gives each model's inference limits (default: the built-in model table);
+        `require_tools` checks tool names for PATCH (InvalidInput naming unknown ones) and returns
+        them deduplicated; without it a conversation's tools cannot be changed."""
         self._table = table or load_model_table()
+        self._require_tools = require_tools
         self._store = store
         self._catalog = catalog
         self._max_system_chars = max_system_chars
@@ -124,10 +129,12 @@ class ConversationService:
         system: str | None = None,
         model: str | None = None,
         inference_config: Mapping[str, Any] | None = None,
+        tools: Sequence[str] | None = None,
     ) -> Conversation:
-        """Change title, system prompt (empty string clears it), model or inference settings
-        (replaced whole; {} clears them). Settings are checked against the model the conversation
-        will use: InvalidInferenceConfig (400) names the field and the allowed range."""
+        """Change title, system prompt (empty string clears it), model, inference settings
+        (replaced whole; {} clears them) or enabled tools (names from GET /tools; [] turns tool use
+        off). Settings are checked against the model the conversation will use:
+        InvalidInferenceConfig (400) names the field and the allowed range."""
         validate_id(conversation_id, "conversation id")
         if title is not None:
             title = " ".join(require_well_formed(title, "title").split())
@@ -147,6 +154,10 @@ class ConversationService:
             parsed = InferenceSettings.from_json(raw)
             validate_inference(parsed, self._table.profile_for(model_id), model_id=model_id)
             settings = parsed.to_json() if inference_config is not None else None
+        if tools is not None:
+            if self._require_tools is None:
+                raise InvalidInput("Tools are not available in this deployment")
+            tools = self._require_tools(builtins.list(tools))
         return self._store.update_conversation(
             user_id,
             conversation_id,
@@ -156,6 +167,7 @@ class ConversationService:
             clear_system=system == "",
             model=model,
             inference_config=settings,
+            tools=None if tools is None else builtins.list(tools),
         )
 
     def delete(self, user_id: str, conversation_id: str) -> None:

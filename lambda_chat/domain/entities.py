@@ -27,6 +27,9 @@ class Conversation:
     # Set on the conversations of a comparison (lambda_chat.domain.comparisons): its id and lane.
     comparison_id: str | None = None
     lane: int | None = None
+    # Tool names this conversation offers the model (PATCH /conversations/{id}); None means the
+    # deployment's default (the built-ins), [] none.
+    tools: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,12 @@ class Message:
     cost_usd: Decimal | None = None
     # The inference settings the answer was made with (camelCase), when any were set.
     inference_config: dict[str, Any] | None = None
+    # Converse content blocks of a tool step (the assistant's text and toolUse blocks, or the
+    # user-role toolResult blocks answering them); `content` then holds the step's text only.
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    # True for the messages of a tool step: the model's toolUse message and the toolResult
+    # message answering it (both stored between a question and its final answer).
+    tool_step: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,8 @@ class CallRecord:
     cost_usd: Decimal | None = None
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    # The agent loop's step (1-based) this call was; None for calls outside a chat turn.
+    step: int | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@ aggregates them. One code path serves both."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +17,22 @@ class OperationStopped(Exception):
     """Thrown into a streamed operation when its client has gone. The operation stops its model
     call, stores what it has, and may yield closing events (kept for an idempotent retry, never
     sent); an operation that stores nothing lets it propagate."""
+
+
+# The event the HTTP layer sets when the client of the operation running in this thread has gone
+# (lambda_chat.sse sets it around `start`): long waits inside an operation, such as a tool
+# batch, watch it, since `OperationStopped` can only be thrown in between events.
+_stop_signal: ContextVar[threading.Event | None] = ContextVar("operation_stop_signal", default=None)
+
+
+def current_stop_signal() -> threading.Event | None:
+    """The stop signal of the operation being started in this thread, if any."""
+    return _stop_signal.get()
+
+
+def set_stop_signal(signal: threading.Event | None) -> None:
+    """Set by the HTTP layer in the worker thread, before it starts the operation."""
+    _stop_signal.set(signal)
 
 
 @dataclass(frozen=True)

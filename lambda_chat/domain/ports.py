@@ -115,9 +115,11 @@ class ConversationRepository(Protocol):
         clear_system: bool = False,
         inference_config: dict[str, Any] | None = None,
         detach_comparison: bool = False,
+        tools: list[str] | None = None,
     ) -> Conversation:
         """`inference_config` replaces the stored settings ({} removes them); `detach_comparison`
-        makes a comparison's lane conversation an ordinary, listed one."""
+        makes a comparison's lane conversation an ordinary, listed one; `tools` replaces the
+        enabled tool names ([] for none)."""
         ...
 
     def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...

@@ -50,17 +50,18 @@ class RetryingChatModel:
         attempt = 0
         while True:
             attempt += 1
-            sent_text = False
+            answered = False
             chunks = iter(self._inner.stream(request))
             try:
                 for chunk in chunks:
-                    sent_text = sent_text or bool(chunk.text)
+                    # Text or a toolUse part went out: a retry would send it twice.
+                    answered = answered or chunk.answers
                     yield chunk
                 return
             except RETRYABLE as exc:
                 if isinstance(exc, Throttled) and self._on_throttle is not None:
                     self._on_throttle(request)
-                if sent_text or attempt >= self._policy.max_attempts:
+                if answered or attempt >= self._policy.max_attempts:
                     raise
             finally:
                 close_iterator(chunks)

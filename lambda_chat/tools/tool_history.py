@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from lambda_chat.domain.entities import Message
 from lambda_chat.domain.history import estimate_tokens
 from lambda_chat.domain.ports import ChatMessage
 
@@ -61,6 +62,38 @@ def group_turns(messages: Sequence[ChatMessage]) -> list[list[ChatMessage]]:
         elif turns:
             turns[-1].append(message)
     return turns
+
+
+def conversation_messages(history: Sequence[Message]) -> list[ChatMessage]:
+    """Stored messages (oldest first) as the Converse messages to replay, before trimming.
+
+    Tool-step messages replay their blocks; questions and answers their text. Left out, as
+    for plain turns: answers with no text (a stop before any) and questions with nothing after
+    them (a failed call, or a turn still running). Two messages of one role in a row (the
+    toolResult message of a stopped tool step, then the next question) are joined, since
+    Converse needs roles to alternate; ``trim_turns`` then answers any toolUse left without
+    results.
+    """
+    converted: list[ChatMessage] = []
+    for message in history:
+        if message.tool_step and message.blocks:
+            converted.append(ChatMessage(role=message.role, content=[dict(b) for b in message.blocks]))
+        elif message.content.strip():
+            converted.append(ChatMessage.text(message.role, message.content))
+    kept: list[ChatMessage] = []
+    for i, chat_message in enumerate(converted):
+        following = converted[i + 1] if i + 1 < len(converted) else None
+        unanswered = starts_turn(chat_message) and (following is None or starts_turn(following))
+        if not unanswered:
+            kept.append(chat_message)
+    joined: list[ChatMessage] = []
+    for chat_message in kept:
+        if joined and joined[-1].role == chat_message.role:
+            last = joined.pop()
+            joined.append(ChatMessage(role=chat_message.role, content=[*last.content, *chat_message.content]))
+        else:
+            joined.append(chat_message)
+    return joined
 
 
 def close_dangling_tool_uses(messages: Sequence[ChatMessage]) -> list[ChatMessage]:

@@ -20,6 +20,7 @@ CHAT_API_PATHS = (
     "/conversations/{conversation_id}",
     "/models",
     "/presets",
+    "/tools",
     "/health",
 )
 # GET /presets, in order (docs/api.md).
@@ -98,6 +99,7 @@ class FakeStore:
         clear_system: bool = False,
         inference_config: dict[str, Any] | None = None,
         detach_comparison: bool = False,
+        tools: list[str] | None = None,
     ) -> Conversation:
         with self._lock:
             current = self.get_conversation(user_id, conversation_id)
@@ -116,6 +118,8 @@ class FakeStore:
             if detach_comparison:
                 changes["comparison_id"] = None
                 changes["lane"] = None
+            if tools is not None:
+                changes["tools"] = list(tools)
             updated = replace(current, **changes)
             self.conversations[(user_id, conversation_id)] = updated
             return updated

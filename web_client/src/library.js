@@ -64,6 +64,16 @@ export class Library {
     }
   }
 
+  /** GET /tools: what a conversation can enable (built-ins and the deployment's MCP tools). */
+  async loadTools() {
+    try {
+      const data = await this.api.json("GET", "/tools");
+      this.store.set({ tools: data.tools || [], defaultTools: data.defaultEnabled || [] });
+    } catch {
+      this.store.set({ tools: [], defaultTools: [] });
+    }
+  }
+
   async loadPresets() {
     try {
       const data = await this.api.json("GET", "/presets");

@@ -20,7 +20,7 @@ const root = document.getElementById("app");
 const show = (el) => (root.replaceChildren(el), root.removeAttribute("aria-busy"));
 const store = createStore({
   lang: initialLanguage(), conversation: emptyConversation(), busy: null, loading: false, settingsStatus: "",
-  conversations: [], nextCursor: null, listLoaded: false, models: [], defaultModel: "", presets: [], attachments: [],
+  conversations: [], nextCursor: null, listLoaded: false, models: [], defaultModel: "", presets: [], tools: [], defaultTools: [], attachments: [],
   search: emptySearch(), prompts: emptyPrompts(),
 });
 
@@ -75,6 +75,7 @@ async function boot() {
   });
   library.loadModels();
   library.loadPresets();
+  library.loadTools();
   await Promise.all([library.refresh(), id ? session.open(id, { quiet }) : null]);
   page.composer.input.focus();
 }

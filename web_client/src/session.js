@@ -22,6 +22,35 @@ export function emptyConversation() {
   return { id: null, title: "", model: "", system: "", messages: [] };
 }
 
+/**
+ * Stored messages (GET /conversations/{id}) as the session keeps them: tool-step messages
+ * (`toolStep`) are folded into the answer that follows them as its `steps`.
+ */
+export function fromStoredList(stored) {
+  const out = [];
+  let steps = [];
+  for (const m of stored) {
+    if (m.toolStep) {
+      for (const block of m.blocks || []) {
+        if (block.toolUse) {
+          const { toolUseId, name, input } = block.toolUse;
+          steps.push({ id: toolUseId, name, input: input || {}, status: "stopped", preview: "", output: "" });
+        } else if (block.toolResult) {
+          const step = steps.find((s) => s.id === block.toolResult.toolUseId);
+          const text = (block.toolResult.content || []).map((c) => c.text || "").join(" ");
+          if (step) Object.assign(step, { status: block.toolResult.status || "success", output: text, preview: text.slice(0, 200) });
+        }
+      }
+      continue;
+    }
+    const message = fromStored(m);
+    if (message.role === "assistant" && steps.length) message.steps = steps;
+    steps = []; // a question starts a new turn; an answer closes its own
+    out.push(message);
+  }
+  return out;
+}
+
 /** A stored message (GET /conversations/{id}) as the session keeps it. */
 export function fromStored(m) {
   const id = m.id || m.messageId || null;
@@ -93,7 +122,7 @@ export class ChatSession {
     try {
       const conv = await this.api.getConversation(id);
       if (token !== this.loadToken) return false;
-      const messages = (conv.messages || []).map(fromStored);
+      const messages = fromStoredList(conv.messages || []);
       this.store.set({ conversation: { ...emptyConversation(), ...conv, messages }, loading: false });
       this.#showStoredImages(messages, token);
       return true;
@@ -127,6 +156,8 @@ export class ChatSession {
     else if (conv.system) body.system = conv.system;
     // A new chat's settings go with its first turn (the conversation keeps them); later ones are PATCHed.
     if (!conv.id && conv.inferenceConfig && Object.keys(conv.inferenceConfig).length) body.inferenceConfig = conv.inferenceConfig;
+    // Tools chosen before the first turn ride on it (a new chat has nothing to PATCH yet).
+    if (!conv.id && Array.isArray(conv.tools)) body.tools = conv.tools;
     if (images.length) {
       body.attachments = images.map((img) => img.uploadId);
       if (chosen) body.preset = chosen;
@@ -297,7 +328,7 @@ export class ChatSession {
       const saved = await this.api.updateConversation(conv.id, patch);
       this.store.set((s) =>
         saved && s.conversation.id === saved.id
-          ? { conversation: { ...s.conversation, model: saved.model ?? s.conversation.model, system: saved.system ?? s.conversation.system, inferenceConfig: saved.inferenceConfig ?? null }, settingsStatus: "saved" }
+          ? { conversation: { ...s.conversation, model: saved.model ?? s.conversation.model, system: saved.system ?? s.conversation.system, inferenceConfig: saved.inferenceConfig ?? null, tools: saved.tools ?? s.conversation.tools }, settingsStatus: "saved" }
           : { settingsStatus: "saved" },
       );
     } catch (err) {
@@ -370,6 +401,17 @@ export class ChatSession {
       case "delta":
         this.#patch(key, (m) => ({ content: m.content + (data.text || "") }));
         return false;
+      case "tool_use":
+        this.#patch(key, (m) => ({ steps: [...(m.steps || []), { id: data.id, name: data.name, input: data.input || {}, status: "running", preview: "", output: "" }] }));
+        return false;
+      case "tool_result":
+        this.#patch(key, (m) => ({
+          steps: (m.steps || []).map((s) => (s.id === data.id ? { ...s, status: data.status, preview: data.preview || "", output: data.output ?? data.preview ?? "" } : s)),
+        }));
+        return false;
+      case "notice":
+        this.#patch(key, (m) => ({ notices: [...(m.notices || []), data.message || data.code] }));
+        return false;
       case "progress":
         if (docKey) this.#patch(docKey, { done: data.done, total: data.total });
         return false;
@@ -428,5 +470,5 @@ function snapshot(m) {
 }
 
 function newAnswer(model) {
-  return { key: nextKey(), role: "assistant", content: "", status: "streaming", stopReason: null, usage: null, model: model || "", error: "" };
+  return { key: nextKey(), role: "assistant", content: "", status: "streaming", stopReason: null, usage: null, model: model || "", error: "", steps: [], notices: [] };
 }

@@ -343,4 +343,37 @@ test("images of stored questions get thumbnails from short-lived view URLs after
   const [question, , doc] = store.get().conversation.messages;
   assert.deepEqual(question.images, [{ url: "https://bucket.s3/x?X-Amz-Signature=abc", name: "cat.png", uploadId: "img1" }]);
   assert.deepEqual(doc.images, []);
+test("tool steps stream into the answer as steps, results completing them", async () => {
+  const { store, session } = setup(() => [
+    ["meta", { conversationId: "c1", model: "m-default", messageId: "a1", userMessageId: "u1" }],
+    ["tool_use", { id: "t1", name: "current_time", input: { timezone: "Asia/Tokyo" } }],
+    ["tool_result", { id: "t1", name: "current_time", status: "success", preview: "Mon 30 Nov, 06:12", output: "Mon 30 Nov, 06:12 JST" }],
+    ["delta", { text: "It is 06:12." }],
+    ["done", { stopReason: "end_turn" }],
+  ]);
+  await session.send({ text: "time in Tokyo?" });
+  const answer = store.get().conversation.messages[1];
+  assert.deepEqual(answer.steps, [
+    { id: "t1", name: "current_time", input: { timezone: "Asia/Tokyo" }, status: "success", preview: "Mon 30 Nov, 06:12", output: "Mon 30 Nov, 06:12 JST" },
+  ]);
+  assert.equal(answer.content, "It is 06:12.");
+});
+
+test("tools chosen before the first turn are sent with it", async () => {
+  const { session, api } = setup(() => ANSWER);
+  await session.saveSettings({ tools: ["calculator"] });
+  await session.send({ text: "2+2?" });
+  assert.deepEqual(api.calls[0].body.tools, ["calculator"]);
+});
+
+test("stored tool-step messages fold into the answer after them", async () => {
+  const { fromStoredList } = await import("../src/session.js");
+  const messages = fromStoredList([
+    { id: "u1", role: "user", content: "time?" },
+    { id: "s1", role: "assistant", toolStep: true, content: "", blocks: [{ toolUse: { toolUseId: "t1", name: "current_time", input: { timezone: "UTC" } } }] },
+    { id: "s2", role: "user", toolStep: true, content: "", blocks: [{ toolResult: { toolUseId: "t1", status: "success", content: [{ text: "12:00 UTC" }] } }] },
+    { id: "a1", role: "assistant", content: "Noon." },
+  ]);
+  assert.deepEqual(messages.map((m) => m.id), ["u1", "a1"]);
+  assert.deepEqual(messages[1].steps, [{ id: "t1", name: "current_time", input: { timezone: "UTC" }, status: "success", output: "12:00 UTC", preview: "12:00 UTC" }]);
 });

@@ -108,7 +108,16 @@ def test_conversation_list_is_paginated_newest_activity_first(api: httpx.Client)
     assert seen == expected
     assert pages >= 3
     item = api.get("/conversations", params={"limit": 1}).json()["items"][0]
-    assert set(item) == {"id", "title", "createdAt", "updatedAt", "model", "system", "inferenceConfig"}
+    assert set(item) == {
+        "id",
+        "title",
+        "createdAt",
+        "updatedAt",
+        "model",
+        "system",
+        "inferenceConfig",
+        "tools",
+    }
 
     for bad in ("not-base64!", "eyJhIjoxfQ", "e30"):
         response = api.get("/conversations", params={"cursor": bad})
@@ -146,6 +155,8 @@ def test_messages_are_paginated_oldest_first(api: httpx.Client) -> None:
         "versions",
         "costUsd",
         "inferenceConfig",
+        "toolStep",
+        "blocks",
     }
     assert message["costUsd"] == 0  # a local model
 

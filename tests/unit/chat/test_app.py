@@ -60,6 +60,7 @@ def test_chat_json_then_conversation_listing(client: TestClient) -> None:
         "model",
         "latencyMs",
         "costUsd",
+        "toolCalls",
     }
     assert body["costUsd"] == 0  # local models cost nothing
     assert body["answer"] == "echo: hello"
@@ -170,6 +171,7 @@ def test_openapi_documents_routes_models_and_errors(client: TestClient) -> None:
         "model",
         "latencyMs",
         "costUsd",
+        "toolCalls",
     }
     assert set(paths["/conversations/{conversation_id}"]) == {"get", "patch", "delete"}
 

@@ -76,3 +76,21 @@ def test_every_throttled_attempt_is_reported() -> None:
     )
     list(retrying.stream(REQUEST))
     assert seen == ["m", "m"]
+
+
+def test_no_retry_once_a_tool_use_part_went_out() -> None:
+    from chatbot_common.errors import Throttled
+    from lambda_chat.domain.ports import ModelChunk, ModelRequest
+    from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
+    from tests.fakes.chat import FakeModel
+
+    model = FakeModel(scripts=[[ModelChunk(tool_use=True), Throttled("slow down")], [ModelChunk(text="x")]])
+    retrying = RetryingChatModel(model, RetryPolicy(max_attempts=3, sleep=lambda _: None))
+    chunks = retrying.stream(ModelRequest(model_id="m", messages=[]))
+    assert next(chunks).tool_use
+    try:
+        next(chunks)
+        raise AssertionError("expected Throttled")
+    except Throttled:
+        pass
+    assert len(model.requests) == 1

@@ -109,3 +109,49 @@ class TestApiClient:
         with api_with(handler) as api, pytest.raises(ApiError) as info:
             api.list_conversations()
         assert info.value.code == "connection_error"
+
+
+def test_tool_steps_are_shown_on_stderr_and_the_answer_on_stdout() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = sse(
+            ("meta", {"conversationId": "c1", "messageId": "m2", "model": "local.scripted"}),
+            ("delta", {"text": "Checking."}),
+            ("tool_use", {"id": "t1", "name": "current_time", "input": {"timezone": "Asia/Tokyo"}}),
+            (
+                "tool_result",
+                {"id": "t1", "name": "current_time", "status": "success", "preview": "21:00 JST"},
+            ),
+            ("delta", {"text": "It is 21:00."}),
+            ("usage", {"inputTokens": 3, "outputTokens": 2}),
+            ("done", {"stopReason": "end_turn", "latencyMs": 9}),
+        )
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    out, err = io.StringIO(), io.StringIO()
+    with api_with(handler) as api:
+        stream_answer(api, {"message": "time?"}, out, err)
+    assert out.getvalue() == "Checking.\nIt is 21:00.\n"
+    assert err.getvalue().splitlines()[:2] == [
+        '[tool current_time {"timezone": "Asia/Tokyo"}]',
+        "[tool current_time → success: 21:00 JST]",
+    ]
+
+
+def test_a_transcript_shows_stored_tool_steps() -> None:
+    from cli.formatting import conversation_text
+
+    use = {"toolUse": {"toolUseId": "t1", "name": "current_time", "input": {"timezone": "UTC"}}}
+    result = {"toolResult": {"toolUseId": "t1", "content": [{"text": "12:00 UTC"}], "status": "success"}}
+    text = conversation_text(
+        {
+            "title": "t",
+            "id": "c",
+            "messages": [
+                {"role": "user", "content": "time?"},
+                {"role": "assistant", "toolStep": True, "blocks": [use]},
+                {"role": "user", "toolStep": True, "blocks": [result]},
+                {"role": "assistant", "content": "Noon."},
+            ],
+        }
+    )
+    assert '  used current_time {"timezone": "UTC"}' in text and "  → success: 12:00 UTC" in text

@@ -112,6 +112,9 @@ export class AnswerView {
     this.msg = null;
     this.text = "";
     this.content = h("div", { class: "markdown" });
+    this.steps = h("div", { class: "tool-steps", hidden: true });
+    this.notices = h("ul", { class: "answer-notices", hidden: true });
+    this.stepsShown = "";
     this.usage = h("span", { class: "usage" });
     this.note = h("p", { class: "answer-note", hidden: true });
     this.continueButton = h("button", { type: "button", class: "btn ghost small continue", hidden: true, onclick: () => onContinue?.() }, t("answer.continue"));
@@ -125,7 +128,7 @@ export class AnswerView {
       "article",
       { class: "msg assistant", "aria-label": t("msg.assistant") },
       h("div", { class: "avatar", "aria-hidden": "true" }, "AI"),
-      h("div", { class: "answer" }, this.content, this.note, this.foot, this.reasonRow),
+      h("div", { class: "answer" }, this.notices, this.steps, this.content, this.note, this.foot, this.reasonRow),
     );
     this.update(msg);
   }
@@ -146,6 +149,7 @@ export class AnswerView {
       this.renderNow();
     }
     if (!streaming && this.content.querySelector(".diagram:not(.drawn):not(.failed)")) drawDiagrams(this.content).then(() => this.onRender?.());
+    this.setSteps(msg.steps || [], msg.notices || []);
     this.setUsage(msg.usage, msg.model, msg.usage?.costUsd ?? msg.costUsd);
     this.copyButton.hidden = !this.text;
     // Continue only makes sense on the newest answer, when the length limit cut it.
@@ -183,6 +187,17 @@ export class AnswerView {
     this.onRender?.();
   }
 
+  /** Tool steps as compact expandable rows ("Used current_time — Asia/Tokyo → Mon 30 Nov, 06:12"). */
+  setSteps(steps, notices) {
+    const shown = JSON.stringify([steps, notices]);
+    if (shown === this.stepsShown) return;
+    this.stepsShown = shown;
+    this.notices.replaceChildren(...notices.map((text) => h("li", {}, text)));
+    this.notices.hidden = !notices.length;
+    this.steps.replaceChildren(...steps.map(toolStepView));
+    this.steps.hidden = !steps.length;
+  }
+
   setUsage(usage, model, cost = null) {
     const parts = [];
     if (usage?.inputTokens != null) parts.push(t("usage.in", { n: usage.inputTokens }));
@@ -207,6 +222,33 @@ export class AnswerView {
       this.copyButton.setAttribute("aria-label", t("answer.copy"));
     }, 1500);
   }
+}
+
+const STEP_LABELS = { running: "tools.running", success: "tools.used", error: "tools.failed", stopped: "tools.stopped" };
+
+/** The input in a few words: its values, the way a person would say them ("Asia/Tokyo"). */
+function inputSummary(input) {
+  const values = Object.values(input || {}).map((v) => (typeof v === "string" ? v : JSON.stringify(v)));
+  const text = values.join(", ");
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** One tool step: a <details> whose summary reads as a sentence; input and output inside. */
+function toolStepView(step) {
+  const label = t(STEP_LABELS[step.status] || "tools.used", { name: step.name });
+  const args = inputSummary(step.input);
+  const result = step.status === "running" ? "" : (step.preview || "").replace(/\s+/g, " ").slice(0, 120);
+  const summary = [label, args && ` — ${args}`, result && ` → ${result}`].filter(Boolean).join("");
+  return h(
+    "details",
+    { class: `tool-step ${step.status}` },
+    h("summary", {}, summary),
+    h("div", { class: "tool-step-body" },
+      h("div", { class: "tool-step-label" }, t("tools.input")),
+      h("pre", {}, JSON.stringify(step.input || {}, null, 2)),
+      h("div", { class: "tool-step-label" }, t("tools.output")),
+      h("pre", {}, step.output || step.preview || "")),
+  );
 }
 
 const STOP_NOTES = { max_tokens: "stop.maxTokens", content_filtered: "stop.filtered", guardrail_intervened: "stop.guardrail" };

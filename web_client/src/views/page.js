@@ -91,7 +91,7 @@ export class Page {
     this.unwatch = [
       watch(store, (s) => [s.conversations, s.nextCursor, s.listLoaded, s.conversation.id, s.search], (s) => sidebar.render(s, s.conversation.id)),
       watch(store, (s) => [s.conversation.messages, s.loading], (s) => conversation.render(s.conversation, s.loading)),
-      watch(store, (s) => [s.models, s.defaultModel, s.conversation, s.settingsStatus], (s) => settings.render(s)),
+      watch(store, (s) => [s.models, s.defaultModel, s.conversation, s.settingsStatus, s.tools, s.defaultTools], (s) => settings.render(s)),
       watch(store, (s) => [s.busy, s.attachments, s.presets, s.models, s.conversation.model], (s) => this.composer.render(s)),
       watch(store, (s) => [s.conversation.title], (s) => this.shell.setTitle(s.conversation.title)),
       watch(store, (s) => [s.prompts], (s) => this.promptsDialog?.render(s.prompts)),

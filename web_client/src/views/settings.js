@@ -1,4 +1,4 @@
-// Conversation settings (model, system prompt) and the page language, behind a toggle in the top bar.
+// Conversation settings (model, system prompt, tools) and the page language, behind a toggle in the top bar.
 import { h, icon } from "../dom.js";
 import { conversationTotals, formatCost } from "../cost.js";
 import { LANGUAGES, t } from "../i18n.js";
@@ -31,6 +31,16 @@ export class SettingsView {
     );
     this.ranges = Object.fromEntries(INFERENCE_FIELDS.map(({ key }) => [key, h("span", { id: `inference-${key}-range`, class: "muted small-text" })]));
     this.totals = h("p", { class: "muted small-text conversation-cost", "aria-live": "polite" });
+    this.onSave = onSave;
+    this.toolsShown = "";
+    this.toolList = h("div", { class: "tool-toggles" });
+    this.toolsField = h(
+      "fieldset",
+      { class: "field tools", hidden: true },
+      h("legend", {}, t("settings.tools")),
+      h("p", { class: "muted small-text" }, t("settings.toolsHint")),
+      this.toolList,
+    );
     this.language = h(
       "select",
       { id: "language-select", onchange: () => onLanguage(this.language.value) },
@@ -63,6 +73,7 @@ export class SettingsView {
         h("button", { type: "button", class: "btn primary small", onclick: () => this.saveInference(onSave) }, t("settings.saveInference")),
       ),
       this.totals,
+      this.toolsField,
       h("div", { class: "field language" }, h("label", { for: "language-select" }, t("settings.language")), this.language),
     );
   }
@@ -97,7 +108,33 @@ export class SettingsView {
     if (open) this.model.focus();
   }
 
-  render({ models, defaultModel, conversation, settingsStatus }) {
+  /** One checkbox per tool of GET /tools; the conversation's list, else the default, is checked. */
+  renderTools(tools = [], defaultTools = [], conversation) {
+    const enabled = Array.isArray(conversation.tools) ? conversation.tools : defaultTools;
+    const shown = JSON.stringify([tools.map((tool) => tool.name), enabled, conversation.id]);
+    if (shown === this.toolsShown) return;
+    this.toolsShown = shown;
+    this.toolsField.hidden = !tools.length;
+    this.toolList.replaceChildren(
+      ...tools.map((tool) => {
+        const id = `tool-${tool.name}`;
+        const box = h("input", {
+          type: "checkbox",
+          id,
+          value: tool.name,
+          checked: enabled.includes(tool.name),
+          onchange: () => {
+            const chosen = [...this.toolList.querySelectorAll("input:checked")].map((el) => el.value);
+            this.onSave({ tools: chosen });
+          },
+        });
+        return h("div", { class: "tool-toggle" }, box, h("label", { for: id, title: tool.description || "" }, tool.title || tool.name));
+      }),
+    );
+  }
+
+  render({ models, defaultModel, conversation, settingsStatus, tools, defaultTools }) {
+    this.renderTools(tools, defaultTools, conversation);
     const chosen = conversation.model || defaultModel;
     const options = models.map((m) => h("option", { value: m.id }, m.provider ? `${m.name || m.id} (${m.provider})` : m.name || m.id));
     if (chosen && !models.some((m) => m.id === chosen)) options.unshift(h("option", { value: chosen }, chosen));
