@@ -1010,15 +1010,20 @@ def _regenerate(history: list[Message], answer_id: str) -> _Rewrite:
         raise NotFound("Answer not found in this conversation", details={"messageId": answer_id})
     if index != len(thread) - 1:
         raise Conflict("Only the newest answer can be regenerated", code="not_latest_answer")
-    if index == 0 or thread[index - 1].role != "user":
+    # The question is the last person-written message before the answer; tool steps between
+    # them (toolUse / toolResult messages) belong to the old answer and are superseded with it.
+    asked = next(
+        (i for i in range(index - 1, -1, -1) if thread[i].role == "user" and not thread[i].tool_step), None
+    )
+    if asked is None:
         raise Conflict("That answer has no question to answer again", code="not_latest_answer")
-    question = thread[index - 1]
+    question = thread[asked]
     answer = thread[index]
     return _Rewrite(
-        history=thread[: index - 1],
+        history=thread[:asked],
         question=question,
         answer_version_of=answer.version_group,
-        answer_supersedes=(answer.id,),
+        answer_supersedes=tuple(m.id for m in thread[asked + 1 :]),
         upload_ids=_upload_ids_of(question),
     )
 
