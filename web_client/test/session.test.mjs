@@ -343,6 +343,8 @@ test("images of stored questions get thumbnails from short-lived view URLs after
   const [question, , doc] = store.get().conversation.messages;
   assert.deepEqual(question.images, [{ url: "https://bucket.s3/x?X-Amz-Signature=abc", name: "cat.png", uploadId: "img1" }]);
   assert.deepEqual(doc.images, []);
+});
+
 test("tool steps stream into the answer as steps, results completing them", async () => {
   const { store, session } = setup(() => [
     ["meta", { conversationId: "c1", model: "m-default", messageId: "a1", userMessageId: "u1" }],
