@@ -5,7 +5,7 @@ Adapters in `lambda_chat.adapters` implement these; unit tests use in-memory fak
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -86,11 +86,14 @@ class ConversationRepository(Protocol):
         updated_at: str,
         model: str | None,
         call_record: CallRecord,
+        supersedes: Sequence[str] = (),
     ) -> None:
         """End a turn, all or nothing: store the answer, touch the conversation (updated_at, and
-        `model` when given) and store the call record.
+        `model` when given) and store the call record, and mark the `supersedes` messages (a
+        regenerated answer) superseded by this one.
 
-        Raises NotFound, writing nothing, when the conversation no longer exists.
+        Raises NotFound, writing nothing, when the conversation no longer exists; Conflict
+        (`message_superseded`) when one of `supersedes` already was.
         """
         ...
 
@@ -121,7 +124,15 @@ class ConversationRepository(Protocol):
 
     def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
 
-    def append_message(self, user_id: str, message: Message) -> None: ...
+    def append_message(self, user_id: str, message: Message, supersedes: Sequence[str] = ()) -> None:
+        """Store a question; `supersedes` (an edit) are marked superseded by it in the same write."""
+        ...
+
+    def set_feedback(
+        self, user_id: str, conversation_id: str, message_id: str, feedback: dict[str, Any] | None
+    ) -> Message:
+        """Set or (None) clear an answer's feedback; NotFound unless it is the caller's answer."""
+        ...
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:
         """The newest `limit` messages, oldest first, read with one bounded query."""
