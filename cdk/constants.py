@@ -71,9 +71,17 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("PATCH", "/conversations/{id}", CHAT),
     ("DELETE", "/conversations/{id}", CHAT),
     ("POST", "/documents/{uploadId}/summary", CHAT),
+    ("PUT", "/conversations/{id}/messages/{messageId}/feedback", CHAT),
+    ("DELETE", "/conversations/{id}/messages/{messageId}/feedback", CHAT),
+    ("GET", "/search", CHAT),
+    ("GET", "/prompts", CHAT),
+    ("GET", "/prompts/{promptId}", CHAT),
+    ("PUT", "/prompts/{promptId}", CHAT),
+    ("DELETE", "/prompts/{promptId}", CHAT),
     ("GET", "/tools", CHAT),
     ("POST", "/uploads", UPLOAD),
     ("GET", "/uploads/{id}", UPLOAD),
+    ("GET", "/uploads/{id}/view-url", UPLOAD),
 )
 
 # AWS Lambda Web Adapter layer, published by AWS per region under this account in the aws partition

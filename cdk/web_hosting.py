@@ -89,7 +89,9 @@ class WebHosting(Construct):
                 "script-src 'self'",
                 # highlight.js and marked emit inline style attributes.
                 "style-src 'self' 'unsafe-inline'",
-                "img-src 'self' data: blob:",
+                # Images in history: short-lived presigned GETs of the uploads bucket (docs/api.md).
+                f"img-src 'self' data: blob: https://{uploads_bucket_name}.s3.amazonaws.com "
+                f"https://{uploads_bucket_name}.s3.{Aws.REGION}.amazonaws.com",
                 # The browser posts uploads straight to S3 (global or regional endpoint form).
                 f"connect-src 'self' https://{auth_domain} https://{uploads_bucket_name}.s3.amazonaws.com "
                 f"https://{uploads_bucket_name}.s3.{Aws.REGION}.amazonaws.com",

@@ -168,6 +168,26 @@ def usage_line(meta: dict[str, Any], usage: dict[str, Any], done: dict[str, Any]
     return "[" + " · ".join(parts) + "]"
 
 
+FEEDBACK_COLUMNS = ["TIME (UTC)", "USER", "CONVERSATION", "MESSAGE", "MODEL", "RATING", "REASON"]
+
+
+def feedback_table(ratings: list[dict[str, Any]]) -> str:
+    """`chatbot logs --feedback`: one row per rated answer, newest first."""
+    rows = [
+        (
+            short_time(r.get("createdAt")),
+            r.get("userId"),
+            r.get("conversationId") or "",
+            r.get("messageId") or "",
+            r.get("model") or "",
+            r.get("rating"),
+            r.get("reason") or "",
+        )
+        for r in ratings
+    ]
+    return format_table(rows, FEEDBACK_COLUMNS, max_width=40)
+
+
 def _one_line(value: Any, max_chars: int = 120) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = " ".join(text.split())

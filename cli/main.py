@@ -31,6 +31,7 @@ from cli.formatting import (
     conversation_text,
     conversations_table,
     costs_table,
+    feedback_table,
     format_cost,
     format_table,
     parse_time,
@@ -129,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", type=_time_arg, help="30m, 1h, 2d, or ISO time (default: 24h before --until)"
     )
     logs.add_argument("--until", type=_time_arg, help="end of the window (default now)")
+    logs.add_argument(
+        "--feedback",
+        action="store_true",
+        help="ratings of answers (Good/Bad answer, with reasons) instead of model calls",
+    )
+    logs.add_argument("--rating", choices=["up", "down"], help="with --feedback: only this rating")
     logs.add_argument("--limit", type=_positive_int, default=50)
     logs.add_argument("--json", action="store_true", help="one JSON array instead of a table")
     logs.add_argument(
@@ -523,6 +530,26 @@ def run_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             stack_name=args.stack_name,
             state_dir=args.state_dir,
         )
+        if args.feedback:
+            from chatbot_common.timestamps import iso_utc
+            from lambda_chat.adapters.feedback_log import query_feedback
+
+            ratings = query_feedback(
+                target.dynamodb_client(),
+                target.table,
+                user_id=args.user,
+                rating=args.rating,
+                since=iso_utc(args.since) if args.since else None,
+                until=iso_utc(args.until) if args.until else None,
+                limit=args.limit,
+            )
+            if args.json:
+                out.write(json.dumps(ratings, indent=2) + "\n")
+            elif ratings:
+                out.write(feedback_table(ratings) + "\n")
+            else:
+                out.write("No feedback in that window.\n")
+            return EXIT_OK
         calls = query_calls(
             target.dynamodb_client(),
             target.table,

@@ -34,6 +34,8 @@ from lambda_chat import (
     routes_conversations,
     routes_documents,
     routes_meta,
+    routes_prompts,
+    routes_search,
     routes_tools,
 )
 
@@ -42,6 +44,7 @@ from lambda_chat import (
 from lambda_chat.adapters.bedrock_models import BedrockChatModel, BedrockModelDirectory
 from lambda_chat.adapters.conversation_store import ConversationStore
 from lambda_chat.adapters.metrics import emit_call_metrics, emit_model_throttle, emit_tool_metrics
+from lambda_chat.adapters.prompt_store import PromptStore
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
 from lambda_chat.attachments.summary_service import DocumentSummaryService
 from lambda_chat.attachments.wiring import (
@@ -61,6 +64,7 @@ from lambda_chat.domain.ports import (
     ModelDirectory,
     ModelRequest,
 )
+from lambda_chat.domain.prompts import PromptRepository, PromptService
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
 from lambda_chat.idempotency import IdempotentOperations, dynamodb_persistence
 from lambda_chat.services import ChatServices
@@ -83,6 +87,7 @@ def create_app(
     retry_policy: RetryPolicy | None = None,
     clients: AwsClients | None = None,
     idempotency: IdempotentOperations | None = None,
+    prompts: PromptRepository | None = None,
     tools: ToolCatalog | None = None,
 ) -> FastAPI:
     """Build the chat app. Anything not passed in is built from `settings` (default: environment)
@@ -119,6 +124,9 @@ def create_app(
             model_directory = BedrockModelDirectory(clients.bedrock)
         if attachments is None:
             attachments = build_attachment_resolver(settings, clients)
+
+    if prompts is None and clients is not None:
+        prompts = PromptStore(clients.dynamodb, settings.table_name)
 
     policy = retry_policy or RetryPolicy(max_attempts=settings.model_max_attempts)
 
@@ -182,6 +190,9 @@ def create_app(
             settings, clients, attachments, store, retrying, catalog, observe_call, table
         ),
         idempotency=idempotency,
+        prompts=PromptService(prompts, max_text_chars=settings.max_system_chars)
+        if prompts is not None
+        else None,
         comparisons=ComparisonService(
             store, retrying, catalog, chat, config, table=table, on_call=observe_call
         ),
@@ -205,6 +216,8 @@ def create_app(
     app.include_router(routes_compare.router)
     app.include_router(routes_conversations.router)
     app.include_router(routes_documents.router)
+    app.include_router(routes_search.router)
+    app.include_router(routes_prompts.router)
     app.include_router(routes_tools.router)
     return app
 

@@ -46,6 +46,8 @@ async def post_chat(
         system=body.system,
         attachments=tuple(body.attachments),
         preset=body.preset,
+        regenerate=body.regenerate,
+        edit_of=body.edit_of,
         inference_config=body.inference_config.to_json() if body.inference_config is not None else None,
         tools=None if body.tools is None else tuple(body.tools),
         tool_choice=body.tool_choice,

@@ -7,18 +7,22 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from chatbot_common.http import ID_SCHEMA
+from lambda_chat.domain.entities import Message
 from lambda_chat.schemas import (
     ConversationDetail,
     ConversationList,
     ConversationOut,
     ConversationPatch,
+    FeedbackIn,
+    MessageOut,
     error_responses,
 )
-from lambda_chat.services import CurrentIdentity, Services
+from lambda_chat.services import ChatServices, CurrentIdentity, Services
 
 router = APIRouter(tags=["conversations"])
 
 ConversationId = Annotated[str, Path(json_schema_extra=ID_SCHEMA)]
+MessageId = Annotated[str, Path(json_schema_extra=ID_SCHEMA)]
 
 
 @router.get(
@@ -49,9 +53,59 @@ def get_conversation(
     services: Services,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query()] = None,
+    include_superseded: Annotated[
+        bool,
+        Query(
+            alias="includeSuperseded",
+            description="Also list earlier versions (old answers, edited questions and what followed them)",
+        ),
+    ] = False,
 ) -> ConversationDetail:
-    found = services.conversations.get(identity.user_id, conversation_id, limit=limit, cursor=cursor)
+    found = services.conversations.get(
+        identity.user_id,
+        conversation_id,
+        limit=limit,
+        cursor=cursor,
+        include_superseded=include_superseded,
+    )
     return ConversationDetail.of(found)
+
+
+@router.put(
+    "/conversations/{conversation_id}/messages/{message_id}/feedback",
+    response_model=MessageOut,
+    responses=error_responses(400, 401, 404, 413, 429, 500, 502),
+    summary="Rate an answer (Good answer / Bad answer, optional reason); a retry changes nothing",
+)
+def put_feedback(
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    body: FeedbackIn,
+    identity: CurrentIdentity,
+    services: Services,
+) -> MessageOut:
+    message = services.conversations.set_feedback(
+        identity.user_id, conversation_id, message_id, body.rating, body.reason
+    )
+    _log_feedback(services, identity.user_id, message)
+    return MessageOut.model_validate(message)
+
+
+@router.delete(
+    "/conversations/{conversation_id}/messages/{message_id}/feedback",
+    response_model=MessageOut,
+    responses=error_responses(400, 401, 404, 429, 500, 502),
+    summary="Withdraw the rating of an answer",
+)
+def delete_feedback(
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    identity: CurrentIdentity,
+    services: Services,
+) -> MessageOut:
+    message = services.conversations.set_feedback(identity.user_id, conversation_id, message_id, None)
+    _log_feedback(services, identity.user_id, message)
+    return MessageOut.model_validate(message)
 
 
 @router.patch(
@@ -92,3 +146,17 @@ def delete_conversation(
 ) -> Response:
     services.conversations.delete(identity.user_id, conversation_id)
     return Response(status_code=204)
+
+
+def _log_feedback(services: ChatServices, user_id: str, message: Message) -> None:
+    """One structured log line per rating (CloudWatch); the record itself is in the table."""
+    services.logger.info(
+        "feedback",
+        extra={
+            "userId": user_id,
+            "conversationId": message.conversation_id,
+            "messageId": message.id,
+            "rating": (message.feedback or {}).get("rating"),
+            "model": message.model,
+        },
+    )

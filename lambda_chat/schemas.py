@@ -52,6 +52,16 @@ class ChatRequest(ApiModel):
         json_schema_extra={"items": {"type": "string", **ID_SCHEMA}, "maxItems": 10},
     )
     preset: str | None = Field(default=None, description="Image preset name from GET /presets")
+    regenerate: str | None = Field(
+        default=None,
+        description="Regenerate this answer (the conversation's newest): a new version for the same question",
+        json_schema_extra=ID_SCHEMA,
+    )
+    edit_of: str | None = Field(
+        default=None,
+        description="Edit and resend this question: `message` replaces it (docs/api.md, Versions)",
+        json_schema_extra=ID_SCHEMA,
+    )
     inference_config: InferenceConfigIn | None = Field(
         default=None,
         description="This turn's Converse inferenceConfig, over the conversation's settings",
@@ -143,6 +153,12 @@ class ConversationList(ApiModel):
     next_cursor: str | None
 
 
+class FeedbackOut(ApiModel):
+    rating: Literal["up", "down"]
+    reason: str | None = None
+    at: str | None = Field(default=None, description="When it was given (ISO 8601 UTC)")
+
+
 class MessageOut(ApiModel):
     id: str
     role: Literal["user", "assistant"]
@@ -165,19 +181,48 @@ class MessageOut(ApiModel):
         default_factory=list,
         description="A tool step's Converse content blocks (text, toolUse, toolResult)",
     )
+    feedback: FeedbackOut | None = Field(default=None, description="The user's rating of this answer")
+    version_of: str | None = Field(
+        default=None,
+        description="The first version's id when this is a regenerated answer or an edited question",
+    )
+    superseded_by: str | None = Field(
+        default=None, description="Set on earlier versions (only listed with includeSuperseded=true)"
+    )
+
+
+class MessageWithVersions(MessageOut):
+    versions: list[MessageOut] = Field(
+        default_factory=list,
+        description="Earlier versions of this message, oldest first (this one is the newest)",
+    )
+
+
+class FeedbackIn(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    rating: Literal["up", "down"] = Field(description='"up" (Good answer) or "down" (Bad answer)')
+    reason: str | None = Field(default=None, description="Optional, at most 2000 characters")
 
 
 class ConversationDetail(ConversationOut):
-    messages: list[MessageOut]
+    messages: list[MessageWithVersions]
     next_cursor: str | None
 
     @classmethod
     def of(cls, found: ConversationWithMessages) -> ConversationDetail:
         """The conversation's fields with one page of its messages (a shape no entity has)."""
+        messages = [
+            {
+                **{f: getattr(m, f) for f in MessageOut.model_fields if hasattr(m, f)},
+                "versions": found.versions.get(m.version_group, []) if m.version_of else [],
+            }
+            for m in found.messages.items
+        ]
         return cls.model_validate(
             {
                 **vars(found.conversation),
-                "messages": found.messages.items,
+                "messages": messages,
                 "next_cursor": found.messages.next_cursor,
             }
         )
@@ -379,6 +424,44 @@ class PresetsResponse(ApiModel):
 
 class HealthResponse(ApiModel):
     status: Literal["ok"] = "ok"
+
+
+# -- search -----------------------------------------------------------------------------------
+
+
+class SearchHitOut(ApiModel):
+    conversation_id: str
+    title: str
+    updated_at: str
+    message_id: str | None = Field(description="Set when message text (not the title) matched")
+    role: Literal["user", "assistant"] | None
+    snippet: str = Field(description="The matching text around the first occurrence")
+
+
+class SearchResponse(ApiModel):
+    items: list[SearchHitOut]
+
+
+# -- saved prompts ----------------------------------------------------------------------------
+
+
+class PromptIn(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    title: str = Field(description="1-200 characters once whitespace is collapsed")
+    text: str = Field(description="The prompt; at most the system prompt limit (8000 characters)")
+
+
+class PromptOut(ApiModel):
+    prompt_id: str
+    title: str
+    text: str
+    created_at: str
+    updated_at: str
+
+
+class PromptList(ApiModel):
+    items: list[PromptOut]
 
 
 # -- tools ------------------------------------------------------------------------------------

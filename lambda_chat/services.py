@@ -21,6 +21,7 @@ from lambda_chat.domain.chat import ChatService
 from lambda_chat.domain.comparisons import ComparisonService
 from lambda_chat.domain.conversations import ConversationService
 from lambda_chat.domain.ports import AttachmentResolver, ChatModel, ConversationRepository
+from lambda_chat.domain.prompts import PromptService
 from lambda_chat.idempotency import IdempotentOperations
 
 
@@ -39,6 +40,8 @@ class ChatServices:
     summaries: DocumentSummaryService | None = None  # None when built without a document library
     # Idempotency-Key support (lambda_chat.idempotency); None when built without the DynamoDB table.
     idempotency: IdempotentOperations | None = None
+    # Saved prompts (/prompts); None when built without the DynamoDB table (routes answer 404).
+    prompts: PromptService | None = None
     # POST /compare and the stored comparisons (lambda_chat.domain.comparisons).
     comparisons: ComparisonService | None = None
 

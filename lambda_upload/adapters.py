@@ -55,6 +55,26 @@ class S3UploadObjects:
         except (ClientError, BotoCoreError) as exc:
             raise translate_client_error(exc, "Reading the upload") from exc
 
+    def presign_get(self, key: str, content_type: str, expires_in: int) -> str:
+        """SigV4 presigned GetObject URL (signed locally, no request to S3), served inline with
+        `content_type` and private caching ("Sharing objects with presigned URLs", Amazon S3
+        User Guide; response-content-type / response-content-disposition override headers)."""
+        try:
+            url: str = self._s3.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self._bucket,
+                    "Key": key,
+                    "ResponseContentType": content_type,
+                    "ResponseContentDisposition": "inline",
+                    "ResponseCacheControl": f"private, max-age={expires_in}",
+                },
+                ExpiresIn=expires_in,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_client_error(exc, "Signing the image link") from exc
+        return url
+
     def delete(self, key: str) -> None:
         try:
             self._s3.delete_object(Bucket=self._bucket, Key=key)

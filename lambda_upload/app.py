@@ -148,6 +148,27 @@ def get_upload(
     return _status_response(uploads.upload_status(identity.user_id, upload_id))
 
 
+class ViewUrlResponse(ApiModel):
+    url: str = Field(description="Presigned GET of the image (inline); only for the owner, short-lived")
+    expires_in: int = Field(description="Seconds the URL stays valid")
+    content_type: str
+
+
+@router.get(
+    "/uploads/{uploadId}/view-url",
+    response_model=ViewUrlResponse,
+    responses=error_responses(400, 401, 404, 409, 429, 500, 502),
+    summary="A short-lived presigned GET of one of the caller's images (thumbnails in history)",
+)
+def get_view_url(
+    upload_id: Annotated[str, Path(alias="uploadId", json_schema_extra=ID_SCHEMA)],
+    identity: CurrentIdentity,
+    uploads: Uploads,
+) -> ViewUrlResponse:
+    view = uploads.view_url(identity.user_id, upload_id)
+    return ViewUrlResponse(url=view.url, expires_in=view.expires_in, content_type=view.content_type)
+
+
 def create_app(
     settings: Settings | None = None,
     *,

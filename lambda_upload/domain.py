@@ -13,7 +13,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
-from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from chatbot_common.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from chatbot_common.keys import is_valid_id, new_id, upload_object_key
 from chatbot_common.timestamps import iso_now
 from chatbot_common.uploads import (
@@ -91,6 +98,22 @@ class UploadObjects(Protocol):
         """Bytes start..end inclusive (HTTP Range semantics)."""
 
     def delete(self, key: str) -> None: ...
+
+    def presign_get(self, key: str, content_type: str, expires_in: int) -> str:
+        """A presigned GET URL of the object, served inline as `content_type`."""
+        ...
+
+
+# How long a presigned GET of an image stays valid (seconds): long enough to load a page of
+# thumbnails, short enough that a copied link soon stops working. The page asks again on reload.
+VIEW_URL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class ViewUrl:
+    url: str
+    expires_in: int
+    content_type: str
 
 
 class UploadRecords(Protocol):
@@ -191,6 +214,25 @@ class UploadService:
             record.status = "ready"
         self._records.update(record)
         return record
+
+    def view_url(self, user_id: str, upload_id: str) -> ViewUrl:
+        """A short-lived presigned GET of one of the caller's own image uploads (thumbnails in
+        history, full size on click). Only the owner's upload record is ever read (the key is
+        under their user id), so no one else's object can be signed.
+
+        Raises InvalidInput (bad id, not an image), NotFound (no such upload of this user, or
+        rejected and deleted), Conflict `upload_not_ready` (the object has not arrived yet).
+        """
+        record = self.upload_status(user_id, upload_id)
+        if record.purpose != "image":
+            raise InvalidInput("Only image uploads can be viewed; documents are read by the chat service")
+        if record.status == "rejected":
+            raise NotFound("That upload was rejected and deleted")
+        if record.status != "ready":
+            raise Conflict("The image has not finished uploading", code="upload_not_ready")
+        content_type = record.detected_type or record.content_type
+        url = self._objects.presign_get(record.key, content_type, VIEW_URL_SECONDS)
+        return ViewUrl(url=url, expires_in=VIEW_URL_SECONDS, content_type=content_type)
 
     def _check(
         self, record: UploadRecord, info: ObjectInfo

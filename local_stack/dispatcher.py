@@ -42,6 +42,8 @@ CHAT_PREFIXES = (
     "/tools",
     "/health",
     "/openapi.json",
+    "/search",
+    "/prompts",
 )
 UPLOAD_PREFIXES = ("/uploads",)
 BROWSER_API_PREFIX = "/api"

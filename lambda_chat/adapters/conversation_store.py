@@ -16,7 +16,8 @@ import json
 import random
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, TypeVar
@@ -33,9 +34,10 @@ from chatbot_common.dynamo import (
     to_item,
     translate_error,
 )
-from chatbot_common.errors import NotFound, UpstreamError
+from chatbot_common.errors import Conflict, NotFound, UpstreamError
 from chatbot_common.resources import GSI1_NAME, ITEM_TYPE_ATTRIBUTE, TTL_ATTRIBUTE
 from lambda_chat.adapters.call_log import CallLog, call_record_item
+from lambda_chat.adapters.feedback_log import feedback_item, feedback_key
 from lambda_chat.domain.entities import (
     CallRecord,
     Comparison,
@@ -98,6 +100,9 @@ def _message_from(item: dict[str, Any]) -> Message:
         usage=usage,
         model=plain.get("model"),
         stop_reason=plain.get("stopReason"),
+        version_of=plain.get("versionOf"),
+        superseded_by=plain.get("supersededBy"),
+        feedback=_feedback_from(plain.get("feedback")),
         cost_usd=Decimal(item["costUsd"]["N"]) if "N" in item.get("costUsd", {}) else None,
         inference_config=plain.get("inferenceConfig") or None,
         # JSON text: tool inputs may hold floats, which DynamoDB's number type would not take.
@@ -120,11 +125,15 @@ def encode_history_window(window: HistoryWindow) -> bytes:
                 "createdAt": m.created_at,
                 "status": m.status,
                 **({"attachments": m.attachments} if m.attachments else {}),
+                **({"blocks": m.blocks, "toolStep": True} if m.tool_step else {}),
+                **({"versionOf": m.version_of} if m.version_of else {}),
             }
+            # Superseded messages (an earlier version) are never sent to the model again.
             for m in window.messages
+            if m.superseded_by is None
         ],
     }
-    return zlib.compress(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(), 1)
+    return zlib.compress(json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode(), 1)
 
 
 def decode_history_window(data: bytes, conversation_id: str) -> HistoryWindow | None:
@@ -140,12 +149,21 @@ def decode_history_window(data: bytes, conversation_id: str) -> HistoryWindow | 
                 created_at=m["createdAt"],
                 status=m.get("status", "complete"),
                 attachments=list(m.get("attachments", [])),
+                blocks=list(m.get("blocks", [])),
+                tool_step=bool(m.get("toolStep", False)),
+                version_of=m.get("versionOf"),
             )
             for m in body["messages"]
         ]
         return HistoryWindow(count=int(body["count"]), messages=messages, documents=list(body["documents"]))
     except (zlib.error, ValueError, KeyError, TypeError):
         return None
+
+
+def _feedback_from(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        return None
+    return {k: v for k, v in value.items() if k in ("rating", "reason", "at")}
 
 
 def _comparison_from(item: dict[str, Any]) -> Comparison:
@@ -210,6 +228,7 @@ class ConversationStore(TableAdapter):
         model: str | None,
         call_record: CallRecord,
         history_window: HistoryWindow | None = None,
+        supersedes: Sequence[str] = (),
     ) -> None:
         """The end of a turn in one request: the answer, the conversation's touch (updatedAt, list
         order, `model` if given, one more message counted, the `history_window` if given) and the
@@ -217,15 +236,20 @@ class ConversationStore(TableAdapter):
 
         The touch requires the conversation to exist, so a turn that raced a delete of its
         conversation leaves no orphan answer: NotFound is raised and nothing is written.
+        `supersedes`: ids of messages this answer replaces (a regenerate), marked `supersededBy`
+        in the same transaction; one already superseded raises Conflict `message_superseded`.
         """
         names, values, expression = self._touch_expression(message.conversation_id, updated_at, model=model)
-        if history_window is not None:
+        if history_window is not None and not supersedes:
             names["#window"] = HISTORY_WINDOW_ATTRIBUTE
             values[":window"] = encode_history_window(history_window)
             expression += ", #window = :window"
         names["#count"] = MESSAGE_COUNT_ATTRIBUTE
         values[":one"] = 1
         expression += " ADD #count :one"
+        if supersedes:  # the thread changed: the next turn reads the messages again
+            names["#window"] = HISTORY_WINDOW_ATTRIBUTE
+            expression += " REMOVE #window"
         update = {
             "Key": self._conversation_key(user_id, message.conversation_id),
             "UpdateExpression": expression,
@@ -238,8 +262,10 @@ class ConversationStore(TableAdapter):
                 {"Put": {"Item": self._message_item(user_id, message), **_MUST_BE_NEW}},
                 {"Update": update},
                 {"Put": {"Item": call_record_item(call_record, self._expires_at())}},
+                *self._supersede_updates(user_id, message, supersedes),
             ],
             not_found_at=1,
+            superseded_from=3,
         )
 
     def _conversation_item(self, conversation: Conversation) -> dict[str, Any]:
@@ -393,18 +419,43 @@ class ConversationStore(TableAdapter):
 
     # -- messages -------------------------------------------------------------------------------
 
-    def append_message(self, user_id: str, message: Message, *, require_conversation: bool = False) -> None:
+    def append_message(
+        self,
+        user_id: str,
+        message: Message,
+        supersedes: Sequence[str] = (),
+        *,
+        require_conversation: bool = False,
+    ) -> None:
         """One message, counted on its conversation (the history window's check); with
         `require_conversation`, both in one TransactWriteItems that requires the conversation
-        (NotFound, nothing written, when it was deleted meanwhile)."""
+        (NotFound, nothing written, when it was deleted meanwhile). With `supersedes` (an edit: the
+        edited question and what followed it), those messages are marked `supersededBy` in the
+        same transaction and the conversation's history window is dropped (the thread changed);
+        at most 98 of them (TransactWriteItems takes 100 items); one already superseded raises
+        Conflict `message_superseded` and nothing is written."""
         # Ids are unique ULIDs; the condition turns an impossible collision into an error, not a loss.
-        count = {
+        names = {"#count": MESSAGE_COUNT_ATTRIBUTE}
+        if supersedes:
+            names["#window"] = HISTORY_WINDOW_ATTRIBUTE
+        count: dict[str, Any] = {
             "Key": self._conversation_key(user_id, message.conversation_id),
-            "UpdateExpression": "ADD #count :one",
+            "UpdateExpression": "ADD #count :one REMOVE #window" if supersedes else "ADD #count :one",
             "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeNames": {"#count": MESSAGE_COUNT_ATTRIBUTE},
+            "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": to_item({":one": 1}),
         }
+        if supersedes:
+            self._transact(
+                [
+                    {"Update": count},
+                    {"Put": {"Item": self._message_item(user_id, message), **_MUST_BE_NEW}},
+                    *self._supersede_updates(user_id, message, supersedes),
+                ],
+                not_found_at=0,
+                superseded_from=2,
+            )
+            return
         if not require_conversation:
             self._call("put_item", Item=self._message_item(user_id, message), **_MUST_BE_NEW)
             # Counted after it is stored: a history window built meanwhile no longer matches the
@@ -419,6 +470,55 @@ class ConversationStore(TableAdapter):
             ],
             not_found_at=0,
         )
+
+    def _supersede_updates(
+        self, user_id: str, replacement: Message, superseded: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "Update": {
+                    "Key": to_item(
+                        {
+                            "pk": keys.messages_pk(user_id, replacement.conversation_id),
+                            "sk": keys.message_sk(message_id),
+                        }
+                    ),
+                    "UpdateExpression": "SET supersededBy = :by",
+                    "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(supersededBy)",
+                    "ExpressionAttributeValues": to_item({":by": replacement.id}),
+                }
+            }
+            for message_id in superseded
+        ]
+
+    def set_feedback(
+        self, user_id: str, conversation_id: str, message_id: str, feedback: dict[str, Any] | None
+    ) -> Message:
+        """Set (or with None, remove) the feedback on an answer and its feedback record
+        (lambda_chat.adapters.feedback_log), in one transaction; returns the updated message.
+        NotFound when the message is not the caller's answer in that conversation."""
+        key = to_item({"pk": keys.messages_pk(user_id, conversation_id), "sk": keys.message_sk(message_id)})
+        found = self._call("get_item", Key=key, ConsistentRead=True).get("Item")
+        if not found or from_item(found).get("role") != "assistant":
+            raise NotFound("Answer not found")
+        message = _message_from(found)
+        update: dict[str, Any] = {
+            "Key": key,
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": {"#feedback": "feedback"},
+        }
+        if feedback is None:
+            update["UpdateExpression"] = "REMOVE #feedback"
+            record: dict[str, Any] = {"Delete": {"Key": feedback_key(user_id, message_id)}}
+        else:
+            update["UpdateExpression"] = "SET #feedback = :feedback"
+            update["ExpressionAttributeValues"] = to_item({":feedback": feedback})
+            record = {"Put": {"Item": feedback_item(user_id, message, feedback, self._expires_at())}}
+        try:
+            self._transact([{"Update": update}, record], not_found_at=0)
+        except NotFound:
+            raise NotFound("Answer not found") from None
+        return replace(message, feedback=feedback)
 
     def _message_item(self, user_id: str, message: Message) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -447,6 +547,8 @@ class ConversationStore(TableAdapter):
                 values["cacheWriteInputTokens"] = message.usage.cache_write_tokens
         if message.stop_reason is not None:
             values["stopReason"] = message.stop_reason
+        if message.version_of is not None:
+            values["versionOf"] = message.version_of
         if message.cost_usd is not None:
             values["costUsd"] = message.cost_usd
         if message.inference_config:
@@ -763,9 +865,12 @@ class ConversationStore(TableAdapter):
                 raise translate_error(exc) from exc
         raise AssertionError("unreachable")
 
-    def _transact(self, items: list[dict[str, Any]], *, not_found_at: int | None) -> None:
+    def _transact(
+        self, items: list[dict[str, Any]], *, not_found_at: int | None, superseded_from: int | None = None
+    ) -> None:
         """One TransactWriteItems on this table. A failed condition on item `not_found_at` (the
-        conversation) is NotFound; conflicts with other transactions are retried."""
+        conversation) is NotFound; on an item from `superseded_from` on (messages being
+        superseded) Conflict `message_superseded`; conflicts with other transactions are retried."""
         for item in items:
             next(iter(item.values()))["TableName"] = self._table
         for attempt in range(_CONFLICT_ATTEMPTS):
@@ -781,6 +886,11 @@ class ConversationStore(TableAdapter):
                 ]
                 if gone:
                     raise NotFound("Conversation not found") from exc
+                if superseded_from is not None and "ConditionalCheckFailed" in codes[superseded_from:]:
+                    raise Conflict(
+                        "That message was already regenerated or edited; reload the conversation",
+                        code="message_superseded",
+                    ) from exc
                 if "TransactionConflict" in codes and attempt + 1 < _CONFLICT_ATTEMPTS:
                     _conflict_pause(attempt)
                     continue

@@ -23,7 +23,14 @@ from decimal import Decimal
 from typing import Any
 
 from chatbot_common import keys
-from chatbot_common.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Throttled
+from chatbot_common.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Throttled,
+)
 from chatbot_common.keys import validate_id
 from chatbot_common.model_table import UNKNOWN_MODEL as UNKNOWN_PROFILE
 from chatbot_common.model_table import ModelProfile, ModelTable, PromptCaching, load_model_table
@@ -51,6 +58,7 @@ from lambda_chat.domain.events import (
 from lambda_chat.domain.history import (
     conversation_title,
     document_references,
+    visible_thread,
 )
 from lambda_chat.domain.inference import InferenceSettings, converse_inference_config, validate_inference
 from lambda_chat.domain.ports import (
@@ -125,6 +133,10 @@ class TurnInput:
     system: str | None = None
     attachments: Sequence[str] = ()
     preset: str | None = None
+    # Regenerate this answer (the newest of the conversation): same question, a new version.
+    regenerate: str | None = None
+    # Edit and resend this question: `message` replaces it; it and what followed are superseded.
+    edit_of: str | None = None
     # The turn's own Converse inference settings (camelCase, as sent); they lie over the
     # conversation's stored ones (lambda_chat.domain.inference).
     inference_config: Mapping[str, Any] | None = None
@@ -132,6 +144,24 @@ class TurnInput:
     tools: Sequence[str] | None = None
     # Converse toolChoice for the first model call: "auto", "any" or an enabled tool's name.
     tool_choice: str | None = None
+
+
+# One TransactWriteItems holds at most 100 items (DynamoDB quotas page): the edited question's
+# Put plus the messages it supersedes.
+MAX_SUPERSEDED = 99
+
+
+@dataclass(frozen=True)
+class _Rewrite:
+    """How a regenerate or an edit reshapes a turn (docs/api.md "Versions")."""
+
+    history: list[Message]
+    question: Message | None = None  # regenerate: the stored question, reused as is
+    question_version_of: str | None = None
+    question_supersedes: tuple[str, ...] = ()
+    answer_version_of: str | None = None
+    answer_supersedes: tuple[str, ...] = ()
+    upload_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,6 +200,8 @@ class _Turn:
     history: list[Message] = field(default_factory=list)
     earlier_documents: list[dict[str, Any]] = field(default_factory=list)
     window_base: int | None = None
+    # Regenerate / edit (docs/api.md "Versions"); the defaults are a plain turn.
+    rewrite: _Rewrite | None = None
     # The validated settings (turn over conversation) and the model's profile (limits, price).
     settings: InferenceSettings = field(default_factory=InferenceSettings)
     profile: ModelProfile | None = None
@@ -251,7 +283,10 @@ class ChatService:
         self, user_id: str, turn: TurnInput, *, request_id: str | None = None
     ) -> Iterator[StreamEvent]:
         """Check and prepare a turn; raise DomainError before writing anything if it is refused."""
-        text = self._message_text(turn)
+        rewrite: _Rewrite | None = None
+        if turn.regenerate is not None or turn.edit_of is not None:
+            self._check_rewrite_input(turn)
+        text = "" if turn.regenerate is not None else self._message_text(turn)
         system_override = validate_system(turn.system, self._config.max_system_chars)
         upload_ids = self._upload_ids(turn.attachments)
         snapshot = self.tool_snapshot()
@@ -270,6 +305,16 @@ class ChatService:
                 history, earlier_documents = self._settled_history(user_id, conversation_id), []
             window_base = count
             is_new = False
+            if turn.regenerate is not None:
+                rewrite = _regenerate(history, validate_id(turn.regenerate, "regenerate"))
+            elif turn.edit_of is not None:
+                rewrite = _edit(history, validate_id(turn.edit_of, "editOf"))
+            if rewrite is not None:
+                history = rewrite.history
+                if rewrite.question is not None:
+                    text = rewrite.question.content
+                if not upload_ids:
+                    upload_ids = list(rewrite.upload_ids)
         else:
             now = iso_now(self._clock())
             conversation = Conversation(
@@ -332,6 +377,7 @@ class ChatService:
             history=history,
             earlier_documents=earlier_documents,
             window_base=window_base,
+            rewrite=rewrite,
             settings=settings,
             profile=self._table.profile_for(model_id),
             registry=snapshot.registry,
@@ -382,6 +428,17 @@ class ChatService:
     ) -> ResolvedAttachments:
         """The Converse blocks and references for the uploads and the history's documents."""
         return self._resolve_attachments(user_id, upload_ids, history, question)
+
+    @staticmethod
+    def _check_rewrite_input(turn: TurnInput) -> None:
+        if turn.conversation_id is None:
+            raise InvalidInput("regenerate and editOf need the conversationId they belong to")
+        if turn.regenerate is not None and turn.edit_of is not None:
+            raise InvalidInput("Send either regenerate or editOf, not both")
+        if turn.regenerate is not None and (turn.message.strip() or turn.attachments or turn.preset):
+            raise InvalidInput(
+                "regenerate reuses the stored question: send no message, attachments or preset"
+            )
 
     def _message_text(self, turn: TurnInput) -> str:
         text = turn.message or ""
@@ -622,13 +679,15 @@ class TurnRecorder:
             inference_config=inference,
         )
         self._price = profile.price
-        self.question = Message(
+        rewrite = turn.rewrite or _Rewrite(history=[])
+        self.question = rewrite.question or Message(
             id=keys.new_id(),
             conversation_id=turn.conversation.id,
             role="user",
             content=turn.text,
             created_at=iso_now(clock()),
             attachments=turn.references,
+            version_of=rewrite.question_version_of,
         )
         self._step_ids = [keys.new_id() for _ in range(step_ids)]
         self.answer_id = keys.new_id()
@@ -644,7 +703,8 @@ class TurnRecorder:
         self._step_started = timer()
         self._step_limit_reached = False
         self._model_answered = False
-        self._question_stored = False
+        # A regenerate answers a question stored by an earlier turn.
+        self._question_stored = rewrite.question is not None
         self._started = timer()
         self._last_existence_check = self._started
         self._parts: list[str] = []
@@ -909,8 +969,11 @@ class TurnRecorder:
         # One request either way: a new conversation and its question together, or the question.
         if self._question_stored:
             return
+        supersedes = self.turn.rewrite.question_supersedes if self.turn.rewrite else ()
         if self.turn.is_new:
             self._store.start_conversation(self.turn.conversation, self.question)
+        elif supersedes:
+            self._store.append_message(self.turn.user_id, self.question, supersedes=supersedes)
         else:
             # Written beside the stream, so it must not land after a delete of the conversation.
             self._store.append_message(self.turn.user_id, self.question, require_conversation=True)
@@ -1023,6 +1086,7 @@ class TurnRecorder:
                     usage=self._total_usage(status),
                     model=self.turn.model_id,
                     stop_reason=stop_reason,
+                    version_of=self.turn.rewrite.answer_version_of if self.turn.rewrite else None,
                     cost_usd=cost,
                     inference_config=self.turn.settings.to_json() or None,
                 )
@@ -1064,7 +1128,11 @@ class TurnRecorder:
         record survives any failure of that write: it is then written alone."""
         turn = self.turn
         changed_model = None if turn.model_id == turn.conversation.model else turn.model_id
-        window = self._next_window(answer)
+        # A regenerate or edit changes the thread: no window is written (the next turn reads the
+        # messages again and writes one from the thread as it then reads).
+        window = self._next_window(answer) if turn.rewrite is None else None
+        supersedes = turn.rewrite.answer_supersedes if turn.rewrite else ()
+        extra: dict[str, Any] = {"supersedes": supersedes} if supersedes else {}
         stored = self._calls.write_with_answer(
             record,
             lambda: self._store.record_answer(
@@ -1074,6 +1142,7 @@ class TurnRecorder:
                 model=changed_model,
                 call_record=record,
                 history_window=window,
+                **extra,
             ),
         )
         if not stored and answer.status == "complete":
@@ -1089,6 +1158,71 @@ def _unique_documents(references: Sequence[dict[str, Any]]) -> list[dict[str, An
             seen.add(ref.get("uploadId"))
             unique.append(ref)
     return unique
+
+
+def _regenerate(history: list[Message], answer_id: str) -> _Rewrite:
+    """A regenerate of `answer_id`: it must be the conversation's newest answer (404 when it is
+    not one of the caller's answers in it, 409 `not_latest_answer` when a newer message exists)."""
+    thread = visible_thread(history)
+    index = next((i for i, m in enumerate(thread) if m.id == answer_id), None)
+    if index is None or thread[index].role != "assistant":
+        if any(m.id == answer_id for m in history):
+            raise Conflict(
+                "That answer was already regenerated or edited; reload the conversation",
+                code="message_superseded",
+            )
+        raise NotFound("Answer not found in this conversation", details={"messageId": answer_id})
+    if index != len(thread) - 1:
+        raise Conflict("Only the newest answer can be regenerated", code="not_latest_answer")
+    # The question is the last person-written message before the answer; tool steps between
+    # them (toolUse / toolResult messages) belong to the old answer and are superseded with it.
+    asked = next(
+        (i for i in range(index - 1, -1, -1) if thread[i].role == "user" and not thread[i].tool_step), None
+    )
+    if asked is None:
+        raise Conflict("That answer has no question to answer again", code="not_latest_answer")
+    question = thread[asked]
+    answer = thread[index]
+    return _Rewrite(
+        history=thread[:asked],
+        question=question,
+        answer_version_of=answer.version_group,
+        answer_supersedes=tuple(m.id for m in thread[asked + 1 :]),
+        upload_ids=_upload_ids_of(question),
+    )
+
+
+def _edit(history: list[Message], question_id: str) -> _Rewrite:
+    """An edit of `question_id`: it and every later message of the thread are superseded (kept
+    as the earlier version, docs/api.md "Versions")."""
+    thread = visible_thread(history)
+    index = next((i for i, m in enumerate(thread) if m.id == question_id), None)
+    if index is None:
+        if any(m.id == question_id for m in history):
+            raise Conflict(
+                "That message was already edited; reload the conversation", code="message_superseded"
+            )
+        raise NotFound("Message not found in this conversation", details={"messageId": question_id})
+    original = thread[index]
+    if original.role != "user":
+        raise InvalidInput("editOf must name one of your messages, not an answer")
+    superseded = tuple(m.id for m in thread[index:])
+    if len(superseded) > MAX_SUPERSEDED:
+        raise Conflict(
+            f"Editing a message followed by more than {MAX_SUPERSEDED - 1} messages is not supported",
+            code="edit_too_far_back",
+        )
+    return _Rewrite(
+        history=thread[:index],
+        question_version_of=original.version_group,
+        question_supersedes=superseded,
+        upload_ids=_upload_ids_of(original),
+    )
+
+
+def _upload_ids_of(question: Message) -> tuple[str, ...]:
+    ids = [ref.get("uploadId") for ref in question.attachments if ref.get("kind") == "image"]
+    return tuple(i for i in ids if isinstance(i, str))
 
 
 def _usage_data(usage: Usage, cost: Decimal | None = None) -> dict[str, Any]:

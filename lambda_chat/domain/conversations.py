@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chatbot_common.errors import InvalidInput, PayloadTooLarge
@@ -15,11 +15,13 @@ from chatbot_common.timestamps import iso_now
 from chatbot_common.typed_text import require_well_formed
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import Conversation, Message, Page
+from lambda_chat.domain.history import earlier_versions, visible_thread
 from lambda_chat.domain.inference import InferenceSettings, validate_inference
 from lambda_chat.domain.ports import ConversationRepository
 
 MAX_TITLE_CHARS = 200
 MAX_PAGE_SIZE = 100
+MAX_FEEDBACK_REASON_CHARS = 2_000
 
 
 def validate_system(system: str | None, max_chars: int) -> str | None:
@@ -34,8 +36,12 @@ def validate_system(system: str | None, max_chars: int) -> str | None:
 
 @dataclass(frozen=True)
 class ConversationWithMessages:
+    """A conversation and one page of its messages. `versions`: the earlier versions of the
+    page's regenerated answers and edited questions, by version group (oldest first)."""
+
     conversation: Conversation
     messages: Page[Message]
+    versions: dict[str, list[Message]] = field(default_factory=dict)
 
 
 def _page_size(limit: int) -> int:
@@ -69,13 +75,50 @@ class ConversationService:
         return self._store.list_conversations(user_id, _page_size(limit), cursor or None)
 
     def get(
-        self, user_id: str, conversation_id: str, *, limit: int = 50, cursor: str | None = None
+        self,
+        user_id: str,
+        conversation_id: str,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        include_superseded: bool = False,
     ) -> ConversationWithMessages:
+        """One page of messages, oldest first. Without `include_superseded`, the page holds the
+        thread as it reads now (superseded versions left out) and their earlier versions come
+        in `versions`; with it, every stored message of the page (old branches of edits too)."""
         validate_id(conversation_id, "conversation id")
         size = _page_size(limit)
         conversation = self._store.get_conversation(user_id, conversation_id)
         messages = self._store.list_messages(user_id, conversation_id, size, cursor or None)
-        return ConversationWithMessages(conversation, messages)
+        if include_superseded:
+            return ConversationWithMessages(conversation, messages)
+        visible = Page(visible_thread(messages.items), messages.next_cursor)
+        return ConversationWithMessages(conversation, visible, earlier_versions(messages.items))
+
+    def set_feedback(
+        self,
+        user_id: str,
+        conversation_id: str,
+        message_id: str,
+        rating: str | None,
+        reason: str | None = None,
+    ) -> Message:
+        """Store (rating "up"/"down") or clear (rating None) the feedback on an answer; the
+        reason is optional, at most MAX_FEEDBACK_REASON_CHARS. NotFound unless the message is
+        one of the caller's answers in that conversation."""
+        validate_id(conversation_id, "conversation id")
+        validate_id(message_id, "message id")
+        if rating is None:
+            return self._store.set_feedback(user_id, conversation_id, message_id, None)
+        if rating not in ("up", "down"):
+            raise InvalidInput('rating must be "up" or "down"')
+        feedback: dict[str, str] = {"rating": rating, "at": iso_now(self._clock())}
+        if reason is not None and reason.strip():
+            reason = require_well_formed(reason.strip(), "reason")
+            if len(reason) > MAX_FEEDBACK_REASON_CHARS:
+                raise PayloadTooLarge(f"reason is longer than {MAX_FEEDBACK_REASON_CHARS} characters")
+            feedback["reason"] = reason
+        return self._store.set_feedback(user_id, conversation_id, message_id, feedback)
 
     def update(
         self,

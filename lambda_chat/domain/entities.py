@@ -84,6 +84,19 @@ class Message:
     model: str | None = None
     # Why the model stopped (Converse `stopReason`: end_turn, max_tokens, ...); None for questions.
     stop_reason: str | None = None
+    # Versions (docs/api.md "Versions"): a regenerated answer or an edited question names the
+    # first message of its version group; the message it replaced names it in `superseded_by`
+    # (hidden from the model's history and from the conversation's visible thread).
+    version_of: str | None = None
+    superseded_by: str | None = None
+    # {"rating": "up"|"down", "reason"?: str, "at": ISO time} on answers the user rated.
+    feedback: dict[str, Any] | None = None
+
+    @property
+    def version_group(self) -> str:
+        """The id every version of this message shares: the first version's id."""
+        return self.version_of or self.id
+
     # What the answer cost in USD (lambda_chat.domain.cost); None for questions and unpriced models.
     cost_usd: Decimal | None = None
     # The inference settings the answer was made with (camelCase), when any were set.

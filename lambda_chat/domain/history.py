@@ -10,6 +10,23 @@ from lambda_chat.domain.ports import ChatMessage
 from lambda_chat.domain.tokens import estimate_tokens
 
 
+def visible_thread(messages: Sequence[Message]) -> list[Message]:
+    """The conversation as it reads now: messages no regenerate or edit has superseded
+    (docs/api.md "Versions"). Only these are sent to the model."""
+    return [message for message in messages if message.superseded_by is None]
+
+
+def earlier_versions(messages: Sequence[Message]) -> dict[str, list[Message]]:
+    """Superseded messages by version group (`Message.version_group`), oldest first: the
+    earlier versions of each regenerated answer and edited question among `messages`."""
+    replaced = {m.version_of for m in messages if m.version_of is not None}
+    groups: dict[str, list[Message]] = {}
+    for message in messages:
+        if message.superseded_by is not None and message.version_group in replaced:
+            groups.setdefault(message.version_group, []).append(message)
+    return groups
+
+
 def paired_turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
     """(user, assistant) pairs in order, so that what is sent alternates strictly.
 
@@ -19,6 +36,8 @@ def paired_turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
     pairs: list[tuple[Message, Message]] = []
     pending_user: Message | None = None
     for message in messages:
+        if message.superseded_by is not None:
+            continue  # an earlier version (regenerated or edited): not part of the thread
         if message.role == "user":
             pending_user = message if message.content.strip() else None
         elif pending_user is not None and message.content.strip():
@@ -73,6 +92,8 @@ def document_references(messages: Sequence[Message]) -> list[dict[str, Any]]:
     seen: set[str] = set()
     refs: list[dict[str, Any]] = []
     for message in reversed(messages):
+        if message.superseded_by is not None:
+            continue
         for ref in message.attachments:
             upload_id = ref.get("uploadId")
             if ref.get("kind") == "document" and isinstance(upload_id, str) and upload_id not in seen:

@@ -5,7 +5,7 @@ Adapters in `lambda_chat.adapters` implement these; unit tests use in-memory fak
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -107,11 +107,15 @@ class ConversationRepository(Protocol):
         model: str | None,
         call_record: CallRecord,
         history_window: HistoryWindow | None = None,
+        supersedes: Sequence[str] = (),
     ) -> None:
         """End a turn, all or nothing: store the answer, touch the conversation (updated_at, and
-        `model` when given; the `history_window` when given) and store the call record.
+        `model` when given; the `history_window` when given) and store the call record, and mark
+        the `supersedes` messages (a regenerated answer) superseded by this one (which also drops
+        the conversation's history window: the thread changed).
 
-        Raises NotFound, writing nothing, when the conversation no longer exists.
+        Raises NotFound, writing nothing, when the conversation no longer exists; Conflict
+        (`message_superseded`) when one of `supersedes` already was.
         """
         ...
 
@@ -149,9 +153,23 @@ class ConversationRepository(Protocol):
 
     def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
 
-    def append_message(self, user_id: str, message: Message, *, require_conversation: bool = False) -> None:
+    def append_message(
+        self,
+        user_id: str,
+        message: Message,
+        supersedes: Sequence[str] = (),
+        *,
+        require_conversation: bool = False,
+    ) -> None:
         """Store one message. With `require_conversation`, only while its conversation exists
-        (else NotFound, nothing written): a write racing a delete leaves no orphan."""
+        (else NotFound, nothing written): a write racing a delete leaves no orphan. `supersedes`
+        (an edit) are marked superseded by it in the same write."""
+        ...
+
+    def set_feedback(
+        self, user_id: str, conversation_id: str, message_id: str, feedback: dict[str, Any] | None
+    ) -> Message:
+        """Set or (None) clear an answer's feedback; NotFound unless it is the caller's answer."""
         ...
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:

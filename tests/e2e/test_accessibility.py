@@ -82,7 +82,7 @@ def test_keyboard_alone_reaches_the_controls_in_a_sensible_order(page: Any, mode
     )
     page.evaluate(start_at_top)
     order = []
-    for _ in range(14):
+    for _ in range(18):
         page.keyboard.press("Tab")
         order.append(
             page.evaluate(
@@ -93,11 +93,16 @@ def test_keyboard_alone_reaches_the_controls_in_a_sensible_order(page: Any, mode
     assert order[0] == "Skip to the message box"
     assert (
         order.index("New chat")
+        < order.index("Search conversations")
         < order.index("Compare models")
         < order.index("Model and instructions: Scripted test model")
         < order.index("Attach a document or images")
     )
-    assert order.index("Attach a document or images") < order.index("composer-input")
+    assert (
+        order.index("Attach a document or images")
+        < order.index("Saved prompts")
+        < order.index("composer-input")
+    )
     # The skip link lands in the message box.
     page.evaluate(start_at_top)
     page.keyboard.press("Tab")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chatbot_common.errors import DomainError, InvalidInput, NotFound
+from chatbot_common.errors import Conflict, DomainError, InvalidInput, NotFound
 from lambda_chat.domain.entities import CallRecord, Comparison, Conversation, Message, ModelInfo, Page
 from lambda_chat.domain.ports import HistoryWindow, ModelChunk, ModelRequest, ResolvedAttachments
+from lambda_chat.domain.prompts import SavedPrompt
 
 MODEL_ID = "local.fake"
 # Routes the chat app's OpenAPI document lists (docs/api.md).
@@ -58,13 +59,16 @@ class FakeStore:
         model: str | None,
         call_record: CallRecord,
         history_window: HistoryWindow | None = None,
+        supersedes: Sequence[str] = (),
     ) -> None:
         with self._lock:
             current = self.get_conversation(user_id, message.conversation_id)  # NotFound: nothing written
+            self._check_supersedable(user_id, message.conversation_id, supersedes)
             self.writes += 1
             self._add_message(user_id, message)
             if history_window is not None:
                 self.windows[(user_id, message.conversation_id)] = history_window
+            self._supersede(user_id, message, supersedes)
             changes: dict[str, Any] = {"updated_at": updated_at}
             if model is not None:
                 changes["model"] = model
@@ -143,12 +147,47 @@ class FakeStore:
             self.messages.pop((user_id, conversation_id), None)
             self.windows.pop((user_id, conversation_id), None)
 
-    def append_message(self, user_id: str, message: Message, *, require_conversation: bool = False) -> None:
+    def append_message(
+        self,
+        user_id: str,
+        message: Message,
+        supersedes: Sequence[str] = (),
+        *,
+        require_conversation: bool = False,
+    ) -> None:
         with self._lock:
             if require_conversation:
                 self.get_conversation(user_id, message.conversation_id)
+            self._check_supersedable(user_id, message.conversation_id, supersedes)
             self.writes += 1
             self._add_message(user_id, message)
+            self._supersede(user_id, message, supersedes)
+
+    def _check_supersedable(self, user_id: str, conversation_id: str, ids: Sequence[str]) -> None:
+        stored = {m.id: m for m in self.messages.get((user_id, conversation_id), [])}
+        for message_id in ids:
+            if message_id not in stored or stored[message_id].superseded_by is not None:
+                raise Conflict("already superseded", code="message_superseded")
+
+    def _supersede(self, user_id: str, replacement: Message, ids: Sequence[str]) -> None:
+        if ids:  # the thread changed: the history window goes, as the DynamoDB store drops it
+            self.windows.pop((user_id, replacement.conversation_id), None)
+        bucket = self.messages.get((user_id, replacement.conversation_id), [])
+        for index, stored in enumerate(bucket):
+            if stored.id in ids:
+                bucket[index] = replace(stored, superseded_by=replacement.id)
+
+    def set_feedback(
+        self, user_id: str, conversation_id: str, message_id: str, feedback: dict[str, Any] | None
+    ) -> Message:
+        with self._lock:
+            bucket = self.messages.get((user_id, conversation_id), [])
+            for index, stored in enumerate(bucket):
+                if stored.id == message_id and stored.role == "assistant":
+                    self.writes += 1
+                    bucket[index] = replace(stored, feedback=feedback)
+                    return bucket[index]
+            raise NotFound("Answer not found")
 
     def _add_message(self, user_id: str, message: Message) -> None:
         bucket = self.messages.setdefault((user_id, message.conversation_id), [])
@@ -247,6 +286,29 @@ class FakeStore:
 
     def all_messages(self, user_id: str, conversation_id: str) -> list[Message]:
         return list(self.messages.get((user_id, conversation_id), []))
+
+
+class MemoryPrompts:
+    """`lambda_chat.domain.prompts.PromptRepository` in memory."""
+
+    def __init__(self) -> None:
+        self.prompts: dict[tuple[str, str], SavedPrompt] = {}
+
+    def list_prompts(self, user_id: str, limit: int) -> list[SavedPrompt]:
+        mine = [p for (u, _), p in sorted(self.prompts.items(), reverse=True) if u == user_id]
+        return mine[:limit]
+
+    def get_prompt(self, user_id: str, prompt_id: str) -> SavedPrompt | None:
+        return self.prompts.get((user_id, prompt_id))
+
+    def count_prompts(self, user_id: str) -> int:
+        return sum(1 for u, _ in self.prompts if u == user_id)
+
+    def put_prompt(self, prompt: SavedPrompt) -> None:
+        self.prompts[(prompt.user_id, prompt.prompt_id)] = prompt
+
+    def delete_prompt(self, user_id: str, prompt_id: str) -> bool:
+        return self.prompts.pop((user_id, prompt_id), None) is not None
 
 
 Step = ModelChunk | DomainError | Exception

@@ -83,6 +83,9 @@ class MemoryObjects:
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
 
+    def presign_get(self, key: str, content_type: str, expires_in: int) -> str:
+        return f"http://s3.local/bucket/{key}?type={content_type}&expires={expires_in}"
+
 
 class Uploads:
     """A library plus helpers to 'upload' a file as a given user."""

@@ -43,6 +43,7 @@ const PATHS = {
   retry: "M4 12a8 8 0 0114-5.3M20 4v5h-5M20 12a8 8 0 01-14 5.3M4 20v-5h5",
   left: "M15 6l-6 6 6 6",
   right: "M9 6l6 6-6 6",
+  bookmark: "M6 3h12v18l-6-4-6 4z",
 };
 
 export function icon(name) {

@@ -7,7 +7,9 @@ import { Auth, AuthError } from "./auth.js";
 import { loadConfig } from "./config.js";
 import { initialLanguage, saveLanguage, setLanguage, t } from "./i18n.js";
 import { Library } from "./library.js";
+import { PromptLibrary, emptyPrompts } from "./prompts.js";
 import { Router } from "./router.js";
+import { ConversationSearch, emptySearch } from "./search.js";
 import { ChatSession, emptyConversation } from "./session.js";
 import { createStore } from "./store.js";
 import { uploadFile } from "./uploads.js";
@@ -19,6 +21,7 @@ const show = (el) => (root.replaceChildren(el), root.removeAttribute("aria-busy"
 const store = createStore({
   lang: initialLanguage(), conversation: emptyConversation(), busy: null, loading: false, settingsStatus: "",
   conversations: [], nextCursor: null, listLoaded: false, models: [], defaultModel: "", presets: [], tools: [], defaultTools: [], attachments: [],
+  search: emptySearch(), prompts: emptyPrompts(),
 });
 
 async function boot() {
@@ -49,11 +52,13 @@ async function boot() {
   const session = new ChatSession({ api, store, upload: uploadFile, notify });
   const library = new Library({ api, store, notify });
   const attachments = new Attachments({ api, store, upload: uploadFile, notify });
+  const search = new ConversationSearch({ api, store });
+  const prompts = new PromptLibrary({ api, store, notify });
   const router = new Router({ onOpen: (id) => session.open(id), onNew: () => page.startNew(false) });
   const account = { localMode: config.localMode, userLabel: auth.enabled ? auth.userLabel : "", signOut: auth.enabled ? () => auth.signOut() : null };
   const mount = () => {
     page?.destroy();
-    page = new Page({ store, session, library, attachments, router, account });
+    page = new Page({ store, session, library, attachments, router, account, search, prompts });
     show(page.el);
   };
 

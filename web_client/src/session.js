@@ -69,7 +69,15 @@ export function fromStored(m) {
     images: [],
     error: "",
     stored: true,
+    ...storedVersions(m),
   };
+}
+
+/** Earlier versions the server keeps (a regenerated answer): browsable as "1 / 2" after reload. */
+function storedVersions(m) {
+  if (m.role === "user" || !m.versions?.length) return {};
+  const versions = [...m.versions, m].map((v) => snapshot({ ...v, status: v.status || "complete", stopReason: v.stopReason || null, feedback: v.feedback || null, error: "" }));
+  return { versions, version: versions.length - 1 };
 }
 
 export class ChatSession {
@@ -116,6 +124,7 @@ export class ChatSession {
       if (token !== this.loadToken) return false;
       const messages = fromStoredList(conv.messages || []);
       this.store.set({ conversation: { ...emptyConversation(), ...conv, messages }, loading: false });
+      this.#showStoredImages(messages, token);
       return true;
     } catch (err) {
       if (token !== this.loadToken) return false;
@@ -229,6 +238,31 @@ export class ChatSession {
       this.notify("error", err);
       return false;
     }
+  }
+
+  /**
+   * Thumbnails of images sent earlier (after a reload, on another device): each image attachment
+   * of a stored question gets a short-lived presigned GET (GET /uploads/{id}/view-url, owner only).
+   * An image that cannot be shown (expired upload) keeps its name as text; nothing is reported.
+   */
+  async #showStoredImages(messages, token) {
+    const wanted = messages.filter((m) => m.role === "user" && !m.images.length && m.attachments.some((a) => a.kind === "image"));
+    await Promise.all(
+      wanted.map(async (m) => {
+        const refs = m.attachments.filter((a) => a.kind === "image" && a.uploadId);
+        const images = (
+          await Promise.all(
+            refs.map((a) =>
+              this.api
+                .json("GET", `/uploads/${encodeURIComponent(a.uploadId)}/view-url`)
+                .then((v) => ({ url: v.url, name: a.filename || "", uploadId: a.uploadId }))
+                .catch(() => null),
+            ),
+          )
+        ).filter(Boolean);
+        if (images.length && token === this.loadToken) this.#patch(m.key, { images, stored: true });
+      }),
+    );
   }
 
   /** The last answer was cut at the length limit: ask the model to go on from there. */

@@ -306,6 +306,45 @@ test("feedback is a PUT on the answer, shown at once and put back when refused",
   assert.equal(await session.rate(key, "sideways"), false);
 });
 
+test("a stored answer with earlier versions is browsable after reload (1 / 2), newest shown", async () => {
+  const { fromStored } = await import("../src/session.js");
+  const m = fromStored({
+    id: "a2", role: "assistant", content: "second", versionOf: "a1",
+    versions: [{ id: "a1", role: "assistant", content: "first", status: "complete", supersededBy: "a2" }],
+  });
+  assert.equal(m.version, 1);
+  assert.deepEqual(m.versions.map((v) => [v.id, v.content]), [["a1", "first"], ["a2", "second"]]);
+  assert.equal(fromStored({ id: "u1", role: "user", content: "hi", versions: [{ id: "u0", content: "old" }] }).versions, undefined);
+});
+
+test("images of stored questions get thumbnails from short-lived view URLs after reload", async () => {
+  const asked = [];
+  const api = {
+    async getConversation(id) {
+      return {
+        id, title: "Pics", messages: [
+          { id: "u1", role: "user", content: "what is this?", attachments: [{ uploadId: "img1", kind: "image", filename: "cat.png" }, { uploadId: "gone", kind: "image", filename: "old.png" }] },
+          { id: "a1", role: "assistant", content: "a cat" },
+          { id: "u2", role: "user", content: "and this doc", attachments: [{ uploadId: "d1", kind: "document", filename: "a.pdf" }] },
+        ],
+      };
+    },
+    async json(method, path) {
+      asked.push(`${method} ${path}`);
+      if (path.includes("gone")) throw new ApiError(404, "not_found", "No such upload");
+      return { url: "https://bucket.s3/x?X-Amz-Signature=abc", expiresIn: 300 };
+    },
+  };
+  const store = createStore({ conversation: emptyConversation(), busy: null });
+  const session = new ChatSession({ api, store, upload: async () => ({}) });
+  await session.open("c1");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(asked.sort(), ["GET /uploads/gone/view-url", "GET /uploads/img1/view-url"]);
+  const [question, , doc] = store.get().conversation.messages;
+  assert.deepEqual(question.images, [{ url: "https://bucket.s3/x?X-Amz-Signature=abc", name: "cat.png", uploadId: "img1" }]);
+  assert.deepEqual(doc.images, []);
+});
+
 test("tool steps stream into the answer as steps, results completing them", async () => {
   const { store, session } = setup(() => [
     ["meta", { conversationId: "c1", model: "m-default", messageId: "a1", userMessageId: "u1" }],

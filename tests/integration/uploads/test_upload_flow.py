@@ -77,3 +77,18 @@ def test_malformed_upload_id_is_a_400(stack: Stack) -> None:
     response = stack.upload.get("/uploads/NOT-A-ULID")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_view_url_is_a_presigned_get_that_serves_the_image_inline(stack: Stack) -> None:
+    data = files.png_bytes(8, 8)
+    ticket = stack.upload_file("photo.png", data, "image/png", purpose="image")
+    view = stack.upload.get(f"/uploads/{ticket['uploadId']}/view-url")
+    assert view.status_code == 200, view.text
+    body = view.json()
+    assert body["expiresIn"] == 300
+    assert "X-Amz-Signature=" in body["url"] and "X-Amz-Expires=300" in body["url"]
+    fetched = httpx.get(body["url"])
+    assert fetched.status_code == 200
+    assert fetched.content == data
+    assert fetched.headers["content-type"] == "image/png"
+    assert stack.upload.get(f"/uploads/{ticket['uploadId']}/view-url", headers=OTHER_USER).status_code == 404

@@ -73,3 +73,43 @@ def test_unknown_and_malformed_ids() -> None:
     client = _client()
     assert client.get("/uploads/0123456789abcdefghjkmnpqrs").status_code == 404
     assert client.get("/uploads/nope").status_code == 400
+
+
+def _ready_image(
+    client: TestClient, objects: MemoryObjects, data: bytes, headers: dict[str, str] | None = None
+) -> str:
+    body = client.post("/uploads", json=_body(size=len(data)), headers=headers or {}).json()
+    objects.objects[body["key"]] = data
+    return str(body["uploadId"])
+
+
+def test_view_url_is_a_short_lived_presigned_get_for_the_owner_only() -> None:
+    import json
+
+    from tests.fakes.sample_files import png_bytes
+
+    settings = Settings(table_name="table", uploads_bucket="bucket", local_mode=True)
+    objects = MemoryObjects()
+    client = TestClient(
+        create_app(
+            settings, service=UploadService(objects, MemoryRecords(), UploadLimits(10_000, 5000, 60, 1))
+        )
+    )
+    upload_id = _ready_image(client, objects, png_bytes(4, 4))
+    response = client.get(f"/uploads/{upload_id}/view-url")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["expiresIn"] == 300
+    assert body["contentType"] == "image/png"
+    assert f"/{upload_id}/" in body["url"]
+    bob = {"x-amzn-request-context": json.dumps({"requestId": "r", "authorizer": {"claims": {"sub": "bob"}}})}
+    assert client.get(f"/uploads/{upload_id}/view-url", headers=bob).status_code == 404
+    assert client.get("/uploads/not-an-id/view-url").status_code == 400
+    pending = client.post("/uploads", json=_body()).json()["uploadId"]
+    not_yet = client.get(f"/uploads/{pending}/view-url")
+    assert (not_yet.status_code, not_yet.json()["error"]["code"]) == (409, "upload_not_ready")
+    doc = client.post(
+        "/uploads", json=_body(filename="a.txt", contentType="text/plain", purpose="document")
+    ).json()
+    objects.objects[doc["key"]] = b"abc"
+    assert client.get(f"/uploads/{doc['uploadId']}/view-url").status_code == 400

@@ -43,17 +43,26 @@ export class Composer {
     });
     this.sendButton = h("button", { type: "submit", class: "send-btn", "aria-label": t("composer.send"), title: t("composer.sendTitle") }, icon("send"));
     this.stopButton = h("button", { type: "button", class: "stop-btn", hidden: true, onclick: () => session.stop() }, icon("stop"), h("span", {}, t("composer.stop")));
+    this.promptsButton = h("button", { type: "button", class: "icon-btn prompts-btn", "aria-label": t("prompts.open"), title: t("prompts.open"), onclick: () => this.onPrompts?.() }, icon("bookmark"));
     this.attach = h("button", { type: "button", class: "icon-btn attach", "aria-label": t("composer.attach"), title: t("composer.attach"), onclick: () => this.file.click() }, icon("clip"));
     this.el = h(
       "form",
       { class: "composer", "aria-label": t("composer.label"), onsubmit: (e) => { e.preventDefault(); this.send(); } },
       this.tray,
       this.presetRow,
-      h("div", { class: "composer-box" }, this.attach, this.file, h("label", { for: "composer-input", class: "sr-only" }, t("composer.message")), this.input, this.sendButton, this.stopButton),
+      h("div", { class: "composer-box" }, this.attach, this.promptsButton, this.file, h("label", { for: "composer-input", class: "sr-only" }, t("composer.message")), this.input, this.sendButton, this.stopButton),
       h("p", { id: "composer-hint", class: "hint" }, t("composer.hint")),
     );
     this.drop = h("div", { class: "drop-overlay", hidden: true, "aria-hidden": "true" }, h("div", {}, icon("clip"), t("composer.drop")));
     this.trayItems = new Map(); // attachment key -> {item, el}
+  }
+
+  /** Puts a saved prompt's text into the message box (after what is there), ready to edit. */
+  insertText(text) {
+    const current = this.input.value.trimEnd();
+    this.input.value = current ? `${current}\n\n${text}` : text;
+    this.autoGrow();
+    this.input.focus();
   }
 
   render({ busy, attachments, presets, models, defaultModel, conversation }) {

@@ -22,11 +22,15 @@ export class UserView {
     this.msg = msg;
     const images = msg.images || [];
     const attachments = msg.attachments || [];
-    const gallery = images.length ? h("div", { class: "msg-images" }, images.map((img) => h("img", { src: img.url, alt: img.name, class: "thumb" }))) : null;
+    // A stored image opens full size (its presigned URL) in a new tab; one just sent is a local preview.
+    const thumb = (img) => h("img", { src: img.url, alt: img.name, class: "thumb" });
+    const gallery = images.length
+      ? h("div", { class: "msg-images" }, images.map((img) => (img.uploadId ? h("a", { href: img.url, target: "_blank", rel: "noopener noreferrer", class: "thumb-link", "aria-label": t("image.viewFull", { name: img.name || t("image.untitled") }) }, thumb(img)) : thumb(img))))
+      : null;
     const others = !images.length && attachments.length ? h("p", { class: "msg-attachments" }, icon("clip"), attachmentLabel(attachments)) : null;
     if (!this.editing) this.bubble.replaceChildren(...[gallery, others, msg.content ? h("p", { class: "user-text" }, msg.content) : null].filter(Boolean));
-    // Only a stored text message can be edited (images are not sent again).
-    this.editButton.hidden = !this.onEdit || !msg.id || !msg.content || images.length > 0;
+    // Only a stored message can be edited (the server sends its images again with the new text).
+    this.editButton.hidden = !this.onEdit || !msg.id || !msg.content;
   }
 
   startEdit() {

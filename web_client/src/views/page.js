@@ -6,6 +6,7 @@ import { CompareSession } from "../compare.js";
 import { h, icon } from "../dom.js";
 import { CompareView } from "./compare.js";
 import { Composer } from "./composer.js";
+import { PromptsDialog } from "./prompts.js";
 import { ConversationView } from "./conversation.js";
 import { SettingsView } from "./settings.js";
 import { Shell } from "./shell.js";
@@ -17,10 +18,11 @@ export class Page {
    *          attachments: import("../attachments.js").Attachments, router: import("../router.js").Router,
    *          account: {localMode: boolean, userLabel: string, signOut: (() => void) | null}}} deps
    */
-  constructor({ store, session, library, attachments, router, account }) {
+  constructor({ store, session, library, attachments, router, account, search, prompts }) {
     const sidebar = new Sidebar({
       ...account,
       onNewChat: () => this.startNew(),
+      onSearch: (q) => search?.input(q),
       onMore: () => library.refresh({ append: true }),
       onPick: () => this.shell.closeDrawer(),
       onRename: async (conv, title) => {
@@ -42,13 +44,30 @@ export class Page {
       onRegenerate: (key) => session.regenerate(key),
       onVersion: (key, index) => session.showVersion(key, index),
       onRate: (key, rating, reason) => session.rate(key, rating, reason),
-      // Not wired yet: today's POST /chat ignores `editOf` and would append the edited text as a
-      // new turn. Pass (key, text) => session.edit(key, text) once the server honours it.
-      onEdit: null,
+      onEdit: (key, text) => session.edit(key, text),
     });
     this.composer = new Composer({ session, attachments, toast: (m) => this.shell.toast(m) });
     this.shell = new Shell({ sidebar, settings, conversation, composer: this.composer, stop: () => session.stop() });
     this.settings = settings;
+    if (prompts) {
+      const dialog = new PromptsDialog({
+        library: prompts,
+        ask: (question) => this.shell.ask(question),
+        onInsert: (text) => this.composer.insertText(text),
+        onUseAsSystem: (text) => {
+          session.saveSettings({ system: text });
+          this.shell.announce(t("prompts.systemSet"));
+        },
+        onNewChat: (text) => {
+          this.startNew();
+          session.saveSettings({ system: text });
+          this.shell.announce(t("prompts.systemSet"));
+        },
+      });
+      this.shell.el.append(dialog.el);
+      this.composer.onPrompts = () => dialog.open(this.composer.input.value.trim());
+      this.promptsDialog = dialog;
+    }
     // Comparison: its own view in the main area, opened from the top bar.
     const compare = new CompareSession({ api: session.api, store, notify: session.notify });
     const compareView = new CompareView({
@@ -70,11 +89,12 @@ export class Page {
       this.composer.input.focus();
     };
     this.unwatch = [
-      watch(store, (s) => [s.conversations, s.nextCursor, s.listLoaded, s.conversation.id], (s) => sidebar.render(s, s.conversation.id)),
+      watch(store, (s) => [s.conversations, s.nextCursor, s.listLoaded, s.conversation.id, s.search], (s) => sidebar.render(s, s.conversation.id)),
       watch(store, (s) => [s.conversation.messages, s.loading], (s) => conversation.render(s.conversation, s.loading)),
       watch(store, (s) => [s.models, s.defaultModel, s.conversation, s.settingsStatus, s.tools, s.defaultTools], (s) => settings.render(s)),
       watch(store, (s) => [s.busy, s.attachments, s.presets, s.models, s.conversation.model], (s) => this.composer.render(s)),
       watch(store, (s) => [s.conversation.title], (s) => this.shell.setTitle(s.conversation.title)),
+      watch(store, (s) => [s.prompts], (s) => this.promptsDialog?.render(s.prompts)),
       watch(store, (s) => [s.compare, s.models, s.defaultModel], (s) => {
         const open = Boolean(s.compare?.open);
         compareView.render(s.compare, s.models, s.defaultModel);

@@ -13,6 +13,13 @@ export class Sidebar {
   constructor(options) {
     this.options = options;
     this.groups = h("div", { class: "conv-groups" });
+    this.searchBox = h("input", {
+      type: "search", class: "search-input", id: "conversation-search", placeholder: t("search.placeholder"),
+      "aria-label": t("search.label"), autocomplete: "off", maxlength: 200,
+      oninput: (e) => options.onSearch?.(e.target.value),
+      onkeydown: (e) => { if (e.key === "Escape" && e.target.value) { e.stopPropagation(); e.target.value = ""; options.onSearch?.(""); } },
+    });
+    this.searchStatus = h("p", { class: "search-status muted", role: "status" });
     this.more = h("button", { type: "button", class: "btn ghost small more", hidden: true, onclick: options.onMore }, t("sidebar.older"));
     this.el = h(
       "aside",
@@ -24,7 +31,8 @@ export class Sidebar {
         (this.close = h("button", { type: "button", class: "icon-btn close-sidebar", "aria-label": t("sidebar.close") }, icon("close"))),
       ),
       (this.newChat = h("button", { type: "button", class: "btn primary new-chat", onclick: options.onNewChat }, icon("plus"), t("sidebar.newChat"))),
-      h("nav", { class: "conv-nav", "aria-label": t("sidebar.history") }, this.groups, this.more),
+      h("div", { class: "search", role: "search" }, this.searchBox),
+      h("nav", { class: "conv-nav", "aria-label": t("sidebar.history") }, this.searchStatus, this.groups, this.more),
       h(
         "div",
         { class: "sidebar-foot" },
@@ -36,9 +44,11 @@ export class Sidebar {
   }
 
   /** Renders the list; `currentId` is marked with aria-current. Skipped while a title is edited. */
-  render({ conversations, nextCursor, listLoaded }, currentId) {
-    this.last = [{ conversations, nextCursor, listLoaded }, currentId];
+  render({ conversations, nextCursor, listLoaded, search }, currentId) {
+    this.last = [{ conversations, nextCursor, listLoaded, search }, currentId];
     if (this.editing) return;
+    if (search?.q) return this.renderSearch(search, currentId);
+    this.searchStatus.textContent = "";
     const groups = groupByDate(conversations).map(({ group, items }) => {
       const id = `conv-group-${group}`;
       return h(
@@ -51,6 +61,25 @@ export class Sidebar {
     if (!groups.length && listLoaded) groups.push(h("p", { class: "conv-empty muted" }, t("sidebar.empty")));
     this.groups.replaceChildren(...groups);
     this.more.hidden = !nextCursor;
+  }
+
+  /** Search hits instead of the date groups: one link per hit, the matching text under the title. */
+  renderSearch({ q, items, loading, error }, currentId) {
+    this.more.hidden = true;
+    this.searchStatus.textContent = error || (loading ? t("search.searching") : items.length ? t("search.count", { n: items.length }) : t("search.none", { q }));
+    const list = items.map((hit) =>
+      h(
+        "li",
+        { class: `conv-item search-hit${hit.conversationId === currentId ? " active" : ""}` },
+        h(
+          "a",
+          { class: "conv-link", href: `#/c/${hit.conversationId}`, "aria-current": hit.conversationId === currentId ? "page" : null, onclick: () => this.options.onPick() },
+          h("span", { class: "conv-name" }, hit.title || t("conv.untitled")),
+          hit.messageId ? h("span", { class: "hit-snippet" }, hit.snippet) : null,
+        ),
+      ),
+    );
+    this.groups.replaceChildren(h("ul", { class: "conv-list search-results", "aria-label": t("search.results") }, list));
   }
 
   item(conv, active) {
