@@ -144,3 +144,28 @@ def test_the_history_read_is_sized_by_the_token_budget() -> None:
     short.chat.run_turn(ALICE, TurnInput(message="next", conversation_id=conversation_id))
     # Short messages: the first page fills under budget, so one more read up to the cap.
     assert short.store.recent_limits == [10, 100]
+
+
+def test_after_a_regenerate_or_an_edit_the_next_turn_reads_the_thread_as_it_now_reads() -> None:
+    # Given a conversation whose window holds "first"/"echo: first"
+    h = build()
+    counter = iter(range(100))
+    h.model.reply = lambda request: f"answer {next(counter)}"
+    first = h.chat.run_turn(ALICE, TurnInput(message="first"))
+    conversation_id = first.conversation_id
+    # When its answer is regenerated, then the conversation goes on
+    h.chat.run_turn(
+        ALICE, TurnInput(message="", conversation_id=conversation_id, regenerate=first.message_id)
+    )
+    h.chat.run_turn(ALICE, TurnInput(message="second", conversation_id=conversation_id))
+    # Then the model saw only the regenerated answer, never the superseded one
+    sent = [[b["text"] for b in m.content] for m in h.model.requests[-1].messages]
+    assert sent == [["first"], ["answer 1"], ["second"]]
+    # And after an edit of "second", the next turn sees the edited question's thread only
+    second_id = next(m.id for m in h.store.messages[(ALICE, conversation_id)] if m.content == "second")
+    h.chat.run_turn(
+        ALICE, TurnInput(message="second, edited", conversation_id=conversation_id, edit_of=second_id)
+    )
+    h.chat.run_turn(ALICE, TurnInput(message="third", conversation_id=conversation_id))
+    sent = [[b["text"] for b in m.content] for m in h.model.requests[-1].messages]
+    assert sent == [["first"], ["answer 1"], ["second, edited"], ["answer 3"], ["third"]]
