@@ -309,12 +309,9 @@ class ChatService:
                 rewrite = _regenerate(history, validate_id(turn.regenerate, "regenerate"))
             elif turn.edit_of is not None:
                 rewrite = _edit(history, validate_id(turn.edit_of, "editOf"))
-            if rewrite is not None:
-                history = rewrite.history
-            else:
-                # Earlier versions (regenerated answers, edited questions and what followed them)
-                # are kept for the reader but never sent to the model again.
-                history = visible_thread(history)
+            # Earlier versions (regenerated answers, edited questions and what followed them) are
+            # kept for the reader but never sent to the model again.
+            history = rewrite.history if rewrite is not None else visible_thread(history)
             if rewrite is not None:
                 if rewrite.question is not None:
                     text = rewrite.question.content
