@@ -482,6 +482,12 @@ _DEFAULT_ENTRIES: dict[str, ModelProfile] = {
         name="Local model",
         context_window=4_096,
         max_output_tokens=4_096,
+        # The local runtime accepts cachePoint where Bedrock does and reports real prefix reuse
+        # (llama.cpp's reused prompt tokens; the scripted model's prefix cache).
+        # No minimum there: any prefix behind a cache point is cached (1 token per checkpoint).
+        prompt_caching=PromptCaching(
+            supported=True, min_tokens_per_checkpoint=1, fields=("system", "messages", "tools")
+        ),
         price=Price(
             input_per_1k=Decimal(0),
             output_per_1k=Decimal(0),

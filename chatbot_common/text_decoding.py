@@ -32,9 +32,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from charset_normalizer.cd import coherence_ratio
-from charset_normalizer.constant import FREQUENCIES
-
 from chatbot_common.errors import UnprocessableContent, UnsupportedMediaType
 
 # How much of a long text is scored to choose the encoding (the whole text is then decoded).
@@ -323,6 +320,9 @@ def _is_letter(ch: str) -> bool:
 def _coherence(text: str) -> float:
     """How much ``text`` looks like some language: charset-normalizer's letter-frequency coherence,
     plus for CJK the share of its characters among the most frequent ones."""
+    # charset-normalizer is imported on the first text that needs scoring, not with the app.
+    from charset_normalizer.cd import coherence_ratio
+
     ratios = coherence_ratio(text)
     cjk = [ch for ch in text if _script(ch) in {"HAN", "KANA", "HANGUL"}]
     frequent = _frequent_cjk()
@@ -463,6 +463,8 @@ def _alphabet_anomalies(letters: Counter[str]) -> int:
 def _frequent_cjk() -> frozenset[str]:
     """The most frequent characters of Chinese, Japanese and Korean text (charset-normalizer's
     per-language frequency tables): real CJK text is full of them, a wrong reading rarely is."""
+    from charset_normalizer.constant import FREQUENCIES
+
     return frozenset(
         ch
         for language in ("Chinese", "Japanese", "Japanese—", "Japanese——", "Korean")

@@ -86,8 +86,19 @@ class UsageOut(ApiModel):
         default=False,
         description="True when Bedrock sent no counts (stopped or failed stream): ~4 characters a token",
     )
-    cache_read_input_tokens: int = 0
-    cache_write_input_tokens: int = 0
+    # Built from the Usage entity (cache_read_tokens / cache_write_tokens), Converse's names on the wire.
+    cache_read_tokens: int = Field(
+        default=0,
+        alias="cacheReadInputTokens",
+        description="Prompt tokens read from the prompt cache (Converse cacheReadInputTokens), "
+        "not counted in inputTokens",
+    )
+    cache_write_tokens: int = Field(
+        default=0,
+        alias="cacheWriteInputTokens",
+        description="Prompt tokens written to the prompt cache (Converse cacheWriteInputTokens), "
+        "not counted in inputTokens",
+    )
 
 
 class ToolCallOut(ApiModel):

@@ -77,7 +77,11 @@ def _state_lines() -> Iterator[dict[str, Any]]:
         }
         for item in table.all_items():
             yield {
-                "item": {"region": region, "table": table.name, "attributes": item.to_json()["Attributes"]}
+                "item": {
+                    "region": region,
+                    "table": table.name,
+                    "attributes": _binary_as_text(item.to_json()["Attributes"]),
+                }
             }
     for bucket in _buckets():
         yield {"bucket": {"name": bucket.name, "region": bucket.region_name}}
@@ -91,6 +95,28 @@ def _state_lines() -> Iterator[dict[str, Any]]:
                     "body_b64": base64.b64encode(key.value).decode("ascii"),
                 }
             }
+
+
+def _binary_as_text(value: Any) -> Any:
+    """DynamoDB JSON with Binary values (moto keeps them as bytes) as base64 text, as the wire
+    format has them; `_binary_from_text` reverses it."""
+    if isinstance(value, bytes):
+        return {"__b64__": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dict):
+        return {key: _binary_as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_binary_as_text(item) for item in value]
+    return value
+
+
+def _binary_from_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__b64__"}:
+            return base64.b64decode(value["__b64__"])
+        return {key: _binary_from_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_binary_from_text(item) for item in value]
+    return value
 
 
 def _index_spec(description: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +174,8 @@ def load(path: Path) -> int:
             line = json.loads(raw)
             if "item" in line:
                 item = line["item"]
-                dynamodb_backends[ACCOUNT_ID][item["region"]].put_item(item["table"], item["attributes"])
+                attributes = _binary_from_text(item["attributes"])
+                dynamodb_backends[ACCOUNT_ID][item["region"]].put_item(item["table"], attributes)
                 count += 1
             elif "table" in line:
                 spec = line["table"]

@@ -9,7 +9,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from langchain_aws import ChatBedrockConverse
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from chatbot_common.errors import DomainError, InvalidInput, Throttled, UpstreamError
 from chatbot_common.model_ids import provider_of
@@ -57,21 +56,6 @@ def translate_bedrock_error(exc: Exception) -> DomainError:
     if isinstance(exc, BotoCoreError | ConnectionError):
         return UpstreamError("The model stream was interrupted")
     return UpstreamError("The model call failed")
-
-
-def to_langchain(request: ModelRequest) -> list[BaseMessage]:
-    """Converse blocks ride through unchanged: langchain-aws passes blocks without a "type" key
-    to Bedrock as they are, so image blocks reach Bedrock as Converse `image` blocks."""
-    messages: list[BaseMessage] = []
-    if request.system:
-        messages.append(SystemMessage(content=request.system))
-    for message in request.messages:
-        content: list[str | dict[Any, Any]] = [dict(block) for block in message.content]
-        if message.role == "user":
-            messages.append(HumanMessage(content=content))
-        else:
-            messages.append(AIMessage(content=content))
-    return messages
 
 
 class BedrockChatModel:

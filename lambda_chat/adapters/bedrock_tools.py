@@ -34,13 +34,22 @@ _TOOL_SUPPORT_PHRASES = ("support tool use", "toolconfig")
 
 def to_langchain_messages(request: ModelRequest) -> list[BaseMessage]:
     """The request's Converse messages as langchain messages, tool blocks as tool_calls and
-    ToolMessages (results first in a user turn, then its other blocks as a HumanMessage)."""
+    ToolMessages (results first in a user turn, then its other blocks as a HumanMessage), and the
+    request's prompt-cache checkpoints as `cachePoint` blocks (after the system text, and at the end
+    of the planned messages' content); langchain-aws passes blocks without a "type" key through."""
     messages: list[BaseMessage] = []
+    cache_point = {"cachePoint": {"type": "default"}}  # ChatBedrockConverse.create_cache_point()
     if request.system:
-        messages.append(SystemMessage(content=request.system))
-    for message in request.messages:
+        if getattr(request, "cache_system", False):
+            messages.append(SystemMessage(content=[{"text": request.system}, dict(cache_point)]))
+        else:
+            messages.append(SystemMessage(content=request.system))
+    cache_after = set(getattr(request, "cache_after_messages", ()))
+    for index, message in enumerate(request.messages):
+        tail = [dict(cache_point)] if index in cache_after else []
         if message.role == "assistant":
             others: list[str | dict[Any, Any]] = [dict(b) for b in message.content if "toolUse" not in b]
+            others += tail
             calls = [
                 {"id": b["toolUse"]["toolUseId"], "name": b["toolUse"]["name"], "args": b["toolUse"]["input"]}
                 for b in message.content
@@ -62,6 +71,7 @@ def to_langchain_messages(request: ModelRequest) -> list[BaseMessage]:
                     )
                 )
         rest: list[str | dict[Any, Any]] = [dict(b) for b in message.content if "toolResult" not in b]
+        rest += tail
         if rest:
             messages.append(HumanMessage(content=rest))
     return messages

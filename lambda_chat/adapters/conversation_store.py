@@ -11,9 +11,11 @@ first question, one TransactWriteItems) or `append_message` (the question alone)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -45,6 +47,11 @@ from lambda_chat.domain.entities import (
     Page,
     Usage,
 )
+from lambda_chat.domain.ports import HistoryWindow
+
+# Conversation item attributes behind the history window (see `HistoryWindow`).
+MESSAGE_COUNT_ATTRIBUTE = "messageCount"
+HISTORY_WINDOW_ATTRIBUTE = "historyWindow"
 
 _BATCH = 25
 # A transaction (or a plain write) that meets another transaction on the same item is refused
@@ -102,6 +109,55 @@ def _message_from(item: dict[str, Any]) -> Message:
         blocks=json.loads(plain["blocks"]) if plain.get("blocks") else [],
         tool_step=bool(plain.get("toolStep", False)),
     )
+
+
+def encode_history_window(window: HistoryWindow) -> bytes:
+    """The window as one Binary attribute: zlib-compressed JSON (one attribute however many
+    messages; its size bounded by the history token budget)."""
+    body = {
+        "count": window.count,
+        "documents": window.documents,
+        "messages": [
+            {
+                "id": m.id,
+                "role": m.role,
+                "content": m.content,
+                "createdAt": m.created_at,
+                "status": m.status,
+                **({"attachments": m.attachments} if m.attachments else {}),
+                **({"blocks": m.blocks, "toolStep": True} if m.tool_step else {}),
+                **({"versionOf": m.version_of} if m.version_of else {}),
+            }
+            # Superseded messages (an earlier version) are never sent to the model again.
+            for m in window.messages
+            if m.superseded_by is None
+        ],
+    }
+    return zlib.compress(json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode(), 1)
+
+
+def decode_history_window(data: bytes, conversation_id: str) -> HistoryWindow | None:
+    """The stored window, or None when it cannot be read (the turn then queries the messages)."""
+    try:
+        body = json.loads(zlib.decompress(data))
+        messages = [
+            Message(
+                id=m["id"],
+                conversation_id=conversation_id,
+                role=m["role"],
+                content=m["content"],
+                created_at=m["createdAt"],
+                status=m.get("status", "complete"),
+                attachments=list(m.get("attachments", [])),
+                blocks=list(m.get("blocks", [])),
+                tool_step=bool(m.get("toolStep", False)),
+                version_of=m.get("versionOf"),
+            )
+            for m in body["messages"]
+        ]
+        return HistoryWindow(count=int(body["count"]), messages=messages, documents=list(body["documents"]))
+    except (zlib.error, ValueError, KeyError, TypeError):
+        return None
 
 
 def _feedback_from(value: Any) -> dict[str, Any] | None:
@@ -171,10 +227,12 @@ class ConversationStore(TableAdapter):
         updated_at: str,
         model: str | None,
         call_record: CallRecord,
+        history_window: HistoryWindow | None = None,
         supersedes: Sequence[str] = (),
     ) -> None:
         """The end of a turn in one request: the answer, the conversation's touch (updatedAt, list
-        order, `model` if given) and the call record, all or nothing.
+        order, `model` if given, one more message counted, the `history_window` if given) and the
+        call record, all or nothing.
 
         The touch requires the conversation to exist, so a turn that raced a delete of its
         conversation leaves no orphan answer: NotFound is raised and nothing is written.
@@ -182,6 +240,16 @@ class ConversationStore(TableAdapter):
         in the same transaction; one already superseded raises Conflict `message_superseded`.
         """
         names, values, expression = self._touch_expression(message.conversation_id, updated_at, model=model)
+        if history_window is not None and not supersedes:
+            names["#window"] = HISTORY_WINDOW_ATTRIBUTE
+            values[":window"] = encode_history_window(history_window)
+            expression += ", #window = :window"
+        names["#count"] = MESSAGE_COUNT_ATTRIBUTE
+        values[":one"] = 1
+        expression += " ADD #count :one"
+        if supersedes:  # the thread changed: the next turn reads the messages again
+            names["#window"] = HISTORY_WINDOW_ATTRIBUTE
+            expression += " REMOVE #window"
         update = {
             "Key": self._conversation_key(user_id, message.conversation_id),
             "UpdateExpression": expression,
@@ -217,6 +285,8 @@ class ConversationStore(TableAdapter):
                 "updatedAt": conversation.updated_at,
                 "model": conversation.model,
                 "system": conversation.system,
+                # Created with its first message (start_conversation).
+                MESSAGE_COUNT_ATTRIBUTE: 1,
                 "inferenceConfig": dynamo_numbers(conversation.inference_config) or None,
                 "comparisonId": conversation.comparison_id,
                 "lane": conversation.lane,
@@ -235,6 +305,23 @@ class ConversationStore(TableAdapter):
         if not item:
             raise NotFound("Conversation not found")
         return _conversation_from(item)
+
+    def get_conversation_with_history(
+        self, user_id: str, conversation_id: str
+    ) -> tuple[Conversation, int, HistoryWindow | None]:
+        """One consistent GetItem: the conversation, its message count and its history window."""
+        response = self._call(
+            "get_item",
+            Key=self._conversation_key(user_id, conversation_id),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            raise NotFound("Conversation not found")
+        count = int(item.get(MESSAGE_COUNT_ATTRIBUTE, {}).get("N", "0"))
+        raw = item.get(HISTORY_WINDOW_ATTRIBUTE, {}).get("B")
+        window = decode_history_window(raw, conversation_id) if raw is not None else None
+        return _conversation_from(item), count, window
 
     def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]:
         gsi_pk = keys.conversations_gsi_pk(user_id)
@@ -332,22 +419,56 @@ class ConversationStore(TableAdapter):
 
     # -- messages -------------------------------------------------------------------------------
 
-    def append_message(self, user_id: str, message: Message, supersedes: Sequence[str] = ()) -> None:
-        """Store a question. With `supersedes` (an edit: the edited question and what followed
-        it), those messages are marked `supersededBy` in the same transaction (at most 99 of
-        them, the TransactWriteItems limit of 100 items); one already superseded raises Conflict
-        `message_superseded` and nothing is written."""
-        if not supersedes:
-            # Ids are unique ULIDs; the condition turns an impossible collision into an error, not a loss.
+    def append_message(
+        self,
+        user_id: str,
+        message: Message,
+        supersedes: Sequence[str] = (),
+        *,
+        require_conversation: bool = False,
+    ) -> None:
+        """One message, counted on its conversation (the history window's check); with
+        `require_conversation`, both in one TransactWriteItems that requires the conversation
+        (NotFound, nothing written, when it was deleted meanwhile). With `supersedes` (an edit: the
+        edited question and what followed it), those messages are marked `supersededBy` in the
+        same transaction and the conversation's history window is dropped (the thread changed);
+        at most 98 of them (TransactWriteItems takes 100 items); one already superseded raises
+        Conflict `message_superseded` and nothing is written."""
+        # Ids are unique ULIDs; the condition turns an impossible collision into an error, not a loss.
+        names = {"#count": MESSAGE_COUNT_ATTRIBUTE}
+        if supersedes:
+            names["#window"] = HISTORY_WINDOW_ATTRIBUTE
+        count: dict[str, Any] = {
+            "Key": self._conversation_key(user_id, message.conversation_id),
+            "UpdateExpression": "ADD #count :one REMOVE #window" if supersedes else "ADD #count :one",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item({":one": 1}),
+        }
+        if supersedes:
+            self._transact(
+                [
+                    {"Update": count},
+                    {"Put": {"Item": self._message_item(user_id, message), **_MUST_BE_NEW}},
+                    *self._supersede_updates(user_id, message, supersedes),
+                ],
+                not_found_at=0,
+                superseded_from=2,
+            )
+            return
+        if not require_conversation:
             self._call("put_item", Item=self._message_item(user_id, message), **_MUST_BE_NEW)
+            # Counted after it is stored: a history window built meanwhile no longer matches the
+            # count, so no turn reads a window that lacks this message.
+            with contextlib.suppress(NotFound):  # its conversation is gone: nothing to count
+                self._call("update_item", not_found="Conversation not found", **count)
             return
         self._transact(
             [
+                {"Update": count},
                 {"Put": {"Item": self._message_item(user_id, message), **_MUST_BE_NEW}},
-                *self._supersede_updates(user_id, message, supersedes),
             ],
-            not_found_at=None,
-            superseded_from=1,
+            not_found_at=0,
         )
 
     def _supersede_updates(
@@ -439,8 +560,10 @@ class ConversationStore(TableAdapter):
         return to_item(values)
 
     def recent_messages(self, user_id: str, conversation_id: str, limit: int) -> list[Message]:
+        # Consistent: read after the conversation's count, it sees every message that count includes.
         response = self._call(
             "query",
+            ConsistentRead=True,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :msg)",
             ExpressionAttributeValues=to_item(
                 {":pk": keys.messages_pk(user_id, conversation_id), ":msg": "MSG#"}

@@ -9,8 +9,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from lambda_chat.domain.tokens import estimate_tokens
 
 
@@ -19,6 +17,9 @@ def split_into_chunks(text: str, chunk_tokens: int, overlap_tokens: int = 0) -> 
     ``chunk_tokens`` estimated tokens (``estimate_tokens``)."""
     if estimate_tokens(text) <= chunk_tokens:
         return [text] if text.strip() else []
+    # Imported on the first long document, not with the app (cold start of a plain chat turn).
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=chunk_tokens,
         chunk_overlap=min(overlap_tokens, chunk_tokens // 4),

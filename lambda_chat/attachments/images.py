@@ -11,8 +11,10 @@ import io
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image, UnidentifiedImageError
+if TYPE_CHECKING:
+    from PIL import Image
 
 from chatbot_common.errors import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
 from chatbot_common.uploads import detect_type
@@ -52,6 +54,9 @@ class PreparedImage:
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     """Open lazily (header only) with the decompression-bomb guard turned into an error."""
+    # Pillow is imported on the first image, not with the app: a plain chat turn needs none of it.
+    from PIL import Image, UnidentifiedImageError
+
     previous = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
@@ -153,6 +158,8 @@ def _downscale(image: Image.Image, fmt: str, limits: ImageLimits) -> PreparedIma
     original = image.size
     image.seek(0)  # animated GIF/WebP: the first frame stands for the image
     frame = image.copy()
+    from PIL import Image
+
     frame.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
     if fmt == "jpeg":
         out_fmt, save_args = "jpeg", {"quality": 88, "optimize": True}

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, Throttled, UnsupportedMediaType
 from chatbot_common.keys import validate_id
+from chatbot_common.model_table import DEFAULT_MODEL_TABLE
 from chatbot_common.timestamps import iso_now
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.context_windows import ContextWindow, context_window
@@ -41,6 +42,7 @@ from lambda_chat.domain.ports import (
     ModelRequest,
     close_iterator,
 )
+from lambda_chat.domain.prompt_cache import plan_cache_points
 
 _log = logging.getLogger(__name__)
 
@@ -86,11 +88,17 @@ class ChatModelSummaries:
     ) -> Completion:
         if self._cancelled.is_set():
             raise SummaryCancelled()
+        messages = [ChatMessage.text("user", prompt)]
+        # The instructions are the same for every chunk of a map-reduce: a cache checkpoint after
+        # them (for caching models, once they reach the model's minimum) lets the next calls read them.
+        caching = DEFAULT_MODEL_TABLE.profile_for(self._model_id).prompt_caching
+        plan = plan_cache_points(caching, system=system, messages=[])
         request = ModelRequest(
             model_id=self._model_id,
-            messages=[ChatMessage.text("user", prompt)],
+            messages=messages,
             system=system,
             max_tokens=self._max_tokens,
+            cache_system=plan.system,
         )
         started = time.perf_counter()
         parts: list[str] = []
@@ -106,7 +114,10 @@ class ChatModelSummaries:
                     if on_delta is not None:
                         on_delta(chunk.text)
                 if chunk.input_tokens is not None:
-                    tokens_in = chunk.input_tokens
+                    # A summary's call record counts the whole prompt as input (cache reads included).
+                    tokens_in = (
+                        chunk.input_tokens + (chunk.cache_read_tokens or 0) + (chunk.cache_write_tokens or 0)
+                    )
                 if chunk.output_tokens is not None:
                     tokens_out = chunk.output_tokens
                 if self._cancelled.is_set():

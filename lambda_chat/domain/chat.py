@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -31,7 +33,7 @@ from chatbot_common.errors import (
 )
 from chatbot_common.keys import validate_id
 from chatbot_common.model_table import UNKNOWN_MODEL as UNKNOWN_PROFILE
-from chatbot_common.model_table import ModelProfile, ModelTable, load_model_table
+from chatbot_common.model_table import ModelProfile, ModelTable, PromptCaching, load_model_table
 from chatbot_common.timestamps import iso_now
 from chatbot_common.typed_text import require_well_formed
 from lambda_chat.domain.call_log import CallRecorder
@@ -64,12 +66,14 @@ from lambda_chat.domain.ports import (
     ChatMessage,
     ChatModel,
     ConversationRepository,
+    HistoryWindow,
     ModelChunk,
     ModelRequest,
     ResolvedAttachments,
     close_iterator,
 )
 from lambda_chat.domain.presets import preset_prompt
+from lambda_chat.domain.prompt_cache import plan_cache_points
 from lambda_chat.domain.retry import RetryPolicy
 from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
 from lambda_chat.tools.agent_loop import (
@@ -91,6 +95,8 @@ from lambda_chat.tools.tool_history import conversation_messages, trim_turns, wi
 _log = logging.getLogger(__name__)
 
 MAX_ATTACHMENTS = 10
+# Older document references a history window keeps (beyond them, earlier documents are forgotten).
+_MAX_WINDOW_DOCUMENTS = 20
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,13 @@ class ChatConfig:
     # A trailing question older than this is an abandoned turn (its Lambda ended): no wait. Lambda's
     # maximum duration (15 minutes, AWS Lambda quotas page).
     pending_answer_max_age_seconds: float = 900.0
+    # The history read is sized by the token budget: first `history_token_budget /
+    # history_tokens_per_message` messages (one Query), and the rest of `history_max_messages`
+    # only when those came in under budget and more exist. 150 tokens is a typical chat message.
+    history_tokens_per_message: int = 150
+    # For models with prompt caching, the history's start moves in steps of this many messages
+    # once old turns must be dropped (see `trim_history`), so its cached prefix stays valid.
+    history_start_step: int = 16
 
 
 @dataclass(frozen=True)
@@ -182,6 +195,11 @@ class _Turn:
     # ~4 characters per token over everything sent (system, history, attachments, question):
     # the input count recorded when Bedrock sends none (a stopped or failed stream).
     input_token_estimate: int = 0
+    # What the turn read (oldest first), older document references that did not fit, and the
+    # conversation's message count they account for: the next history window is built from them.
+    history: list[Message] = field(default_factory=list)
+    earlier_documents: list[dict[str, Any]] = field(default_factory=list)
+    window_base: int | None = None
     # Regenerate / edit (docs/api.md "Versions"); the defaults are a plain turn.
     rewrite: _Rewrite | None = None
     # The validated settings (turn over conversation) and the model's profile (limits, price).
@@ -219,7 +237,8 @@ class ChatService:
         on_tool: Callable[[ToolOutcome], None] | None = None,
     ) -> None:
         """`on_call` sees every call record (the app logs them as structured lines); `table` gives
-        each model's limits and price (default: the built-in `chatbot_common.model_table`).
+        each model's limits, price and prompt caching (default: the built-in
+        `chatbot_common.model_table`).
 
         Every turn runs the agent loop (`lambda_chat.tools.agent_loop.AgentRun`) over `model`:
         `tools` gives the registry per turn (none: plain turns), `agent` the step limit, `retry`
@@ -227,6 +246,8 @@ class ChatService:
         the loop knows which step a chunk belongs to), `on_throttle` sees each throttled
         attempt and `on_tool` each tool outcome (for metrics).
         """
+        self._executor: Executor | None = None
+        self._executor_lock = threading.Lock()
         self._sleep = sleep
         self._tools = tools
         self._agent = agent or AgentConfig()
@@ -273,15 +294,25 @@ class ChatService:
 
         if turn.conversation_id is not None:
             conversation_id = validate_id(turn.conversation_id, "conversationId")
-            conversation = self._store.get_conversation(user_id, conversation_id)
-            history = self._settled_history(user_id, conversation_id)
+            # One storage round trip before the model is called: the conversation item carries the
+            # newest messages (its history window) while its message count says they are all.
+            conversation, count, window = self._store.get_conversation_with_history(user_id, conversation_id)
+            if window is not None and window.count == count:
+                history, earlier_documents = window.messages, window.documents
+            else:
+                # No current window (an older conversation, concurrent turns, a question still
+                # being answered): query the messages, after the count so they include its messages.
+                history, earlier_documents = self._settled_history(user_id, conversation_id), []
+            window_base = count
             is_new = False
             if turn.regenerate is not None:
                 rewrite = _regenerate(history, validate_id(turn.regenerate, "regenerate"))
             elif turn.edit_of is not None:
                 rewrite = _edit(history, validate_id(turn.edit_of, "editOf"))
+            # Earlier versions (regenerated answers, edited questions and what followed them) are
+            # kept for the reader but never sent to the model again.
+            history = rewrite.history if rewrite is not None else visible_thread(history)
             if rewrite is not None:
-                history = rewrite.history
                 if rewrite.question is not None:
                     text = rewrite.question.content
                 if not upload_ids:
@@ -298,7 +329,8 @@ class ChatService:
                 # A new conversation keeps the tools its first turn named, as it keeps `system`.
                 tools=turn_tools,
             )
-            history = []
+            history, earlier_documents = [], []
+            window_base = 0
             is_new = True
 
         model_id = turn.model or conversation.model or self._catalog.default_model_id()
@@ -311,14 +343,18 @@ class ChatService:
         # Validates toolChoice against what is enabled (400) before anything is written.
         snapshot.registry.tool_config(enabled, turn.tool_choice)
 
-        resolved = self._resolve_attachments(user_id, upload_ids, history, text)
+        resolved = self._resolve_attachments(user_id, upload_ids, history, text, earlier_documents)
         reserved = estimate_tokens(system or "") + estimate_tokens(text)
         reserved += estimate_block_tokens(resolved.content_blocks)
-        # Whole turns only (question, tool steps, answer): a toolUse never loses its toolResult.
+        caching = self._table.profile_for(model_id).prompt_caching.supported
+        # Whole turns only (question, tool steps, answer): a toolUse never loses its toolResult;
+        # for caching models the history's start moves in steps so the cached prefix holds.
         messages = trim_turns(
             conversation_messages(history),
             token_budget=self._config.history_token_budget,
             reserved_tokens=reserved,
+            start_step=self._config.history_start_step if caching else 1,
+            first_index=max(0, window_base - len(history)),
         )
         messages = with_question(
             messages, ChatMessage(role="user", content=[*resolved.content_blocks, {"text": text}])
@@ -340,6 +376,9 @@ class ChatService:
             model_messages=messages,
             references=list(resolved.references),
             input_token_estimate=input_estimate,
+            history=history,
+            earlier_documents=earlier_documents,
+            window_base=window_base,
             rewrite=rewrite,
             settings=settings,
             profile=self._table.profile_for(model_id),
@@ -415,7 +454,30 @@ class ChatService:
             raise PayloadTooLarge(f"message is longer than {self._config.max_message_chars} characters")
         return require_well_formed(text, "message")
 
-    def _settled_history(self, user_id: str, conversation_id: str) -> list[Message]:
+    def _background(self) -> Executor:
+        """The service's worker threads (storage reads and writes that overlap a turn)."""
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="chat-io")
+            return self._executor
+
+    def _budgeted_history(self, user_id: str, conversation_id: str) -> list[Message]:
+        """The newest messages, read in a size the token budget needs: one Query of
+        budget/tokens-per-message items, and a second up to `history_max_messages` only when the
+        first filled up under budget (long histories of short messages)."""
+        config = self._config
+        cap = config.history_max_messages
+        first = min(cap, max(2, math.ceil(config.history_token_budget / config.history_tokens_per_message)))
+        history = self._store.recent_messages(user_id, conversation_id, first)
+        if len(history) < first or first >= cap:
+            return history
+        if sum(estimate_tokens(message.content) for message in history) >= config.history_token_budget:
+            return history
+        return self._store.recent_messages(user_id, conversation_id, cap)
+
+    def _settled_history(
+        self, user_id: str, conversation_id: str, history: list[Message] | None = None
+    ) -> list[Message]:
         """The conversation's recent messages, once any answer still being stored has landed.
 
         A history that ends with a question (no answer after it) belongs to a turn still running,
@@ -423,12 +485,12 @@ class ChatService:
         must see that answer, so it re-reads (bounded) until it appears. Works across Lambda
         instances: the store is the only thing both turns share.
         """
-        limit = self._config.history_max_messages
-        history = self._store.recent_messages(user_id, conversation_id, limit)
+        if history is None:
+            history = self._budgeted_history(user_id, conversation_id)
         deadline = self._timer() + self._config.pending_answer_wait_seconds
         while self._answer_pending(history) and self._timer() < deadline:
             self._sleep(self._config.pending_poll_seconds)
-            history = self._store.recent_messages(user_id, conversation_id, limit)
+            history = self._budgeted_history(user_id, conversation_id)
         return history
 
     def _answer_pending(self, history: list[Message]) -> bool:
@@ -451,11 +513,16 @@ class ChatService:
         return list(dict.fromkeys(ids))
 
     def _resolve_attachments(
-        self, user_id: str, upload_ids: list[str], history: list[Message], question: str
+        self,
+        user_id: str,
+        upload_ids: list[str],
+        history: list[Message],
+        question: str,
+        earlier_documents: Sequence[dict[str, Any]] = (),
     ) -> ResolvedAttachments:
         if self._attachments is None:
             return ResolvedAttachments()
-        earlier = document_references(history)
+        earlier = _unique_documents([*document_references(history), *earlier_documents])
         if not upload_ids and not earlier:
             return ResolvedAttachments()
         return self._attachments.resolve(
@@ -474,6 +541,8 @@ class ChatService:
             clock=self._clock,
             timer=self._timer,
             calls=self._calls,
+            prompt_caching=self._table.profile_for(turn.model_id).prompt_caching,
+            background=self._background(),
             step_ids=2 * (self._agent.max_steps + 1),
         )
         run = AgentRun(
@@ -577,11 +646,19 @@ class TurnRecorder:
         clock: Callable[[], float],
         timer: Callable[[], float],
         calls: CallRecorder,
+        prompt_caching: PromptCaching | None = None,
+        background: Executor | None = None,
         step_ids: int = 0,
     ) -> None:
-        """`step_ids`: how many message ids to reserve for tool-step messages, so that they sort
-        between the question and the answer (ids are time-ordered ULIDs and the answer's id is
-        sent in `meta`, before any step runs)."""
+        """`prompt_caching` is the model's row of the model table (None: no cache points).
+        With `background`, the question is written on it while the answer streams (joined before
+        the answer is stored); without, before the first event is sent. `step_ids`: how many
+        message ids to reserve for tool-step messages, so that they sort between the question and
+        the answer (ids are time-ordered ULIDs and the answer's id is sent in `meta`, before any
+        step runs)."""
+        self._background = background
+        self._question_write: Future[None] | None = None
+        prompt_caching = prompt_caching or PromptCaching()
         self.turn = turn
         self.state = TurnState.WAITING
         self._store = store
@@ -589,6 +666,7 @@ class TurnRecorder:
         self._clock = clock
         self._timer = timer
         self._calls = calls
+        plan = plan_cache_points(prompt_caching, system=turn.system, messages=turn.model_messages)
         profile = turn.profile or UNKNOWN_PROFILE
         inference = converse_inference_config(
             turn.settings, profile, default_max_tokens=config.max_output_tokens
@@ -597,6 +675,8 @@ class TurnRecorder:
             model_id=turn.model_id,
             messages=turn.model_messages,
             system=turn.system,
+            cache_system=plan.system,
+            cache_after_messages=plan.after_messages,
             max_tokens=inference.get("maxTokens", config.max_output_tokens),
             inference_config=inference,
         )
@@ -653,7 +733,12 @@ class TurnRecorder:
         if chunk.stop_reason is not None:
             self._stop_reason = chunk.stop_reason
         if chunk.answers and self.state is TurnState.WAITING:
-            self._store_question()
+            if self._background is not None:
+                # The first token goes out without waiting for the question's write; the answer
+                # (and every ending) joins it first, so nothing is stored half.
+                self._question_write = self._background.submit(self._store_question)
+            else:
+                self._store_question()
             self.state = TurnState.ANSWERING
             yield self._meta()
         if chunk.text:
@@ -668,6 +753,10 @@ class TurnRecorder:
             self._input_tokens = chunk.input_tokens
         if chunk.output_tokens is not None:
             self._output_tokens = chunk.output_tokens
+        if chunk.cache_read_tokens is not None:
+            self._cache_read_tokens = chunk.cache_read_tokens
+        if chunk.cache_write_tokens is not None:
+            self._cache_write_tokens = chunk.cache_write_tokens
         if chunk.answers:
             self._model_answered = True
 
@@ -681,7 +770,12 @@ class TurnRecorder:
         """
         self._events.append(event)
         if isinstance(event, TextDelta | ToolUseEvent) and self.state is TurnState.WAITING:
-            self._store_question()
+            if self._background is not None:
+                # As in `accept`: the first event goes out without waiting for the question's
+                # write; a tool step and every ending join it first.
+                self._question_write = self._background.submit(self._store_question)
+            else:
+                self._store_question()
             self.state = TurnState.ANSWERING
             yield self._meta()
             yield from self._pending_notices
@@ -714,6 +808,7 @@ class TurnRecorder:
         self._stop_reason = event.stop_reason
         if event.tool_results is None:
             return  # the final step: its call record is written with the answer
+        self._join_question_write()  # a step's messages never land before their question
         created = iso_now(self._clock())
         step_text = "".join(str(b.get("text", "")) for b in event.assistant.content if "text" in b)
         ids = self._step_ids[:2] if len(self._step_ids) >= 2 else [keys.new_id(), keys.new_id()]
@@ -774,6 +869,9 @@ class TurnRecorder:
         if now - self._last_existence_check < self._config.deletion_check_seconds:
             return
         self._last_existence_check = now
+        # The question's write (long done by now in practice) must have landed first: a new
+        # conversation is not readable before it, and a write that found it deleted says so.
+        self._join_question_write()
         try:
             self._store.get_conversation(self.turn.user_id, self.turn.conversation.id)
         except NotFound:
@@ -820,6 +918,7 @@ class TurnRecorder:
         if self.state is TurnState.FINISHED:
             return 0
         try:
+            self._join_question_write()
             self._store_question()
         except DomainError:
             _log.exception("could not store the question of a stopped turn")
@@ -854,6 +953,20 @@ class TurnRecorder:
 
     # -- internals -------------------------------------------------------------------------------
 
+    def _join_question_write(self) -> None:
+        """Wait for the question's background write; raise its failure as a DomainError."""
+        pending, self._question_write = self._question_write, None
+        if pending is None:
+            return
+        try:
+            pending.result()
+        except NotFound:
+            raise self._deleted() from None
+        except DomainError:
+            raise
+        except Exception as exc:
+            raise DomainError("The question could not be stored") from exc
+
     def _store_question(self) -> None:
         # One request either way: a new conversation and its question together, or the question.
         if self._question_stored:
@@ -864,7 +977,8 @@ class TurnRecorder:
         elif supersedes:
             self._store.append_message(self.turn.user_id, self.question, supersedes=supersedes)
         else:
-            self._store.append_message(self.turn.user_id, self.question)
+            # Written beside the stream, so it must not land after a delete of the conversation.
+            self._store.append_message(self.turn.user_id, self.question, require_conversation=True)
         self._question_stored = True
 
     def _ids(self) -> dict[str, str]:
@@ -888,7 +1002,11 @@ class TurnRecorder:
         """Bedrock's counts when it sent them; otherwise the estimate of what the model read and
         wrote (`estimated=True`). A call refused before the model ran (throttled, no chunk) used
         nothing."""
-        if self._input_tokens is not None or self._output_tokens is not None:
+        reported = (self._input_tokens or 0) + (self._output_tokens or 0)
+        reported += self._cache_read_tokens + self._cache_write_tokens
+        # All-zero counts (a stream that failed at its start) are no count: a model that read a
+        # prompt never reports zero tokens of it.
+        if reported > 0:
             return Usage(
                 self._input_tokens or 0,
                 self._output_tokens or 0,
@@ -928,6 +1046,14 @@ class TurnRecorder:
         a failure while writing never records the turn twice. The call record is the last
         model call's (earlier steps wrote theirs); the answer carries the whole turn's usage."""
         self.state = TurnState.FINISHED
+        question_error: DomainError | None = None
+        try:
+            self._join_question_write()
+        except DomainError as exc:
+            # The question never landed: its answer must not either (no answer without its
+            # question); the call record is still written and the failure reported.
+            _log.error("could not store the question of a turn", exc_info=exc)
+            question_error = exc
         now = self._timer()
         latency_ms = int((now - self._started) * 1000)
         usage = self._usage(status)
@@ -971,13 +1097,42 @@ class TurnRecorder:
                 self._calls.write(record)
         finally:
             self._calls.observe(record)
+        if question_error is not None and not isinstance(error, ConversationDeleted):
+            raise question_error
         return latency_ms
+
+    def _next_window(self, answer: Message) -> HistoryWindow | None:
+        """The history the next turn reads with the conversation: what this turn read, its
+        question and answer, newest first while the token budget holds. It counts the two
+        messages this turn adds, so any other write meanwhile leaves it out of date (and unused)."""
+        turn = self.turn
+        if turn.window_base is None:
+            return None
+        messages = [*turn.history, self.question, answer]
+        budget, kept = self._config.history_token_budget, 0
+        start = len(messages)
+        while start > 0 and kept < self._config.history_max_messages:
+            tokens = estimate_tokens(messages[start - 1].content)
+            if budget - tokens < 0:
+                break
+            budget -= tokens
+            kept += 1
+            start -= 1
+        documents = _unique_documents([*document_references(messages[:start]), *turn.earlier_documents])
+        return HistoryWindow(
+            count=turn.window_base + 2,
+            messages=messages[start:],
+            documents=documents[:_MAX_WINDOW_DOCUMENTS],
+        )
 
     def _record_answer(self, answer: Message, record: CallRecord) -> None:
         """Store the answer, the conversation's touch and the call record in one write. The call
         record survives any failure of that write: it is then written alone."""
         turn = self.turn
         changed_model = None if turn.model_id == turn.conversation.model else turn.model_id
+        # A regenerate or edit changes the thread: no window is written (the next turn reads the
+        # messages again and writes one from the thread as it then reads).
+        window = self._next_window(answer) if turn.rewrite is None else None
         supersedes = turn.rewrite.answer_supersedes if turn.rewrite else ()
         extra: dict[str, Any] = {"supersedes": supersedes} if supersedes else {}
         stored = self._calls.write_with_answer(
@@ -988,12 +1143,23 @@ class TurnRecorder:
                 updated_at=iso_now(self._clock()),
                 model=changed_model,
                 call_record=record,
+                history_window=window,
                 **extra,
             ),
         )
         if not stored and answer.status == "complete":
             # Deleted while the turn ran: the answer has nowhere to go (and leaves no orphan).
             raise self._deleted()
+
+
+def _unique_documents(references: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[Any] = set()
+    unique = []
+    for ref in references:
+        if ref.get("uploadId") not in seen:
+            seen.add(ref.get("uploadId"))
+            unique.append(ref)
+    return unique
 
 
 def _regenerate(history: list[Message], answer_id: str) -> _Rewrite:

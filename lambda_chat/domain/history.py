@@ -49,21 +49,37 @@ def paired_turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
 
 
 def trim_history(
-    messages: Sequence[Message], *, token_budget: int, reserved_tokens: int = 0
+    messages: Sequence[Message],
+    *,
+    token_budget: int,
+    reserved_tokens: int = 0,
+    start_step: int = 1,
+    first_index: int = 0,
 ) -> list[ChatMessage]:
     """The newest whole turns that fit in `token_budget - reserved_tokens`, oldest first.
 
     `reserved_tokens` covers what is always sent (system prompt, new message, attachments).
     Turns are kept or dropped as pairs, newest kept first, so user/assistant alternation holds.
+
+    `start_step` > 1 makes the start of the history move in steps once older turns must be
+    dropped: it starts at a multiple of `start_step` in the conversation's message order
+    (`first_index` is the position of `messages[0]` in it). The prefix sent then stays the same
+    for several turns, so a prompt cache keeps serving it, instead of changing every turn as a
+    window sliding by one turn would.
     """
     remaining = token_budget - reserved_tokens
     kept: list[tuple[Message, Message]] = []
-    for user, assistant in reversed(paired_turns(messages)):
+    pairs = paired_turns(messages)
+    for user, assistant in reversed(pairs):
         cost = estimate_tokens(user.content) + estimate_tokens(assistant.content)
         if cost > remaining:
             break
         remaining -= cost
         kept.append((user, assistant))
+    if start_step > 1 and len(kept) < len(pairs):
+        position = {id(message): index for index, message in enumerate(messages)}
+        floor = -(-(first_index + position[id(kept[-1][0])]) // start_step) * start_step if kept else 0
+        kept = [pair for pair in kept if first_index + position[id(pair[0])] >= floor]
     result: list[ChatMessage] = []
     for user, assistant in reversed(kept):
         result.append(ChatMessage.text("user", user.content))

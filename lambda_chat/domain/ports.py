@@ -30,6 +30,11 @@ class ModelRequest:
     messages: list[ChatMessage]
     system: str | None = None
     max_tokens: int | None = None
+    # Prompt-cache checkpoints (Converse `cachePoint` blocks) to place: after the system prompt
+    # (which follows any tool definitions), and after the content of `messages[i]` for each i.
+    # See `lambda_chat.domain.prompt_cache.plan_cache_points`.
+    cache_system: bool = False
+    cache_after_messages: tuple[int, ...] = ()
     # The Converse ``inferenceConfig`` to send as it is (lambda_chat.domain.inference
     # converse_inference_config); None: the adapter's defaults (maxTokens only).
     inference_config: dict[str, Any] | None = None
@@ -56,6 +61,21 @@ class ModelChunk:
     def answers(self) -> bool:
         """True when this chunk is part of the answer itself (text or a tool-use delta)."""
         return bool(self.text) or self.tool_use
+
+
+@dataclass(frozen=True)
+class HistoryWindow:
+    """A conversation's newest messages, kept on its item so a turn reads them with it.
+
+    `count` is the conversation's message count the window accounts for: the window is the whole
+    recent history only while the conversation's count still equals it (any message write adds
+    one). `messages` are oldest first, as many as the token budget holds; `documents` are the
+    document references of older messages that no longer fit (newest first, each upload once).
+    """
+
+    count: int
+    messages: list[Message]
+    documents: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ChatModel(Protocol):
@@ -86,11 +106,13 @@ class ConversationRepository(Protocol):
         updated_at: str,
         model: str | None,
         call_record: CallRecord,
+        history_window: HistoryWindow | None = None,
         supersedes: Sequence[str] = (),
     ) -> None:
         """End a turn, all or nothing: store the answer, touch the conversation (updated_at, and
-        `model` when given) and store the call record, and mark the `supersedes` messages (a
-        regenerated answer) superseded by this one.
+        `model` when given; the `history_window` when given) and store the call record, and mark
+        the `supersedes` messages (a regenerated answer) superseded by this one (which also drops
+        the conversation's history window: the thread changed).
 
         Raises NotFound, writing nothing, when the conversation no longer exists; Conflict
         (`message_superseded`) when one of `supersedes` already was.
@@ -99,6 +121,13 @@ class ConversationRepository(Protocol):
 
     def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
         """Raises NotFound when absent or not the caller's."""
+        ...
+
+    def get_conversation_with_history(
+        self, user_id: str, conversation_id: str
+    ) -> tuple[Conversation, int, HistoryWindow | None]:
+        """One consistent read: the conversation, its message count and its stored history
+        window (None when it has none). Raises NotFound when absent or not the caller's."""
         ...
 
     def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]: ...
@@ -124,8 +153,17 @@ class ConversationRepository(Protocol):
 
     def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
 
-    def append_message(self, user_id: str, message: Message, supersedes: Sequence[str] = ()) -> None:
-        """Store a question; `supersedes` (an edit) are marked superseded by it in the same write."""
+    def append_message(
+        self,
+        user_id: str,
+        message: Message,
+        supersedes: Sequence[str] = (),
+        *,
+        require_conversation: bool = False,
+    ) -> None:
+        """Store one message. With `require_conversation`, only while its conversation exists
+        (else NotFound, nothing written): a write racing a delete leaves no orphan. `supersedes`
+        (an edit) are marked superseded by it in the same write."""
         ...
 
     def set_feedback(

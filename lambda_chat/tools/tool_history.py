@@ -137,22 +137,41 @@ def _results_message(missing: Sequence[str], blocks: list[dict[str, Any]]) -> Ch
 
 
 def trim_turns(
-    messages: Sequence[ChatMessage], *, token_budget: int, reserved_tokens: int = 0
+    messages: Sequence[ChatMessage],
+    *,
+    token_budget: int,
+    reserved_tokens: int = 0,
+    start_step: int = 1,
+    first_index: int = 0,
 ) -> list[ChatMessage]:
     """The newest whole turns that fit in `token_budget - reserved_tokens`, oldest first.
 
     A turn (question, tool steps, answer) is kept or dropped whole, so no toolUse is ever
     separated from its toolResult and the result starts with a question.
+
+    `start_step` > 1 makes the start move in steps once older turns must be dropped, as
+    `lambda_chat.domain.history.trim_history` does: the first kept turn starts at a multiple of
+    `start_step` in the conversation's message order (`first_index` is the position of
+    `messages[0]` in it), so a prompt cache keeps serving the same prefix for several turns.
     """
+    turns = group_turns(close_dangling_tool_uses(messages))
+    starts: list[int] = []
+    position = 0
+    for turn in turns:
+        starts.append(position)
+        position += len(turn)
     remaining = token_budget - reserved_tokens
-    kept: list[list[ChatMessage]] = []
-    for turn in reversed(group_turns(close_dangling_tool_uses(messages))):
-        cost = sum(message_tokens(m) for m in turn)
+    kept: list[int] = []
+    for index in reversed(range(len(turns))):
+        cost = sum(message_tokens(m) for m in turns[index])
         if cost > remaining:
             break
         remaining -= cost
-        kept.append(turn)
-    return [m for turn in reversed(kept) for m in turn]
+        kept.append(index)
+    if start_step > 1 and kept and len(kept) < len(turns):
+        floor = -(-(first_index + starts[kept[-1]]) // start_step) * start_step
+        kept = [index for index in kept if first_index + starts[index] >= floor]
+    return [m for index in reversed(kept) for m in turns[index]]
 
 
 def tool_blocks_as_text(messages: Sequence[ChatMessage]) -> list[ChatMessage]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from chatbot_common.errors import Conflict, DomainError, InvalidInput, NotFound
 from lambda_chat.domain.entities import CallRecord, Comparison, Conversation, Message, ModelInfo, Page
-from lambda_chat.domain.ports import ModelChunk, ModelRequest, ResolvedAttachments
+from lambda_chat.domain.ports import HistoryWindow, ModelChunk, ModelRequest, ResolvedAttachments
 from lambda_chat.domain.prompts import SavedPrompt
 
 MODEL_ID = "local.fake"
@@ -40,6 +40,8 @@ class FakeStore:
         self.fail_lane_writes: list[DomainError] = []
         self.writes = 0
         self.recent_limits: list[int] = []
+        self.windows: dict[tuple[str, str], HistoryWindow] = {}
+        self.window_reads = 0
         self._lock = threading.RLock()
 
     def start_conversation(self, conversation: Conversation, first_message: Message) -> None:
@@ -56,6 +58,7 @@ class FakeStore:
         updated_at: str,
         model: str | None,
         call_record: CallRecord,
+        history_window: HistoryWindow | None = None,
         supersedes: Sequence[str] = (),
     ) -> None:
         with self._lock:
@@ -63,6 +66,8 @@ class FakeStore:
             self._check_supersedable(user_id, message.conversation_id, supersedes)
             self.writes += 1
             self._add_message(user_id, message)
+            if history_window is not None:
+                self.windows[(user_id, message.conversation_id)] = history_window
             self._supersede(user_id, message, supersedes)
             changes: dict[str, Any] = {"updated_at": updated_at}
             if model is not None:
@@ -75,6 +80,16 @@ class FakeStore:
             return self.conversations[(user_id, conversation_id)]
         except KeyError:
             raise NotFound("Conversation not found") from None
+
+    def get_conversation_with_history(
+        self, user_id: str, conversation_id: str
+    ) -> tuple[Conversation, int, HistoryWindow | None]:
+        """As the DynamoDB store: the message count is every message ever stored in it."""
+        with self._lock:
+            self.window_reads += 1
+            conversation = self.get_conversation(user_id, conversation_id)
+            key = (user_id, conversation_id)
+            return conversation, len(self.messages.get(key, [])), self.windows.get(key)
 
     def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]:
         mine = sorted(
@@ -130,9 +145,19 @@ class FakeStore:
             self.writes += 1
             del self.conversations[(user_id, conversation_id)]
             self.messages.pop((user_id, conversation_id), None)
+            self.windows.pop((user_id, conversation_id), None)
 
-    def append_message(self, user_id: str, message: Message, supersedes: Sequence[str] = ()) -> None:
+    def append_message(
+        self,
+        user_id: str,
+        message: Message,
+        supersedes: Sequence[str] = (),
+        *,
+        require_conversation: bool = False,
+    ) -> None:
         with self._lock:
+            if require_conversation:
+                self.get_conversation(user_id, message.conversation_id)
             self._check_supersedable(user_id, message.conversation_id, supersedes)
             self.writes += 1
             self._add_message(user_id, message)
@@ -145,6 +170,8 @@ class FakeStore:
                 raise Conflict("already superseded", code="message_superseded")
 
     def _supersede(self, user_id: str, replacement: Message, ids: Sequence[str]) -> None:
+        if ids:  # the thread changed: the history window goes, as the DynamoDB store drops it
+            self.windows.pop((user_id, replacement.conversation_id), None)
         bucket = self.messages.get((user_id, replacement.conversation_id), [])
         for index, stored in enumerate(bucket):
             if stored.id in ids:

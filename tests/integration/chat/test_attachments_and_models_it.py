@@ -29,7 +29,10 @@ def test_image_blocks_reach_bedrock_as_converse_image_blocks(chat_stack: ChatSta
     request = next(
         r for r in reversed(chat_stack.runtime.requests) if "image" in r["messages"][-1]["content"][0]
     )
-    image_block, text_block = request["messages"][-1]["content"]
+    # The newest question ends with a prompt-cache checkpoint (local models cache).
+    *blocks, cache_point = request["messages"][-1]["content"]
+    assert cache_point == {"cachePoint": {"type": "default"}}
+    image_block, text_block = blocks
     assert image_block["image"]["format"] == "png"
     assert base64.b64decode(image_block["image"]["source"]["bytes"]) == resolver.image
     assert text_block == {"text": preset_prompt("caption")}

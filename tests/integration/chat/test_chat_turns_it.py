@@ -40,7 +40,8 @@ def test_json_turn_creates_a_conversation_and_the_model_receives_earlier_turns(
 
     [request] = chat_stack.requests_for(f"third {tag}")
     assert request["stream"] is True
-    assert request["system"] == [{"text": "Be brief."}]
+    # The local models take prompt caching: a checkpoint after the system prompt.
+    assert request["system"] == [{"text": "Be brief."}, {"cachePoint": {"type": "default"}}]
     assert [(m["role"], m["content"][0]["text"]) for m in request["messages"]] == [
         ("user", f"first {tag}"),
         ("assistant", f"echo: first {tag}"),

@@ -186,7 +186,8 @@ def test_patch_and_delete(api: httpx.Client, chat_stack: ChatStack, user: str) -
         "/chat", json={"message": f"after patch {tag}", "conversationId": conversation, "model": SCRIPTED}
     )
     [request] = chat_stack.requests_for(f"after patch {tag}")
-    assert request["system"] == [{"text": "Answer in French."}]
+    # The local models take prompt caching: the system prompt is followed by a cache checkpoint.
+    assert request["system"] == [{"text": "Answer in French."}, {"cachePoint": {"type": "default"}}]
 
     assert api.patch(f"/conversations/{conversation}", json={"system": ""}).json()["system"] is None
     assert api.patch(f"/conversations/{conversation}", json={"title": ""}).status_code == 400
@@ -226,7 +227,9 @@ def test_items_carry_ttl_and_the_call_log_records_each_call(
     calls = CallLog(chat_stack.dynamodb, chat_stack.table).query(user_id=user)
     [call] = calls
     assert (call.conversation_id, call.model, call.status) == (conversation, SCRIPTED, "complete")
-    assert call.input_tokens > 0 and call.output_tokens > 0 and call.latency_ms >= 0
+    # Converse's inputTokens excludes the prompt-cache tokens: the prompt is all three together.
+    prompt = call.input_tokens + call.cache_read_tokens + call.cache_write_tokens
+    assert prompt > 0 and call.output_tokens > 0 and call.latency_ms >= 0
     everyone = CallLog(chat_stack.dynamodb, chat_stack.table).query(conversation_id=conversation)
     assert [c.call_id for c in everyone] == [call.call_id]
     assert CallLog(chat_stack.dynamodb, chat_stack.table).query(user_id=user, status="throttled") == []

@@ -17,6 +17,7 @@ from chatbot_common import keys
 from lambda_chat.adapters.call_log import CallLog
 from lambda_chat.adapters.conversation_store import ConversationStore
 from lambda_chat.app import create_app
+from lambda_chat.domain.entities import Message
 from lambda_chat.domain.retry import RetryPolicy
 from tests.integration.chat.conftest import (
     SLOW,
@@ -61,7 +62,7 @@ def counted(chat_stack: ChatStack, user: str) -> Iterator[tuple[TestClient, Coun
         yield http, requests
 
 
-def test_a_new_conversation_turn_is_two_requests_and_a_follow_up_four(
+def test_a_new_conversation_turn_is_two_requests_and_a_follow_up_three(
     counted: tuple[TestClient, CountedRequests],
 ) -> None:
     http, requests = counted
@@ -71,16 +72,48 @@ def test_a_new_conversation_turn_is_two_requests_and_a_follow_up_four(
     assert first.status_code == 200, first.text
     assert requests.take() == {"TransactWriteItems": 2}
 
-    # When the conversation continues: read it and its history, store the question, then the rest.
+    # When the conversation continues: read it with its history window (one request, before the
+    # model), store the question (counted on the conversation) beside the stream, then the rest.
     second = http.post("/chat", json={"message": "again", "conversationId": first.json()["conversationId"]})
     assert second.status_code == 200, second.text
-    assert requests.take() == {"GetItem": 1, "Query": 1, "PutItem": 1, "TransactWriteItems": 1}
+    assert requests.take() == {"GetItem": 1, "TransactWriteItems": 2}
+    # The window holds the whole history so far: the third turn's model call sees every turn.
+    third = http.post("/chat", json={"message": "more", "conversationId": first.json()["conversationId"]})
+    assert third.status_code == 200, third.text
+    assert requests.take() == {"GetItem": 1, "TransactWriteItems": 2}
 
     messages = http.get(f"/conversations/{first.json()['conversationId']}").json()["messages"]
     assert [(m["role"], m["status"]) for m in messages] == [
         ("user", "complete"),
         ("assistant", "complete"),
-    ] * 2
+    ] * 3
+
+
+def test_a_message_stored_by_another_writer_is_read_by_the_next_turn(
+    counted: tuple[TestClient, CountedRequests], chat_stack: ChatStack, user: str
+) -> None:
+    http, requests = counted
+    first = http.post("/chat", json={"message": "hello"}).json()
+    cid = first["conversationId"]
+    store = ConversationStore(chat_stack.dynamodb, chat_stack.table)
+    note = Message(
+        id=keys.new_id(),
+        conversation_id=cid,
+        role="user",
+        content="a note from elsewhere",
+        created_at="2026-01-01T00:00:00+00:00",
+    )
+    store.append_message(user, note)  # counted on the conversation after it is stored
+    requests.take()
+    second = http.post("/chat", json={"message": "again", "conversationId": cid})
+    assert second.status_code == 200, second.text
+    # The window no longer matches the count: the messages are queried (consistently) instead
+    # (a second, larger page when the first, sized by the 400-token budget, came in under it).
+    ops = requests.take()
+    assert (ops["GetItem"], ops["TransactWriteItems"], ops["Query"] >= 1) == (1, 2, True)
+    _, count, window = store.get_conversation_with_history(user, cid)
+    assert window is not None and window.count == count == 5
+    assert "a note from elsewhere" in [m.content for m in window.messages]
 
 
 def test_a_refused_turn_writes_only_its_call_record(

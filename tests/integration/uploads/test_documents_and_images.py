@@ -136,7 +136,9 @@ def test_two_images_reach_the_model_as_image_blocks(stack: Stack, scripted_reply
     )
 
     assert response.status_code == 200, response.text
-    content = stack.runtime.requests[-1]["messages"][-1]["content"]
+    # The newest question ends with a prompt-cache checkpoint (local models cache): set it aside.
+    *content, cache_point = stack.runtime.requests[-1]["messages"][-1]["content"]
+    assert cache_point == {"cachePoint": {"type": "default"}}
     images = [block["image"] for block in content if "image" in block]
     assert [image["format"] for image in images] == ["png", "jpeg"]
     sizes = [Image.open(io.BytesIO(base64.b64decode(image["source"]["bytes"]))).size for image in images]
@@ -152,7 +154,9 @@ def test_an_image_preset_with_an_empty_message_uses_the_preset_prompt(stack: Sta
     image = stack.ready_upload("r.webp", files.image_bytes(50, 20, "WEBP"), "image/webp", "image")
     response = stack.chat.post("/chat", json={"message": "", "preset": "caption", "attachments": [image]})
     assert response.status_code == 200, response.text
-    content = stack.runtime.requests[-1]["messages"][-1]["content"]
+    # The newest question ends with a prompt-cache checkpoint (local models cache): set it aside.
+    *content, cache_point = stack.runtime.requests[-1]["messages"][-1]["content"]
+    assert cache_point == {"cachePoint": {"type": "default"}}
     assert content[0]["image"]["format"] == "webp"
     assert "caption" in content[-1]["text"].lower()
 

@@ -8,7 +8,8 @@ from botocore.exceptions import ClientError, EventStreamError
 from langchain_aws.chat_models.bedrock_converse import _messages_to_bedrock
 
 from chatbot_common.errors import InvalidInput, Throttled, UpstreamError
-from lambda_chat.adapters.bedrock_models import provider_for, to_langchain, translate_bedrock_error
+from lambda_chat.adapters.bedrock_models import provider_for, translate_bedrock_error
+from lambda_chat.adapters.bedrock_tools import to_langchain_messages
 from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.domain.ports import ChatMessage, ModelRequest
 
@@ -67,7 +68,7 @@ def test_image_and_text_blocks_reach_bedrock_as_converse_blocks() -> None:
             ChatMessage(role="user", content=[image, {"text": "EXCERPT"}, {"text": "what is this?"}]),
         ],
     )
-    bedrock_messages, system = _messages_to_bedrock(to_langchain(request))
+    bedrock_messages, system = _messages_to_bedrock(to_langchain_messages(request))
     assert system == [{"text": "sys"}]
     assert [m["role"] for m in bedrock_messages] == ["user", "assistant", "user"]
     assert bedrock_messages[-1]["content"] == [image, {"text": "EXCERPT"}, {"text": "what is this?"}]

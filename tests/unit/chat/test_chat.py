@@ -60,11 +60,13 @@ def test_given_earlier_turns_when_chatting_again_then_the_model_receives_them(ha
         ("assistant", "echo: two"),
         ("user", "three"),
     ]
-    assert harness.store.recent_limits == [harness.config.history_max_messages] * 2
+    # The history came with the conversation (its history window): no message query at all.
+    assert harness.store.recent_limits == []
+    assert harness.store.window_reads == 2
 
 
 def test_history_is_trimmed_to_the_budget_keeping_the_system_prompt() -> None:
-    h = build(ChatConfig(history_token_budget=120, max_system_chars=400))
+    h = build(ChatConfig(history_token_budget=120, max_system_chars=400, history_start_step=1))
     conv = h.chat.run_turn(ALICE, TurnInput(message="a" * 100, system="Be terse. " * 10)).conversation_id
     for _ in range(5):
         h.chat.run_turn(ALICE, TurnInput(message="b" * 100, conversation_id=conv))

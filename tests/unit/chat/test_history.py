@@ -85,3 +85,32 @@ def test_document_references_come_from_earlier_messages_newest_first_once_each()
         msg(2, "user", "q", attachments=[ref_a]),
     ]
     assert [r["uploadId"] for r in document_references(history)] == ["a", "b"]
+
+
+def test_with_a_start_step_the_history_start_moves_in_steps_so_a_cached_prefix_survives() -> None:
+    from lambda_chat.domain.entities import Message as StoredMessage
+
+    def conversation(turns: int) -> list[StoredMessage]:
+        return [
+            StoredMessage(
+                id=f"{i:04d}",
+                conversation_id="c",
+                role="user" if i % 2 == 0 else "assistant",
+                content=f"message {i} " + "word " * 36,
+                created_at="t",
+            )
+            for i in range(2 * turns)
+        ]
+
+    starts = []
+    for turns in range(20, 30):
+        sent = trim_history(conversation(turns), token_budget=400, start_step=8)
+        starts.append(sent[0].content[0]["text"].split()[1])
+    # Without a step the first message would change every turn; with it, only every 4 turns.
+    assert len(set(starts)) <= 4
+    assert all(int(start) % 8 == 0 for start in starts)
+    plain = [
+        trim_history(conversation(t), token_budget=400)[0].content[0]["text"].split()[1]
+        for t in range(20, 30)
+    ]
+    assert len(set(plain)) == 10
