@@ -87,43 +87,63 @@ export class CompareView {
   }
 
   renderLanes(state) {
+    // Lanes are built once per comparison and then updated in place: a streaming answer re-renders
+    // many times a second, and rebuilding would detach the Stop buttons under the pointer and
+    // take the focus away from a keyboard user.
     const results = state.results;
     this.lanes.style.setProperty("--lanes", String(Math.max(results.length, 1)));
-    this.tabs.replaceChildren(
-      ...results.map((r, i) =>
-        h(
-          "button",
-          { type: "button", role: "tab", id: `lane-tab-${i}`, "aria-selected": String(i === state.tab), "aria-controls": `lane-${i}`, tabindex: i === state.tab ? "0" : "-1", onclick: () => this.compare.showTab(i) },
-          laneTitle(i, r),
-        ),
-      ),
+    if (!this.laneViews || this.laneViews.length !== results.length) {
+      this.laneViews = results.map((_, i) => this.laneView(i));
+      this.tabs.replaceChildren(...this.laneViews.map((v) => v.tab));
+      this.lanes.replaceChildren(...this.laneViews.map((v) => v.el));
+    }
+    results.forEach((r, i) => {
+      const v = this.laneViews[i];
+      const active = i === state.tab;
+      const title = laneTitle(i, r);
+      v.tab.textContent = title;
+      v.tab.setAttribute("aria-selected", String(active));
+      v.tab.tabIndex = active ? 0 : -1;
+      v.el.classList.toggle("active", active);
+      v.el.setAttribute("aria-busy", String(r.status === "streaming"));
+      v.title.textContent = title;
+      v.status.className = `lane-status ${r.status}`;
+      v.status.textContent = t(`compare.status.${r.status}`);
+      if (v.text.textContent !== r.text) v.text.textContent = r.text;
+      v.error.textContent = r.error || "";
+      v.error.hidden = !r.error;
+      const usage = [];
+      if (r.usage) usage.push(t("usage.in", { n: r.usage.inputTokens }), t("usage.out", { n: r.usage.outputTokens }));
+      if (r.costUsd != null) usage.push(formatCost(r.costUsd));
+      v.usage.textContent = usage.length ? t("usage.tokens", { parts: usage.join(" · ") }) : "";
+      v.stop.hidden = !(r.status === "streaming" && state.comparisonId);
+      v.continue.hidden = !(!state.running && r.conversationId && ["complete", "stopped", "incomplete"].includes(r.status) && r.text);
+    });
+  }
+
+  /** One lane's elements, kept for the comparison's lifetime (updated by `renderLanes`). */
+  laneView(i) {
+    const tab = h("button", { type: "button", role: "tab", id: `lane-tab-${i}`, "aria-controls": `lane-${i}`, onclick: () => this.compare.showTab(i) });
+    const title = h("h3", {});
+    const status = h("span", { class: "lane-status" });
+    const text = h("div", { class: "lane-text" });
+    const error = h("p", { class: "error-text", hidden: true });
+    const usage = h("span", { class: "usage" });
+    const stop = h("button", { type: "button", class: "btn ghost small", hidden: true, onclick: () => this.compare.stopLane(i) }, icon("stop"), t("compare.stopLane", { n: i + 1 }));
+    const cont = h(
+      "button",
+      { type: "button", class: "btn ghost small", hidden: true, onclick: async () => { const id = await this.compare.continueWith(i); if (id) this.onContinued(id); } },
+      t("compare.continue"),
     );
-    this.lanes.replaceChildren(
-      ...results.map((r, i) => {
-        const usage = [];
-        if (r.usage) usage.push(t("usage.in", { n: r.usage.inputTokens }), t("usage.out", { n: r.usage.outputTokens }));
-        if (r.costUsd != null) usage.push(formatCost(r.costUsd));
-        const canContinue = !state.running && r.conversationId && (r.status === "complete" || r.status === "stopped" || r.status === "incomplete") && r.text;
-        return h(
-          "article",
-          { class: `lane${i === state.tab ? " active" : ""}`, id: `lane-${i}`, role: "tabpanel", "aria-labelledby": `lane-tab-${i}`, "aria-busy": String(r.status === "streaming") },
-          h("header", { class: "lane-head" }, h("h3", {}, laneTitle(i, r)), h("span", { class: `lane-status ${r.status}` }, t(`compare.status.${r.status}`))),
-          h("div", { class: "lane-text" }, r.text),
-          r.error ? h("p", { class: "error-text" }, r.error) : null,
-          h(
-            "footer",
-            { class: "lane-foot" },
-            h("span", { class: "usage" }, usage.length ? t("usage.tokens", { parts: usage.join(" · ") }) : ""),
-            r.status === "streaming" && state.comparisonId
-              ? h("button", { type: "button", class: "btn ghost small", onclick: () => this.compare.stopLane(i) }, icon("stop"), t("compare.stopLane", { n: i + 1 }))
-              : null,
-            canContinue
-              ? h("button", { type: "button", class: "btn ghost small", onclick: async () => { const id = await this.compare.continueWith(i); if (id) this.onContinued(id); } }, t("compare.continue"))
-              : null,
-          ),
-        );
-      }),
+    const el = h(
+      "article",
+      { class: "lane", id: `lane-${i}`, role: "tabpanel", "aria-labelledby": `lane-tab-${i}` },
+      h("header", { class: "lane-head" }, title, status),
+      text,
+      error,
+      h("footer", { class: "lane-foot" }, usage, stop, cont),
     );
+    return { tab, el, title, status, text, error, usage, stop, continue: cont };
   }
 }
 
