@@ -97,21 +97,17 @@ class ChatbotApi:
 
     def chat_stream(self, body: dict[str, Any]) -> Iterator[ServerEvent]:
         """POST /chat as Server-Sent Events; closing the iterator early hangs up (the server stops)."""
-        headers = {"Accept": "text/event-stream"}
-        try:
-            with self._http.stream("POST", "/chat", json=body, headers=headers) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise error_from_response(response)
-                yield from read_events(response)
-        except httpx.HTTPError as exc:
-            raise ApiError(f"stream from {self.base_url} failed: {exc}", code="connection_error") from exc
+        return self._event_stream("/chat", body)
 
     def compare_stream(self, body: dict[str, Any]) -> Iterator[ServerEvent]:
         """POST /compare as Server-Sent Events (lanes multiplexed); closing early stops every lane."""
+        return self._event_stream("/compare", body)
+
+    def _event_stream(self, path: str, body: dict[str, Any]) -> Iterator[ServerEvent]:
+        """POST `path` with `Accept: text/event-stream`; an error status raises ApiError."""
         headers = {"Accept": "text/event-stream"}
         try:
-            with self._http.stream("POST", "/compare", json=body, headers=headers) as response:
+            with self._http.stream("POST", path, json=body, headers=headers) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise error_from_response(response)

@@ -296,35 +296,41 @@ class ConversationStore(TableAdapter):
         )
 
     def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
-        response = self._call(
-            "get_item",
-            Key=self._conversation_key(user_id, conversation_id),
-            ConsistentRead=True,
+        return _conversation_from(
+            self._consistent_item(self._conversation_key(user_id, conversation_id), "Conversation")
         )
-        item = response.get("Item")
+
+    def _consistent_item(self, key: dict[str, Any], what: str) -> dict[str, Any]:
+        """One strongly consistent GetItem; NotFound("<what> not found") when there is no item."""
+        item = self._call("get_item", Key=key, ConsistentRead=True).get("Item")
         if not item:
-            raise NotFound("Conversation not found")
-        return _conversation_from(item)
+            raise NotFound(f"{what} not found")
+        return dict(item)
 
     def get_conversation_with_history(
         self, user_id: str, conversation_id: str
     ) -> tuple[Conversation, int, HistoryWindow | None]:
         """One consistent GetItem: the conversation, its message count and its history window."""
-        response = self._call(
-            "get_item",
-            Key=self._conversation_key(user_id, conversation_id),
-            ConsistentRead=True,
-        )
-        item = response.get("Item")
-        if not item:
-            raise NotFound("Conversation not found")
+        item = self._consistent_item(self._conversation_key(user_id, conversation_id), "Conversation")
         count = int(item.get(MESSAGE_COUNT_ATTRIBUTE, {}).get("N", "0"))
         raw = item.get(HISTORY_WINDOW_ATTRIBUTE, {}).get("B")
         window = decode_history_window(raw, conversation_id) if raw is not None else None
         return _conversation_from(item), count, window
 
     def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]:
-        gsi_pk = keys.conversations_gsi_pk(user_id)
+        return self._newest_first(
+            keys.conversations_gsi_pk(user_id), user_id, limit, cursor, _conversation_from
+        )
+
+    def _newest_first(
+        self,
+        gsi_pk: str,
+        user_id: str,
+        limit: int,
+        cursor: str | None,
+        convert: Callable[[dict[str, Any]], T],
+    ) -> Page[T]:
+        """One page of the caller's items listed under `gsi_pk` on GSI1, newest activity first."""
         params: dict[str, Any] = {
             "IndexName": GSI1_NAME,
             "KeyConditionExpression": "gsi1pk = :pk",
@@ -337,7 +343,7 @@ class ConversationStore(TableAdapter):
             cursor,
             expected={"gsi1pk": gsi_pk, "pk": keys.user_pk(user_id)},
             key_names=("pk", "sk", "gsi1pk", "gsi1sk"),
-            convert=_conversation_from,
+            convert=convert,
         )
 
     def update_conversation(
@@ -595,32 +601,12 @@ class ConversationStore(TableAdapter):
     # -- comparisons ----------------------------------------------------------------------------
 
     def get_comparison(self, user_id: str, comparison_id: str) -> Comparison:
-        response = self._call(
-            "get_item",
-            Key=self._comparison_key(user_id, comparison_id),
-            ConsistentRead=True,
+        return _comparison_from(
+            self._consistent_item(self._comparison_key(user_id, comparison_id), "Comparison")
         )
-        item = response.get("Item")
-        if not item:
-            raise NotFound("Comparison not found")
-        return _comparison_from(item)
 
     def list_comparisons(self, user_id: str, limit: int, cursor: str | None) -> Page[Comparison]:
-        gsi_pk = keys.comparisons_gsi_pk(user_id)
-        params: dict[str, Any] = {
-            "IndexName": GSI1_NAME,
-            "KeyConditionExpression": "gsi1pk = :pk",
-            "ExpressionAttributeValues": to_item({":pk": gsi_pk}),
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        return self._query_page(
-            params,
-            cursor,
-            expected={"gsi1pk": gsi_pk, "pk": keys.user_pk(user_id)},
-            key_names=("pk", "sk", "gsi1pk", "gsi1sk"),
-            convert=_comparison_from,
-        )
+        return self._newest_first(keys.comparisons_gsi_pk(user_id), user_id, limit, cursor, _comparison_from)
 
     def record_lane_turn(
         self,

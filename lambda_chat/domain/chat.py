@@ -719,32 +719,6 @@ class TurnRecorder:
 
     # -- events in -------------------------------------------------------------------------------
 
-    def accept(self, chunk: ModelChunk) -> Iterator[StreamEvent]:
-        """Take one model chunk; yield the events it produces (`meta` once, then `delta`s)."""
-        self._chunks_seen += 1
-        if chunk.input_tokens is not None:
-            self._input_tokens = chunk.input_tokens
-        if chunk.output_tokens is not None:
-            self._output_tokens = chunk.output_tokens
-        if chunk.cache_read_tokens is not None:
-            self._cache_read_tokens = chunk.cache_read_tokens
-        if chunk.cache_write_tokens is not None:
-            self._cache_write_tokens = chunk.cache_write_tokens
-        if chunk.stop_reason is not None:
-            self._stop_reason = chunk.stop_reason
-        if chunk.answers and self.state is TurnState.WAITING:
-            if self._background is not None:
-                # The first token goes out without waiting for the question's write; the answer
-                # (and every ending) joins it first, so nothing is stored half.
-                self._question_write = self._background.submit(self._store_question)
-            else:
-                self._store_question()
-            self.state = TurnState.ANSWERING
-            yield self._meta()
-        if chunk.text:
-            self._parts.append(chunk.text)
-            yield StreamEvent("delta", {"text": chunk.text})
-
     def saw_chunk(self, chunk: ModelChunk) -> None:
         """A model chunk arrived (the model ran, whatever it said): keep Bedrock's token counts
         as they come, and whether the model has started answering (text or a toolUse part)."""

@@ -18,6 +18,7 @@ import pytest
 from cli.main import main
 from local_stack.bedrock_runtime import ScriptedEngine
 from local_stack.runner import LocalStack
+from tests.sse_frames import sse_frames
 
 A = "local.scripted"
 B = "local.scripted-b"
@@ -44,11 +45,7 @@ def api(stack: LocalStack) -> Iterator[httpx.Client]:
 def sse(api: httpx.Client, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     response = api.post("/compare", json=body, headers={"Accept": "text/event-stream"})
     assert response.status_code == 200, response.text
-    events = []
-    for frame in response.text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
+    return sse_frames(response.text)
 
 
 def received(stack: LocalStack) -> list[dict[str, Any]]:

@@ -17,6 +17,19 @@ from lambda_chat.domain.retry import RetryPolicy
 from lambda_chat.sse import format_sse
 from tests.fakes.chat import CHAT_API_PATHS, MODEL_ID, PRESET_NAMES, FakeDirectory, FakeModel, FakeStore
 
+# What POST /chat answers in JSON (docs/api.md), and what its OpenAPI schema says it answers.
+CHAT_RESPONSE_FIELDS = {
+    "conversationId",
+    "messageId",
+    "answer",
+    "stopReason",
+    "usage",
+    "model",
+    "latencyMs",
+    "costUsd",
+    "toolCalls",
+}
+
 
 @pytest.fixture
 def store() -> FakeStore:
@@ -51,17 +64,7 @@ def test_chat_json_then_conversation_listing(client: TestClient) -> None:
     response = client.post("/chat", json={"message": "hello"})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {
-        "conversationId",
-        "messageId",
-        "answer",
-        "stopReason",
-        "usage",
-        "model",
-        "latencyMs",
-        "costUsd",
-        "toolCalls",
-    }
+    assert set(body) == CHAT_RESPONSE_FIELDS
     assert body["costUsd"] == 0  # local models cost nothing
     assert body["answer"] == "echo: hello"
     detail = client.get(f"/conversations/{body['conversationId']}").json()
@@ -162,17 +165,7 @@ def test_openapi_documents_routes_models_and_errors(client: TestClient) -> None:
         "/ErrorResponse"
     )
     schemas = spec["components"]["schemas"]
-    assert set(schemas["ChatResponse"]["properties"]) == {
-        "conversationId",
-        "messageId",
-        "answer",
-        "stopReason",
-        "usage",
-        "model",
-        "latencyMs",
-        "costUsd",
-        "toolCalls",
-    }
+    assert set(schemas["ChatResponse"]["properties"]) == CHAT_RESPONSE_FIELDS
     assert set(paths["/conversations/{conversation_id}"]) == {"get", "patch", "delete"}
 
 

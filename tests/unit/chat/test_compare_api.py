@@ -5,7 +5,6 @@ scoping, and inference settings / cost on ordinary turns."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from lambda_chat.app import create_app
 from lambda_chat.domain.ports import ModelChunk, ModelRequest
 from lambda_chat.domain.retry import RetryPolicy
 from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeStore
+from tests.sse_frames import sse_frames
 
 OTHER = "local.other"
 PRICED = "us.amazon.nova-lite-v1:0"
@@ -82,11 +82,7 @@ def client(store: FakeStore, model: LaneModel) -> Iterator[TestClient]:
 def sse(client: TestClient, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     response = client.post("/compare", json=body, headers={"Accept": "text/event-stream"})
     assert response.status_code == 200, response.text
-    events = []
-    for frame in response.text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
+    return sse_frames(response.text)
 
 
 TWO_TEMPERATURES = [
