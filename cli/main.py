@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -474,12 +475,24 @@ def _print_costs(calls: list[dict[str, Any]], args: argparse.Namespace, out: Tex
         err.write(f"error: {exc}\n")
         return EXIT_ERROR
     summary = [row.to_json() for row in rows]
-    if args.json:
-        out.write(json.dumps(summary, indent=2) + "\n")
-    elif summary:
-        out.write(costs_table(summary) + "\n")
+    return write_rows(
+        out, summary, as_json=args.json, table=costs_table, empty="No model calls in that window."
+    )
+
+
+def write_rows(
+    out: TextIO,
+    rows: list[dict[str, Any]],
+    *,
+    as_json: bool,
+    table: Callable[[list[dict[str, Any]]], str],
+    empty: str,
+) -> int:
+    """`chatbot logs` output: the rows as JSON, as a table, or `empty` when there are none."""
+    if as_json:
+        out.write(json.dumps(rows, indent=2) + "\n")
     else:
-        out.write("No model calls in that window.\n")
+        out.write((table(rows) if rows else empty) + "\n")
     return EXIT_OK
 
 
@@ -543,13 +556,9 @@ def run_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 until=iso_utc(args.until) if args.until else None,
                 limit=args.limit,
             )
-            if args.json:
-                out.write(json.dumps(ratings, indent=2) + "\n")
-            elif ratings:
-                out.write(feedback_table(ratings) + "\n")
-            else:
-                out.write("No feedback in that window.\n")
-            return EXIT_OK
+            return write_rows(
+                out, ratings, as_json=args.json, table=feedback_table, empty="No feedback in that window."
+            )
         calls = query_calls(
             target.dynamodb_client(),
             target.table,
@@ -571,13 +580,9 @@ def run_logs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_ERROR
     if args.costs:
         return _print_costs(calls, args, out, err)
-    if args.json:
-        out.write(json.dumps(calls, indent=2) + "\n")
-    elif calls:
-        out.write(calls_table(calls) + "\n")
-    else:
-        out.write("No model calls in that window.\n")
-    return EXIT_OK
+    return write_rows(
+        out, calls, as_json=args.json, table=calls_table, empty="No model calls in that window."
+    )
 
 
 def _has_aws_credentials() -> bool:
