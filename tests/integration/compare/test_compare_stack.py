@@ -162,7 +162,13 @@ def test_cli_compare_streams_labelled_lanes_and_logs_sum_costs(stack: LocalStack
     )
     assert code == 0, err.getvalue()
     text = out.getvalue()
-    assert f"[0 {A} t=0.2] " in text and f"[1 {A} t=0.9] " in text and text.count("echo: rain") == 2
+    # Each lane's text, joined from its labelled lines (lanes interleave line by line as they stream)
+    lanes: dict[str, str] = {}
+    for line in text.splitlines():
+        label, _, said = line.partition("] ")
+        lanes[label + "]"] = lanes.get(label + "]", "") + said
+    assert set(lanes) == {f"[0 {A} t=0.2]", f"[1 {A} t=0.9]"}
+    assert all(" ".join(said.split()) == "echo: rain" for said in lanes.values()), lanes
     assert err.getvalue().count("$0") >= 2
     assert stack.moto_url is not None
     args = ["logs", "--endpoint-url", stack.moto_url, "--table", stack.table_name, "--since", "1h"]
