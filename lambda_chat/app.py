@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -67,6 +68,7 @@ from lambda_chat.domain.ports import (
 from lambda_chat.domain.prompts import PromptRepository, PromptService
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
 from lambda_chat.idempotency import IdempotentOperations, dynamodb_persistence
+from lambda_chat.priming import prime_dynamodb, prime_event_loop, prime_routes, run_priming
 from lambda_chat.services import ChatServices
 from lambda_chat.tools.agent_loop import AgentConfig
 from lambda_chat.tools.document_search import DocumentSearch
@@ -99,9 +101,12 @@ def create_app(
     logger = Logger(service=CHAT_SERVICE_NAME)
     route_package_loggers(logger, APP_PACKAGES)
 
+    # One-time work of a chat turn, done offline before the app serves (lambda_chat.priming).
+    priming: dict[str, Callable[[], object]] = {}
     if store is None or model is None or model_directory is None:
         clients = clients or create_clients(settings.region)
         if store is None:
+            priming["dynamodb requests"] = partial(prime_dynamodb, clients.dynamodb, settings.table_name)
             store = ConversationStore(
                 clients.dynamodb, settings.table_name, retention_days=settings.retention_days
             )
@@ -119,6 +124,7 @@ def create_app(
                 max_tokens=settings.max_output_tokens,
             )
             bedrock.warm_up(settings.default_model_id)
+            priming["model request"] = partial(bedrock.prime, settings.default_model_id)
             model = bedrock
         if model_directory is None:
             model_directory = BedrockModelDirectory(clients.bedrock)
@@ -219,6 +225,9 @@ def create_app(
     app.include_router(routes_search.router)
     app.include_router(routes_prompts.router)
     app.include_router(routes_tools.router)
+    priming["routes"] = partial(prime_routes, app)
+    priming["event loop"] = prime_event_loop
+    app.state.priming_ms = run_priming(logger, priming)
     return app
 
 

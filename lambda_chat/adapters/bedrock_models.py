@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -18,10 +19,11 @@ from lambda_chat.adapters.bedrock_tools import (
     to_langchain_messages,
     tool_model_chunks,
 )
+from lambda_chat.adapters.offline_calls import offline_calls
 from lambda_chat.domain.entities import ModelInfo
 from lambda_chat.domain.errors import ModelBusy
-from lambda_chat.domain.ports import ModelChunk, ModelRequest
-from lambda_chat.tools.model_stream import ToolsUnsupported
+from lambda_chat.domain.ports import ChatMessage, ModelChunk, ModelRequest
+from lambda_chat.tools.model_stream import ToolModelRequest, ToolsUnsupported
 
 # Model id prefixes langchain-aws knows as providers.
 _KNOWN_PROVIDERS = {
@@ -114,6 +116,78 @@ class BedrockChatModel:
     def warm_up(self, model_id: str) -> None:
         """Build the default model's client objects at start-up rather than on the first request."""
         self.chat_model(model_id)
+
+    def prime(self, model_id: str) -> int:
+        """Run one representative turn through the whole request path, offline (start-up priming):
+        our message conversion, langchain-aws's (messages, tool calls, cache points), botocore's
+        ConverseStream operation model, validation and serialization, and the parsing of a stream
+        of events back into chunks. The call stops at botocore's `before-call` hook
+        (`adapters.offline_calls`): nothing is sent. Returns the number of chunks streamed."""
+        # langchain-aws consumes the events it parses (pops their keys): a fresh copy per call.
+        answers = {"ConverseStream": lambda _: {"stream": copy.deepcopy(_PRIMING_EVENTS)}}
+        with offline_calls(self._runtime, answers):
+            return sum(1 for _ in self.stream(_priming_request(model_id)))
+
+
+# A turn with what real turns carry: system prompt and cache points, a tool call and its result,
+# an inference configuration. Its answer: text, a toolUse block, the stop reason and usage.
+_PRIMING_TOOL = "priming_tool"
+_PRIMING_EVENTS = [
+    {"messageStart": {"role": "assistant"}},
+    {"contentBlockDelta": {"delta": {"text": "ok"}, "contentBlockIndex": 0}},
+    {"contentBlockStop": {"contentBlockIndex": 0}},
+    {
+        "contentBlockStart": {
+            "start": {"toolUse": {"toolUseId": "tooluse_priming2", "name": _PRIMING_TOOL}},
+            "contentBlockIndex": 1,
+        }
+    },
+    {"contentBlockDelta": {"delta": {"toolUse": {"input": '{"q": "x"}'}}, "contentBlockIndex": 1}},
+    {"contentBlockStop": {"contentBlockIndex": 1}},
+    {"messageStop": {"stopReason": "tool_use"}},
+    {
+        "metadata": {
+            "usage": {
+                "inputTokens": 3,
+                "outputTokens": 2,
+                "totalTokens": 9,
+                "cacheReadInputTokens": 2,
+                "cacheWriteInputTokens": 2,
+            },
+            "metrics": {"latencyMs": 1},
+        }
+    },
+]
+
+
+def _priming_request(model_id: str) -> ToolModelRequest:
+    call_id = "tooluse_priming1"
+    tool_use = {"toolUse": {"toolUseId": call_id, "name": _PRIMING_TOOL, "input": {"q": "x"}}}
+    result = {"toolResult": {"toolUseId": call_id, "content": [{"text": "x"}], "status": "success"}}
+    return ToolModelRequest(
+        model_id=model_id,
+        system="Answer briefly.",
+        messages=[
+            ChatMessage.text("user", "Hello"),
+            ChatMessage(role="assistant", content=[{"text": "Looking."}, tool_use]),
+            ChatMessage(role="user", content=[result, {"text": "Thanks"}]),
+        ],
+        cache_system=True,
+        cache_after_messages=(2,),
+        inference_config={"maxTokens": 16, "temperature": 0.5},
+        tool_config={
+            "tools": [
+                {
+                    "toolSpec": {
+                        "name": _PRIMING_TOOL,
+                        "description": "Start-up priming only.",
+                        "inputSchema": {"json": {"type": "object", "properties": {"q": {"type": "string"}}}},
+                    }
+                }
+            ],
+            "toolChoice": {"auto": {}},
+        },
+    )
 
 
 class BedrockModelDirectory:

@@ -1,0 +1,62 @@
+"""botocore calls answered on this side of the wire, for start-up priming.
+
+A call made inside `offline_calls(client, answers)` goes through everything botocore does before
+the network (operation model, parameter validation, serialization, endpoint resolution), then
+stops at botocore's `before-call` event: a handler that returns a response there short-circuits
+the request (botocore's documented event hook, the one `botocore.stub.Stubber` uses). Nothing is
+sent, signed or written. An operation without a canned answer raises a ClientError
+(`PrimingOnly`), so an unexpected call can never reach AWS either.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+
+PRIMING_ONLY = "PrimingOnly"
+_ids = itertools.count()
+
+
+class _NoBody:
+    """The raw body of a canned response: empty (botocore reads it only to parse, which a
+    short-circuited call skips)."""
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        return iter(())
+
+    def read(self, *_: Any) -> bytes:
+        return b""
+
+
+@contextmanager
+def offline_calls(client: Any, answers: Mapping[str, Any]) -> Iterator[None]:
+    """Within the block, every call on `client` is answered locally: `answers[operation]` (the
+    parsed response, e.g. {"Item": {...}} for GetItem, or a callable of the request params
+    returning one) with HTTP 200; other operations get an HTTP 400 `PrimingOnly` error. Every
+    call on the client is answered so, whichever thread makes it: use it where no real traffic
+    runs (start-up, before the app serves). The handler is removed on exit."""
+    service_id = client.meta.service_model.service_id.hyphenize()
+    unique_id = f"offline-calls-{next(_ids)}"
+
+    def answer(model: Any, params: Mapping[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        url = str(params.get("url", ""))
+        canned = answers.get(model.name)
+        if canned is None:
+            error = {"Error": {"Code": PRIMING_ONLY, "Message": f"{model.name} is not answered offline"}}
+            return AWSResponse(url, 400, {}, _NoBody()), error
+        parsed = canned(params) if callable(canned) else canned
+        return AWSResponse(url, 200, {}, _NoBody()), {
+            **parsed,
+            "ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0},
+        }
+
+    event = f"before-call.{service_id}"
+    client.meta.events.register(event, answer, unique_id=unique_id)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, unique_id=unique_id)

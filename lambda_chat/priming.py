@@ -1,0 +1,129 @@
+"""Start-up priming: the one-time work of a chat turn done by `create_app`, not by the first request.
+
+The first request of a fresh process used to build what every later one reuses: botocore's
+shapes, validators and serializers for ConverseStream and the DynamoDB operations, langchain's
+message conversion and callback machinery (and the modules they import on first use), FastAPI's
+per-route state (built on the first match since FastAPI 0.160) and the asyncio backend of anyio.
+AWS's advice for Lambda is to do such work in the init phase (preloading and "priming": it runs
+before the first invoke, and SnapStart captures it), see "Performance tuning" in
+https://docs.aws.amazon.com/lambda/latest/dg/snapstart-best-practices.html#snapstart-tuning
+
+Priming makes no network call and writes nothing: AWS calls stop at botocore's `before-call`
+hook (`adapters.offline_calls`). It never fails start-up: a step that raises is logged (warning)
+and skipped. Each step's time is logged once (`priming` log line), so its cost is visible.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from starlette.types import ASGIApp
+
+from lambda_chat.adapters.offline_calls import offline_calls
+
+_KEY = {"pk": {"S": "USER#priming"}, "sk": {"S": "CONV#priming"}}
+# An item with every attribute type the chat path stores (messages, windows, call records).
+_ITEM = {
+    **_KEY,
+    "type": {"S": "message"},
+    "count": {"N": "1"},
+    "window": {"B": b"x"},
+    "content": {"L": [{"M": {"text": {"S": "x"}}}]},
+    "flag": {"BOOL": True},
+    "none": {"NULL": True},
+    "tags": {"SS": ["a"]},
+}
+
+
+def prime_dynamodb(client: Any, table_name: str) -> None:
+    """The DynamoDB operations of a chat turn (read with history, write the question, record the
+    answer with its conversation update and call record, list, query), answered offline."""
+    answers = {
+        "GetItem": {"Item": _ITEM},
+        "Query": {"Items": [_ITEM], "Count": 1, "ScannedCount": 1},
+        "PutItem": {},
+        "UpdateItem": {"Attributes": _ITEM},
+        "TransactWriteItems": {},
+        "BatchGetItem": {"Responses": {table_name: [_ITEM]}},
+    }
+    update = {
+        "TableName": table_name,
+        "Key": _KEY,
+        "UpdateExpression": "SET #u = :u ADD #c :one",
+        "ConditionExpression": "attribute_exists(pk)",
+        "ExpressionAttributeNames": {"#u": "updatedAt", "#c": "count"},
+        "ExpressionAttributeValues": {":u": {"S": "x"}, ":one": {"N": "1"}},
+    }
+    put = {"TableName": table_name, "Item": _ITEM, "ConditionExpression": "attribute_not_exists(pk)"}
+    with offline_calls(client, answers):
+        client.get_item(TableName=table_name, Key=_KEY, ConsistentRead=True)
+        client.query(
+            TableName=table_name,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
+            ExpressionAttributeValues={":pk": _KEY["pk"], ":sk": {"S": "MSG#"}},
+            ScanIndexForward=False,
+            Limit=10,
+        )
+        client.put_item(**put)
+        client.update_item(**update)
+        client.transact_write_items(TransactItems=[{"Put": put}, {"Update": update}])
+        client.batch_get_item(RequestItems={table_name: {"Keys": [_KEY]}})
+
+
+def prime_routes(app: ASGIApp, requests: tuple[tuple[str, str], ...] = (("POST", "/chat"),)) -> int:
+    """Build the request handling state of the routes a chat turn walks through: FastAPI builds
+    an included router's routes (dependencies, body fields and their pydantic adapters) on its
+    first match. Each (method, path) is matched in order against the top-level routes with
+    Starlette's public `BaseRoute.matches`, as a request is, up to the route that takes it.
+    Returns how many routes were matched against."""
+    from starlette.routing import Match
+
+    walked = 0
+    for method, path in requests:
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+        for route in getattr(app, "routes", ()):
+            walked += 1
+            if route.matches(scope)[0] == Match.FULL:
+                break
+    return walked
+
+
+def prime_event_loop() -> None:
+    """Load anyio's asyncio backend (Starlette's threads and streams run on it), which anyio
+    imports on first use: one empty `anyio.run` in a helper thread (create_app may itself run
+    inside an event loop, under `uvicorn --factory`)."""
+    import anyio
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            anyio.run(anyio.sleep, 0)
+        except BaseException as exc:  # reported to the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="priming-event-loop")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def run_priming(logger: Logger, steps: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Run each named step, timing it; a failing step is logged and skipped, never raised.
+    Returns {step: milliseconds} for the steps that completed (also logged as `priming`)."""
+    timings: dict[str, float] = {}
+    for name, step in steps.items():
+        started = time.perf_counter()
+        try:
+            step()
+        except Exception as exc:  # priming must never stop start-up
+            logger.warning("priming step failed", extra={"step": name, "error": repr(exc)})
+            continue
+        timings[name] = round((time.perf_counter() - started) * 1000, 1)
+    logger.info("priming", extra={"priming_ms": timings})
+    return timings

@@ -1,0 +1,81 @@
+"""Start-up priming sends nothing, writes nothing, and never stops start-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from lambda_chat.adapters.bedrock_models import BedrockChatModel
+from lambda_chat.adapters.offline_calls import PRIMING_ONLY, offline_calls
+from lambda_chat.priming import prime_dynamodb, run_priming
+
+UNREACHABLE = "http://127.0.0.1:9"  # nothing listens; a request that went out would fail
+
+
+def client(service: str) -> tuple[Any, list[str]]:
+    """A client on an unreachable endpoint, and the operations it tried to send."""
+    made = boto3.client(
+        service,
+        endpoint_url=UNREACHABLE,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    sent: list[str] = []
+    made.meta.events.register("before-send", lambda request, **_: sent.append(request.url))
+    return made, sent
+
+
+def test_priming_the_model_request_streams_a_whole_turn_without_sending_it() -> None:
+    runtime, sent = client("bedrock-runtime")
+    control, control_sent = client("bedrock")
+    model = BedrockChatModel(runtime, control, region="us-east-1", max_tokens=64)
+    # When the model's request path is primed (twice: the canned events are not used up)
+    chunks = model.prime("anthropic.claude-3-haiku-20240307-v1:0")
+    assert model.prime("anthropic.claude-3-haiku-20240307-v1:0") == chunks
+    # Then the turn streamed its text, tool-use parts, stop reason and usage, and nothing was sent
+    assert chunks >= 5
+    assert sent == [] and control_sent == []
+
+
+def test_priming_dynamodb_serializes_every_chat_operation_without_sending_one() -> None:
+    dynamodb, sent = client("dynamodb")
+    prime_dynamodb(dynamodb, "chat-table")
+    assert sent == []
+
+
+def test_an_operation_without_an_offline_answer_fails_instead_of_reaching_aws() -> None:
+    dynamodb, sent = client("dynamodb")
+    with offline_calls(dynamodb, {"GetItem": {}}), pytest.raises(ClientError) as raised:
+        dynamodb.delete_item(TableName="t", Key={"pk": {"S": "a"}})
+    assert raised.value.response["Error"]["Code"] == PRIMING_ONLY
+    assert sent == []
+
+
+def test_calls_after_the_block_go_out_as_usual() -> None:
+    dynamodb, sent = client("dynamodb")
+    with offline_calls(dynamodb, {"GetItem": {}}):
+        dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})
+    dynamodb.meta.config.retries = {"max_attempts": 0}
+    with pytest.raises(Exception):  # noqa: B017 - any connection error: the point is it was sent
+        dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})
+    assert sent and sent[0].startswith(UNREACHABLE)
+
+
+def test_a_failing_priming_step_is_logged_and_start_up_goes_on(capsys: pytest.CaptureFixture[str]) -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("no such shape")
+
+    timings = run_priming(
+        Logger(service="priming-test"), {"broken": broken, "fine": lambda: ran.append("fine")}
+    )
+    assert ran == ["fine"]
+    assert set(timings) == {"fine"}
+    logged = capsys.readouterr().out
+    assert "priming step failed" in logged and "no such shape" in logged
