@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -347,6 +348,29 @@ def _cache_point(tools_key: str, prefix_text: str, spec: dict[str, Any]) -> Cach
     )
 
 
+def _lookback_points(
+    tools_key: str, system: str, turns: Sequence[Turn], cache_points: Sequence[CachePoint]
+) -> list[CachePoint]:
+    """A cache point at the end of each message whose prefix is no longer than the longest cache
+    point's: the same keys as `_cache_point` of each prefix, computed in one pass (the prefixes
+    share their start: one running SHA-256, copied at each message end, and slices of one text),
+    so a long conversation costs linear, not quadratic, hashing."""
+    if not cache_points:
+        return []
+    last = max(len(p.prefix_text) for p in cache_points)
+    full = "\n".join([system, *(t.text for t in turns)])
+    running = hashlib.sha256((tools_key + "\x00" + system).encode("utf-8"))
+    end = len(system)
+    points = []
+    for turn in turns:
+        running.update(("\n" + turn.text).encode("utf-8"))
+        end += 1 + len(turn.text)
+        if end > last:
+            break
+        points.append(CachePoint(key=running.copy().hexdigest(), prefix_text=full[:end], ttl_seconds=300))
+    return points
+
+
 def build_prompt(model_id: str, body: dict[str, Any], max_doc_chars: int = 24_000) -> ModelPrompt:
     """Validate a Converse/ConverseStream body and render it; raises `ValidationException`."""
     if not isinstance(body, dict):
@@ -412,13 +436,7 @@ def build_prompt(model_id: str, body: dict[str, Any], max_doc_chars: int = 24_00
             prefix = "\n".join([system, *(t.text for t in turns), partial])
             cache_points.append(_cache_point(tools_key, prefix, spec))
         turns.append(Turn(role=m["role"], text=text, images=_image_urls(m["content"])))
-    lookback: list[CachePoint] = []
-    if cache_points:
-        last = max(len(p.prefix_text) for p in cache_points)
-        for i in range(len(turns)):
-            prefix = "\n".join([system, *(t.text for t in turns[: i + 1])])
-            if len(prefix) <= last:
-                lookback.append(_cache_point(tools_key, prefix, {}))
+    lookback = _lookback_points(tools_key, system, turns, cache_points)
     latest = messages[-1] if messages[-1].get("role") == "user" else None
     latest_blocks = [b for b in (latest or {}).get("content", []) if isinstance(b, dict)]
 
