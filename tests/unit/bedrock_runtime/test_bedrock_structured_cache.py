@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from local_stack.bedrock_runtime.exceptions import ValidationException
-from local_stack.bedrock_runtime.prompt import build_prompt
+from local_stack.bedrock_runtime.prompt import _cache_point, build_prompt
 from local_stack.bedrock_runtime.prompt_cache import PrefixCache
 from local_stack.bedrock_runtime.structured import example_instance
 
@@ -103,3 +103,27 @@ def test_different_tools_make_a_different_prefix() -> None:
         )
 
     assert prompt("a").cache_points[0].key != prompt("b").cache_points[0].key
+
+
+def test_lookback_points_key_each_message_end_prefix_as_a_cache_point_would() -> None:
+    # Given a conversation with a cache point after its last message (and non-ASCII text)
+    messages = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": [{"text": f"message {i} é"}]}
+        for i in range(9)
+    ]
+    messages[-1]["content"].append({"cachePoint": {"type": "default"}})
+    body = {"messages": messages, "system": [{"text": "Be brief."}]}
+    # When the prompt is built
+    prompt = build_prompt("m", body)
+    # Then there is one lookback point per message end, keyed like a cache point on that prefix
+    point = prompt.cache_points[-1]
+    same_prompt_with_cut_at = [
+        build_prompt("m", {**body, "messages": [*messages[: i + 1]]}) for i in range(len(messages))
+    ]
+    assert len(prompt.cache_lookback) == len(messages)
+    for lookback, shorter in zip(prompt.cache_lookback, same_prompt_with_cut_at, strict=True):
+        assert point.prefix_text.startswith(lookback.prefix_text)
+        assert len(lookback.prefix_text) <= len(point.prefix_text)
+        assert lookback.prefix_text == "\n".join([shorter.system, *(t.text for t in shorter.turns)])
+        assert lookback.key == _cache_point("m[]", lookback.prefix_text, {}).key  # model id + no tools
+    assert prompt.cache_lookback[-1].key == point.key
