@@ -20,6 +20,12 @@ from botocore.config import Config
 BEDROCK_CONFIG = Config(
     retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=300, connect_timeout=10
 )
+# Bedrock validates every Converse request itself (ValidationException, translated to a 400 by
+# lambda_chat.adapters.bedrock_models), and so does the local runtime; botocore's client-side
+# pass over the same request walks every message of the history again on each turn (~1 ms at 100
+# messages here). botocore documents the switch as a performance option ("parameter_validation",
+# botocore.config.Config).
+BEDROCK_RUNTIME_CONFIG = BEDROCK_CONFIG.merge(Config(max_pool_connections=50, parameter_validation=False))
 DYNAMODB_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=50)
 # Presigned POST policies are signed with SigV4 (the only version newer regions accept), and
 # name the regional virtual-hosted endpoint, <bucket>.s3.<region>.amazonaws.com. botocore's default
@@ -75,7 +81,7 @@ class AwsClients:
 
     @cached_property
     def bedrock_runtime(self) -> Any:
-        return self._client("bedrock-runtime", BEDROCK_CONFIG.merge(Config(max_pool_connections=50)))
+        return self._client("bedrock-runtime", BEDROCK_RUNTIME_CONFIG)
 
     @cached_property
     def bedrock(self) -> Any:

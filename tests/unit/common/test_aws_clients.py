@@ -36,3 +36,21 @@ def test_endpoints_and_credentials_are_passed_not_read_from_the_environment(
 def test_an_endpoint_for_an_unknown_service_is_refused() -> None:
     with pytest.raises(ValueError, match="sqs"):
         create_clients("us-east-1", endpoint_urls={"sqs": "http://127.0.0.1:1"})
+
+
+def test_only_the_bedrock_runtime_client_leaves_request_validation_to_the_service() -> None:
+    # Bedrock (and the local runtime) validate each Converse request; DynamoDB requests keep
+    # botocore's client-side validation. A request botocore would refuse (text given as a number) reaches the
+    # `before-call` stage (answered there, offline) only when the client does not validate.
+    from botocore.exceptions import ParamValidationError
+
+    from lambda_chat.adapters.offline_calls import offline_calls
+
+    credentials = {"aws_access_key_id": "k", "aws_secret_access_key": "s"}
+    clients = create_clients("us-east-1", credentials=credentials)
+    runtime, dynamodb = clients.bedrock_runtime, clients.dynamodb
+    with offline_calls(runtime, {"Converse": {"stopReason": "end_turn"}}):
+        answer = runtime.converse(modelId="m", messages=[{"role": "user", "content": [{"text": 42}]}])
+    assert answer["stopReason"] == "end_turn"
+    with offline_calls(dynamodb, {"GetItem": {}}), pytest.raises(ParamValidationError):
+        dynamodb.get_item(TableName="t", Key="not a map")
