@@ -38,6 +38,7 @@ from pydantic import BaseModel
 
 from bench import markdown_table, summarize_ms
 from chatbot_common import keys
+from lambda_chat.priming import freeze_start_up_heap
 from local_stack.bedrock_runtime import ScriptedEngine
 from local_stack.moto_service import DUMMY_CREDENTIALS, LOCAL_REGION, free_port
 from local_stack.runner import BASE_LOCAL_ENV, REPO_ROOT, LocalStack
@@ -442,7 +443,7 @@ def wait_until(url: str, deadline: float) -> None:
 def fresh_chat_app(stack: LocalStack) -> dict[str, float]:
     """The chat app alone in a new interpreter (a Lambda cold start's init), moto and model already up."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", "lambda_chat.app:create_app"]
+    command = [sys.executable, "-m", "uvicorn", "--factory", "lambda_chat.app:serve_app"]  # as run.sh
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     # Lambda runs the bundle's shipped bytecode: a shell's PYTHONDONTWRITEBYTECODE would make
     # every module imported later compile from source on each run.
@@ -563,6 +564,9 @@ def main() -> None:
         tempfile.TemporaryDirectory() as state_dir,
         LocalStack(port=0, state_dir=Path(state_dir), engines=[engine], persist=False) as stack,
     ):
+        # As the served processes do (lambda_chat.app.serve_app, python -m local_stack): the
+        # start-up heap leaves the garbage collector's scans.
+        freeze_start_up_heap()
         load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
         print(f"(model {stack.default_model_id}; machine: {os.cpu_count()} CPUs, load average {load})")
         print()

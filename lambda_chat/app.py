@@ -1,9 +1,11 @@
 """The chat Lambda's ASGI app. Same app under the AWS Lambda Web Adapter and under uvicorn:
 
+    uvicorn --factory lambda_chat.app:serve_app      (what run.sh runs on Lambda)
     uvicorn --factory lambda_chat.app:create_app     (or lambda_chat.app:app, built on first access)
 
-Everything heavy (settings validation, AWS clients, langchain-aws) happens here, once, at
-start-up; nothing reads the environment at import time.
+Everything heavy (settings validation, AWS clients, langchain-aws, and the offline priming of a
+chat turn: lambda_chat.priming) happens here, once, at start-up; nothing reads the environment
+at import time.
 """
 
 from __future__ import annotations
@@ -68,7 +70,13 @@ from lambda_chat.domain.ports import (
 from lambda_chat.domain.prompts import PromptRepository, PromptService
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
 from lambda_chat.idempotency import IdempotentOperations, dynamodb_persistence
-from lambda_chat.priming import prime_dynamodb, prime_event_loop, prime_routes, run_priming
+from lambda_chat.priming import (
+    freeze_start_up_heap,
+    prime_dynamodb,
+    prime_event_loop,
+    prime_routes,
+    run_priming,
+)
 from lambda_chat.services import ChatServices
 from lambda_chat.tools.agent_loop import AgentConfig
 from lambda_chat.tools.document_search import DocumentSearch
@@ -278,6 +286,16 @@ def _summary_service(
     else:
         return None
     return build_summary_service(library, store, model, catalog, settings, on_call=on_call, table=table)
+
+
+def serve_app() -> FastAPI:
+    """The serving process's factory (run.sh: `uvicorn --factory lambda_chat.app:serve_app`):
+    `create_app()` from the environment, then its start-up heap frozen for the garbage collector
+    (`lambda_chat.priming.freeze_start_up_heap`), so a full collection during a request no longer
+    scans it. Not for processes that build many apps (tests): what they freeze stays."""
+    app = create_app()
+    app.state.frozen_objects = freeze_start_up_heap()
+    return app
 
 
 _default_app: FastAPI | None = None

@@ -15,6 +15,7 @@ and skipped. Each step's time is logged once (`priming` log line), so its cost i
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -127,3 +128,16 @@ def run_priming(logger: Logger, steps: dict[str, Callable[[], object]]) -> dict[
         timings[name] = round((time.perf_counter() - started) * 1000, 1)
     logger.info("priming", extra={"priming_ms": timings})
     return timings
+
+
+def freeze_start_up_heap() -> int:
+    """Move every object alive now (modules, botocore's service models and shapes, langchain and
+    pydantic classes and schemas, the app itself: ~190,000 objects) to the garbage collector's
+    permanent generation (`gc.freeze`, https://docs.python.org/3/library/gc.html#gc.freeze), for
+    a process about to serve. A full collection then scans only what requests created: measured
+    here, 70 ms per full collection of the chat app's start-up heap, paid by whichever request
+    triggered it, against ~0 ms once frozen. Reference counting still frees frozen objects; only
+    cycles among them are never collected, which start-up state (alive for the whole process)
+    does not need. Returns how many objects were frozen."""
+    gc.freeze()
+    return gc.get_freeze_count()

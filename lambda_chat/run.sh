@@ -3,6 +3,6 @@
 # each invocation to this server on 127.0.0.1:$AWS_LWA_PORT once /health answers.
 # Bundled dependencies live at the bundle root ($LAMBDA_TASK_ROOT), next to the packages.
 export PYTHONPATH="${LAMBDA_TASK_ROOT:-$(dirname "$0")}:${PYTHONPATH:-}"
-exec python -m uvicorn --factory lambda_chat.app:create_app \
+exec python -m uvicorn --factory lambda_chat.app:serve_app \
     --host 127.0.0.1 --port "${AWS_LWA_PORT:-${PORT:-8080}}" \
     --no-access-log --timeout-keep-alive 75

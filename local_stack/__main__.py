@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from lambda_chat.priming import freeze_start_up_heap
 from local_stack.bedrock_runtime.server import LONG_RUNNING_RECORDED_REQUESTS
 from local_stack.runner import DEFAULT_STATE_DIR, LocalStack, StackError
 
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("Starting the local stack...", flush=True)
         stack.start()
+        # The runner serves from here on: its start-up heap (the apps, the runtime, botocore's
+        # models) leaves the garbage collector's scans (lambda_chat.priming.freeze_start_up_heap).
+        freeze_start_up_heap()
         print(f"App: {stack.url}/", flush=True)
         if args.aws:
             print(f"AWS: table {stack.table_name}, bucket {stack.uploads_bucket}, real Bedrock", flush=True)

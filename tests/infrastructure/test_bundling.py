@@ -95,7 +95,8 @@ def test_real_bundle_is_complete_for_aarch64_and_far_below_the_limit(
     # Then: the Web Adapter's startup script sits at the root, executable
     run_script = out / "run.sh"
     assert run_script.is_file() and os.access(run_script, os.X_OK)
-    assert f"{name}.app:create_app" in run_script.read_text()
+    factory = {"lambda_chat": "serve_app", "lambda_upload": "create_app"}[name]
+    assert f"{name}.app:{factory}" in run_script.read_text()
     # the shared package and the function's own package are there, not the other function's
     assert (out / "chatbot_common" / "settings.py").is_file()
     assert (out / name / "__init__.py").is_file()

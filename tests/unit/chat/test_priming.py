@@ -79,3 +79,32 @@ def test_a_failing_priming_step_is_logged_and_start_up_goes_on(capsys: pytest.Ca
     assert set(timings) == {"fine"}
     logged = capsys.readouterr().out
     assert "priming step failed" in logged and "no such shape" in logged
+
+
+def test_the_serving_factory_freezes_the_start_up_heap() -> None:
+    # Given a fresh interpreter with a deployment's environment (no network is used at start-up)
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, json; from lambda_chat.app import serve_app; app = serve_app(); "
+        "print(json.dumps([app.state.frozen_objects, gc.get_freeze_count(), sorted(app.state.priming_ms)]))"
+    )
+    env = {
+        **os.environ,
+        "CHATBOT_TABLE_NAME": "chat-table",
+        "CHATBOT_UPLOADS_BUCKET": "chat-uploads",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": UNREACHABLE,
+    }
+    # When the serving factory builds the app
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    frozen, freeze_count, steps = json.loads(out.stdout.strip().splitlines()[-1])
+    # Then the app was primed and everything alive at start-up sits in the permanent generation
+    assert steps == ["dynamodb requests", "event loop", "model request", "routes"]
+    assert frozen == freeze_count > 50_000
