@@ -2,8 +2,9 @@
 
 4. Time to first token and per-turn total through `/chat` SSE at turns 2, 10 and 60 of one
    conversation, against the LangChain peer on the same moto and scripted model (FastAPI +
-   RunnableWithMessageHistory + DynamoDBChatMessageHistory + ChatBedrockConverse, streamed as SSE).
-   Goal: TTFT at turn 60 <= 1.3x TTFT at turn 2 (same run).
+   RunnableWithMessageHistory + DynamoDBChatMessageHistory + ChatBedrockConverse, streamed as SSE),
+   served by its own process as ours is by the runner's (a peer in our process put its heap's
+   garbage collections into our turns). Goal: TTFT at turn 60 <= 1.3x TTFT at turn 2 (same run).
 5. Input tokens billed per turn at turns 10 and 60 with and without prompt caching, priced with a
    caching model's row of the model table (Claude Sonnet 4). The requests are built by the chat
    domain itself (history trimmed by the token budget, cache points planned for that model) and
@@ -19,6 +20,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -30,6 +32,11 @@ from bench import markdown_table
 TURNS = 60
 REPORTED = (2, 10, 60)
 RUNS = 2
+# Before each request of either side: a user reads the answer before the next question, and the
+# other side's trailing work (its garbage collections, on a 2-core machine shared by the runner,
+# moto and the peer) finishes instead of landing in the timed turn. Without it, turn 60's TTFT
+# measured the peer's growing aftermath as much as ours.
+PAUSE_BEFORE_TURN = 0.05
 QUESTION = "How should we phase the migration of the billing service to the new cluster next quarter?"
 PEER_TABLE = "peer-history"
 # A caching model's row prices the cost figures (its minimum of 1,024 tokens per checkpoint applies).
@@ -45,9 +52,9 @@ class PeerChatIn(BaseModel):
     sessionId: str
 
 
-@contextmanager
-def peer_chat(bedrock_url: str, moto_url: str, model_id: str, credentials: dict[str, str]) -> Iterator[str]:
-    """The LangChain peer, served by uvicorn on a thread; yields its base URL."""
+def serve_peer(bedrock_url: str, moto_url: str, model_id: str, port: int) -> None:
+    """The LangChain peer's process: builds it and serves it with uvicorn on 127.0.0.1:`port`."""
+    import uvicorn
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
     from langchain_aws import ChatBedrockConverse
@@ -55,7 +62,9 @@ def peer_chat(bedrock_url: str, moto_url: str, model_id: str, credentials: dict[
     from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
     from langchain_core.runnables.history import RunnableWithMessageHistory
 
-    from bench.bench_chat import serve
+    from local_stack.moto_service import DUMMY_CREDENTIALS
+
+    credentials = dict(DUMMY_CREDENTIALS)
 
     kw: dict[str, Any] = {"region_name": "us-east-1", **credentials}
     ddb = boto3.client("dynamodb", endpoint_url=moto_url, **kw)
@@ -93,8 +102,37 @@ def peer_chat(bedrock_url: str, moto_url: str, model_id: str, credentials: dict[
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    with serve(app) as url:
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+@contextmanager
+def peer_chat(bedrock_url: str, moto_url: str, model_id: str) -> Iterator[str]:
+    """The LangChain peer in its own process (as ours runs in the runner's): its heap, threads and
+    garbage collections never land in our turns, nor ours in its. Yields its base URL."""
+    import subprocess
+    import sys
+
+    from local_stack.moto_service import free_port
+
+    port = free_port()
+    arguments = f"{bedrock_url!r}, {moto_url!r}, {model_id!r}, {port}"
+    code = f"from bench.chat_turns import serve_peer; serve_peer({arguments})"
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:  # up once it answers anything (its only route is POST /chat)
+            try:
+                httpx.get(url + "/", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the LangChain peer did not start") from None
+                time.sleep(0.05)
         yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def _sse_turn(http: httpx.Client, url: str, body: dict[str, Any]) -> tuple[float, float, str | None]:
@@ -116,12 +154,10 @@ def _sse_turn(http: httpx.Client, url: str, body: dict[str, Any]) -> tuple[float
 
 
 def bench_turn_latency(stack: Any) -> None:
-    from local_stack.moto_service import DUMMY_CREDENTIALS
-
     assert stack.bedrock_url and stack.moto_url and stack.default_model_id
     samples: dict[str, dict[int, list[tuple[float, float]]]] = {"ours": {}, "peer": {}}
     with (
-        peer_chat(stack.bedrock_url, stack.moto_url, stack.default_model_id, DUMMY_CREDENTIALS) as peer_url,
+        peer_chat(stack.bedrock_url, stack.moto_url, stack.default_model_id) as peer_url,
         httpx.Client(timeout=120) as http,
     ):
         for run in range(RUNS):
@@ -131,9 +167,11 @@ def bench_turn_latency(stack: Any) -> None:
                 body: dict[str, Any] = {"message": QUESTION}
                 if conversation_id:
                     body["conversationId"] = conversation_id
+                time.sleep(PAUSE_BEFORE_TURN)
                 first, total, cid = _sse_turn(http, stack.url + "/chat", body)
                 conversation_id = conversation_id or cid
                 samples["ours"].setdefault(turn, []).append((first, total))
+                time.sleep(PAUSE_BEFORE_TURN)
                 first, total, _ = _sse_turn(
                     http, peer_url + "/chat", {"message": QUESTION, "sessionId": session}
                 )
@@ -164,8 +202,9 @@ def bench_turn_latency(stack: Any) -> None:
     print("### 4. Time to first token by conversation length, against the LangChain peer")
     print()
     print(
-        f"One conversation of {TURNS} turns through `/chat` SSE and the same through the peer, interleaved, "
-        f"{RUNS} runs; medians of the turn and its neighbours (ms)."
+        f"One conversation of {TURNS} turns through `/chat` SSE and the same through the peer (its own "
+        f"process), interleaved, {PAUSE_BEFORE_TURN * 1000:.0f} ms before each request, {RUNS} runs; "
+        "medians of the turn and its neighbours (ms)."
     )
     print()
     headers = ("turn", "ours TTFT", "ours total", "peer TTFT", "peer total", "peer/ours total")
