@@ -440,8 +440,10 @@ def wait_until(url: str, deadline: float) -> None:
     raise TimeoutError(url)
 
 
-def fresh_chat_app(stack: LocalStack) -> dict[str, float]:
-    """The chat app alone in a new interpreter (a Lambda cold start's init), moto and model already up."""
+def fresh_chat_app(stack: LocalStack, *, models_first: bool = False) -> dict[str, float]:
+    """The chat app alone in a new interpreter (a Lambda cold start's init), moto and model already up.
+    `models_first`: GET /models before the first /chat, as the web client does when a page loads
+    (it fills the model picker): the model list is then cached when the first /chat comes."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", "lambda_chat.app:serve_app"]  # as run.sh
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
@@ -457,6 +459,8 @@ def fresh_chat_app(stack: LocalStack) -> dict[str, float]:
         wait_until(base + "/health", started + 120)
         ready = time.monotonic()
         with httpx.Client(base_url=base, timeout=60) as http:
+            if models_first:
+                http.get("/models").raise_for_status()
             first = timed(lambda: http.post("/chat", json={"message": "first"}).raise_for_status())
             answered = time.monotonic()
             warm = [
@@ -514,11 +518,17 @@ def fresh_local_stack(model: str) -> dict[str, float]:
 def bench_cold_start(stack: LocalStack) -> None:
     runs = [fresh_chat_app(stack) for _ in range(FRESH_PROCESS_RUNS)]
     app_row = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    after_models = [fresh_chat_app(stack, models_first=True) for _ in range(FRESH_PROCESS_RUNS)]
+    models_row = {key: statistics.median(run[key] for run in after_models) for key in after_models[0]}
     stack_rows = [
         ("python -m local_stack --model " + m, fresh_local_stack(m)) for m in ("scripted", "embedded")
     ]
     rows = []
-    for label, figures in [(f"chat app process (median of {FRESH_PROCESS_RUNS})", app_row), *stack_rows]:
+    app_rows = [
+        (f"chat app process (median of {FRESH_PROCESS_RUNS})", app_row),
+        ("chat app process, GET /models before the first /chat (as the web page does)", models_row),
+    ]
+    for label, figures in [*app_rows, *stack_rows]:
         rows.append(
             (
                 label,
@@ -552,9 +562,10 @@ def bench_cold_start(stack: LocalStack) -> None:
         "ListInferenceProfiles, cached 5 minutes) and the first connections. The embedded rows "
         "include loading SmolLM2-135M; its /chat times are generation time."
     )
-    ratio = app_row["first"] / app_row["warm"]
-    verdict = "met" if ratio <= 1.3 else "NOT met"
-    print(f"\nFirst /chat / warm for the chat app process: {ratio:.2f} (goal <= 1.3: {verdict})")
+    for label, row in (("", app_row), (", model list already loaded", models_row)):
+        ratio = row["first"] / row["warm"]
+        verdict = "met" if ratio <= 1.3 else "NOT met"
+        print(f"First /chat / warm for the chat app process{label}: {ratio:.2f} (goal <= 1.3: {verdict})")
     print()
 
 
