@@ -43,6 +43,7 @@ from lambda_chat.domain.entities import (
     Comparison,
     ComparisonLane,
     Conversation,
+    ConversationChanges,
     Message,
     Page,
     Usage,
@@ -347,45 +348,32 @@ class ConversationStore(TableAdapter):
         )
 
     def update_conversation(
-        self,
-        user_id: str,
-        conversation_id: str,
-        *,
-        updated_at: str,
-        title: str | None = None,
-        system: str | None = None,
-        model: str | None = None,
-        clear_system: bool = False,
-        inference_config: dict[str, Any] | None = None,
-        detach_comparison: bool = False,
-        tools: list[str] | None = None,
+        self, user_id: str, conversation_id: str, changes: ConversationChanges
     ) -> Conversation:
-        """`inference_config` replaces the stored settings ({} removes them); `detach_comparison`
-        turns a comparison's lane into an ordinary, listed conversation."""
+        """One UpdateItem conditioned on the conversation existing (NotFound otherwise); returns the
+        item as written (ReturnValues ALL_NEW)."""
         names, values, expression = self._touch_expression(
-            conversation_id, updated_at, title=title, system=system, model=model
+            conversation_id,
+            changes.updated_at,
+            title=changes.title,
+            system=changes.system or None,
+            model=changes.model,
         )
-        if tools is not None:
+        if changes.tools is not None:
             names["#tools"] = "tools"
-            values[":tools"] = tools
+            values[":tools"] = changes.tools
             expression += ", #tools = :tools"
         removes: list[str] = []
-        if clear_system and system is None:
+        if changes.system == "":
             names["#system"] = "system"
             removes.append("#system")
-        if inference_config is not None:
+        if changes.inference_config is not None:
             names["#inference"] = "inferenceConfig"
-            if inference_config:
+            if changes.inference_config:
                 expression += ", #inference = :inference"
-                values[":inference"] = dynamo_numbers(inference_config)
+                values[":inference"] = dynamo_numbers(changes.inference_config)
             else:
                 removes.append("#inference")
-        if detach_comparison:
-            expression += ", gsi1pk = :listed"
-            values[":listed"] = keys.conversations_gsi_pk(user_id)
-            names["#comparison"] = "comparisonId"
-            names["#lane"] = "lane"
-            removes += ["#comparison", "#lane"]
         if removes:
             expression += " REMOVE " + ", ".join(removes)
         response = self._call(

@@ -62,6 +62,7 @@ from lambda_chat.domain.history import (
 )
 from lambda_chat.domain.inference import InferenceSettings, converse_inference_config, validate_inference
 from lambda_chat.domain.ports import (
+    AttachmentRequest,
     AttachmentResolver,
     ChatMessage,
     ChatModel,
@@ -526,7 +527,7 @@ class ChatService:
         if not upload_ids and not earlier:
             return ResolvedAttachments()
         return self._attachments.resolve(
-            user_id, upload_ids, earlier, question, self._config.history_token_budget // 2
+            AttachmentRequest(user_id, upload_ids, earlier, question, self._config.history_token_budget // 2)
         )
 
     # -- the turn itself --------------------------------------------------------------------------

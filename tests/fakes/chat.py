@@ -8,8 +8,22 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chatbot_common.errors import Conflict, DomainError, InvalidInput, NotFound
-from lambda_chat.domain.entities import CallRecord, Comparison, Conversation, Message, ModelInfo, Page
-from lambda_chat.domain.ports import HistoryWindow, ModelChunk, ModelRequest, ResolvedAttachments
+from lambda_chat.domain.entities import (
+    CallRecord,
+    Comparison,
+    Conversation,
+    ConversationChanges,
+    Message,
+    ModelInfo,
+    Page,
+)
+from lambda_chat.domain.ports import (
+    AttachmentRequest,
+    HistoryWindow,
+    ModelChunk,
+    ModelRequest,
+    ResolvedAttachments,
+)
 from lambda_chat.domain.prompts import SavedPrompt
 
 MODEL_ID = "local.fake"
@@ -103,39 +117,19 @@ class FakeStore:
         return Page(items, str(start + limit) if more else None)
 
     def update_conversation(
-        self,
-        user_id: str,
-        conversation_id: str,
-        *,
-        updated_at: str,
-        title: str | None = None,
-        system: str | None = None,
-        model: str | None = None,
-        clear_system: bool = False,
-        inference_config: dict[str, Any] | None = None,
-        detach_comparison: bool = False,
-        tools: list[str] | None = None,
+        self, user_id: str, conversation_id: str, changes: ConversationChanges
     ) -> Conversation:
         with self._lock:
             current = self.get_conversation(user_id, conversation_id)
             self.writes += 1
-            changes: dict[str, Any] = {"updated_at": updated_at}
-            if title is not None:
-                changes["title"] = title
-            if system is not None:
-                changes["system"] = system
-            if clear_system:
-                changes["system"] = None
-            if model is not None:
-                changes["model"] = model
-            if inference_config is not None:
-                changes["inference_config"] = inference_config or None
-            if detach_comparison:
-                changes["comparison_id"] = None
-                changes["lane"] = None
-            if tools is not None:
-                changes["tools"] = list(tools)
-            updated = replace(current, **changes)
+            fields: dict[str, Any] = {"updated_at": changes.updated_at}
+            for name in ("title", "model", "tools"):
+                if getattr(changes, name) is not None:
+                    fields[name] = getattr(changes, name)
+            for name in ("system", "inference_config"):  # "" and {} remove the stored value
+                if getattr(changes, name) is not None:
+                    fields[name] = getattr(changes, name) or None
+            updated = replace(current, **fields)
             self.conversations[(user_id, conversation_id)] = updated
             return updated
 
@@ -363,21 +357,13 @@ class FakeResolver:
 
     blocks: list[dict[str, Any]] = field(default_factory=list)
     refs: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[AttachmentRequest] = field(default_factory=list)
     fail_with: DomainError | None = None
     image: bytes | None = None
 
-    def resolve(
-        self,
-        user_id: str,
-        upload_ids: list[str],
-        earlier_refs: list[dict[str, Any]],
-        question: str,
-        token_budget: int,
-    ) -> ResolvedAttachments:
-        self.calls.append(
-            {"user_id": user_id, "upload_ids": upload_ids, "earlier_refs": earlier_refs, "question": question}
-        )
+    def resolve(self, request: AttachmentRequest) -> ResolvedAttachments:
+        self.calls.append(request)
+        user_id, upload_ids = request.user_id, request.upload_ids
         if self.fail_with:
             raise self.fail_with
         if self.image is not None:
