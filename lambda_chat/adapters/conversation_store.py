@@ -48,7 +48,7 @@ from lambda_chat.domain.entities import (
     Page,
     Usage,
 )
-from lambda_chat.domain.ports import HistoryWindow
+from lambda_chat.domain.ports import AnsweredTurn, HistoryWindow
 
 # Conversation item attributes behind the history window (see `HistoryWindow`).
 MESSAGE_COUNT_ATTRIBUTE = "messageCount"
@@ -220,17 +220,7 @@ class ConversationStore(TableAdapter):
             not_found_at=None,
         )
 
-    def record_answer(
-        self,
-        user_id: str,
-        message: Message,
-        *,
-        updated_at: str,
-        model: str | None,
-        call_record: CallRecord,
-        history_window: HistoryWindow | None = None,
-        supersedes: Sequence[str] = (),
-    ) -> None:
+    def record_answer(self, user_id: str, turn: AnsweredTurn) -> None:
         """The end of a turn in one request: the answer, the conversation's touch (updatedAt, list
         order, `model` if given, one more message counted, the `history_window` if given) and the
         call record, all or nothing.
@@ -240,7 +230,10 @@ class ConversationStore(TableAdapter):
         `supersedes`: ids of messages this answer replaces (a regenerate), marked `supersededBy`
         in the same transaction; one already superseded raises Conflict `message_superseded`.
         """
-        names, values, expression = self._touch_expression(message.conversation_id, updated_at, model=model)
+        message, history_window, supersedes = turn.answer, turn.history_window, turn.supersedes
+        names, values, expression = self._touch_expression(
+            message.conversation_id, turn.updated_at, model=turn.model
+        )
         if history_window is not None and not supersedes:
             names["#window"] = HISTORY_WINDOW_ATTRIBUTE
             values[":window"] = encode_history_window(history_window)
@@ -262,7 +255,7 @@ class ConversationStore(TableAdapter):
             [
                 {"Put": {"Item": self._message_item(user_id, message), **_MUST_BE_NEW}},
                 {"Update": update},
-                {"Put": {"Item": call_record_item(call_record, self._expires_at())}},
+                {"Put": {"Item": call_record_item(turn.call_record, self._expires_at())}},
                 *self._supersede_updates(user_id, message, supersedes),
             ],
             not_found_at=1,

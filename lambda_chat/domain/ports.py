@@ -86,6 +86,24 @@ class HistoryWindow:
     documents: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AnsweredTurn:
+    """The end of a turn, written all or nothing by `ConversationRepository.record_answer`.
+
+    `answer`: the assistant message; `updated_at` (ISO 8601 UTC) touches the conversation; `model`
+    is stored on the conversation when given (the turn changed it); `call_record` is the turn's
+    call log entry; `history_window`, when given, replaces the conversation's window; `supersedes`
+    lists the ids of messages this answer replaces (a regenerate).
+    """
+
+    answer: Message
+    updated_at: str
+    model: str | None
+    call_record: CallRecord
+    history_window: HistoryWindow | None = None
+    supersedes: Sequence[str] = ()
+
+
 class ChatModel(Protocol):
     def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
         """Stream an answer. Raises chatbot_common.errors.DomainError subclasses on failure.
@@ -106,17 +124,7 @@ class ConversationRepository(Protocol):
         """Create the conversation and store its first message, both or neither."""
         ...
 
-    def record_answer(
-        self,
-        user_id: str,
-        message: Message,
-        *,
-        updated_at: str,
-        model: str | None,
-        call_record: CallRecord,
-        history_window: HistoryWindow | None = None,
-        supersedes: Sequence[str] = (),
-    ) -> None:
+    def record_answer(self, user_id: str, turn: AnsweredTurn) -> None:
         """End a turn, all or nothing: store the answer, touch the conversation (updated_at, and
         `model` when given; the `history_window` when given) and store the call record, and mark
         the `supersedes` messages (a regenerated answer) superseded by this one (which also drops

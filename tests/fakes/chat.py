@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chatbot_common.errors import Conflict, DomainError, InvalidInput, NotFound
+from chatbot_common.keys import new_id
 from lambda_chat.domain.entities import (
     CallRecord,
     Comparison,
@@ -16,9 +17,12 @@ from lambda_chat.domain.entities import (
     Message,
     ModelInfo,
     Page,
+    Role,
 )
 from lambda_chat.domain.ports import (
+    AnsweredTurn,
     AttachmentRequest,
+    ChatMessage,
     HistoryWindow,
     ModelChunk,
     ModelRequest,
@@ -64,30 +68,21 @@ class FakeStore:
             self.conversations[(conversation.user_id, conversation.id)] = conversation
             self._add_message(conversation.user_id, first_message)
 
-    def record_answer(
-        self,
-        user_id: str,
-        message: Message,
-        *,
-        updated_at: str,
-        model: str | None,
-        call_record: CallRecord,
-        history_window: HistoryWindow | None = None,
-        supersedes: Sequence[str] = (),
-    ) -> None:
+    def record_answer(self, user_id: str, turn: AnsweredTurn) -> None:
+        message, supersedes = turn.answer, turn.supersedes
         with self._lock:
             current = self.get_conversation(user_id, message.conversation_id)  # NotFound: nothing written
             self._check_supersedable(user_id, message.conversation_id, supersedes)
             self.writes += 1
             self._add_message(user_id, message)
-            if history_window is not None:
-                self.windows[(user_id, message.conversation_id)] = history_window
+            if turn.history_window is not None:
+                self.windows[(user_id, message.conversation_id)] = turn.history_window
             self._supersede(user_id, message, supersedes)
-            changes: dict[str, Any] = {"updated_at": updated_at}
-            if model is not None:
-                changes["model"] = model
+            changes: dict[str, Any] = {"updated_at": turn.updated_at}
+            if turn.model is not None:
+                changes["model"] = turn.model
             self.conversations[(user_id, message.conversation_id)] = replace(current, **changes)
-            self.calls.append(call_record)
+            self.calls.append(turn.call_record)
 
     def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
         try:
@@ -382,6 +377,26 @@ class FakeResolver:
             )
         refs = [r for r in self.refs if r["uploadId"] in upload_ids]
         return ResolvedAttachments(content_blocks=list(self.blocks) if upload_ids else [], references=refs)
+
+
+def stored_message(
+    conversation_id: str, role: Role, content: str, created_at: str = "2020-01-01T00:00:00Z", **fields: Any
+) -> Message:
+    """A message as a writer other than the turn under test stores it (a summary, a stopped
+    turn's answer): a fresh id; `fields` sets the rest (status, attachments...)."""
+    return Message(
+        id=new_id(),
+        conversation_id=conversation_id,
+        role=role,
+        content=content,
+        created_at=created_at,
+        **fields,
+    )
+
+
+def alternating(*texts: str) -> list[ChatMessage]:
+    """Text messages for a model request, user first, then assistant, user... in turn."""
+    return [ChatMessage.text("user" if i % 2 == 0 else "assistant", text) for i, text in enumerate(texts)]
 
 
 def invalid(message: str = "bad") -> InvalidInput:
