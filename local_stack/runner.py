@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -37,6 +36,7 @@ from chatbot_common.resources import LOCAL_TABLE_NAME, LOCAL_UPLOADS_BUCKET
 from local_stack import DEFAULT_STATE_DIR, ENDPOINTS_FILE
 from local_stack.dispatcher import Dispatcher, web_config
 from local_stack.moto_service import DUMMY_CREDENTIALS, LOCAL_REGION, MotoServer
+from local_stack.server_group import ServerGroup
 
 if TYPE_CHECKING:
     import uvicorn
@@ -74,7 +74,7 @@ class StackError(RuntimeError):
     """The local stack could not start (port taken, model failed to load, AWS not configured...)."""
 
 
-class LocalStack:
+class LocalStack(ServerGroup):
     """Start with `start()` or a `with` block; `url`, `bedrock_url`, `moto_url`, `runtime` once started."""
 
     def __init__(
@@ -160,22 +160,6 @@ class LocalStack:
         """DynamoDB items loaded from the state snapshot at start."""
         return self.moto.restored_items if self.moto is not None else 0
 
-    def __enter__(self) -> LocalStack:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def start(self) -> LocalStack:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
     def stop(self) -> None:
         """Stop the apps first (no request is cut mid-write), then the runtime, then moto."""
         if self._server is not None:
@@ -187,12 +171,7 @@ class LocalStack:
         if self._socket is not None:
             self._socket.close()  # uvicorn closes it too; this covers a start that failed before uvicorn
             self._socket = None
-        if self.runtime is not None:
-            self.runtime.stop()
-        if self.moto is not None:
-            self.moto.stop()
-        self.runtime = None
-        self.moto = None
+        self._stop_backends()
         if self._lock_file is not None:
             (self.state_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
             self._lock_file.close()  # releases the flock

@@ -24,6 +24,7 @@ from cdk.constants import CONTEXT_BUNDLE_TARGET
 from chatbot_common.model_ids import split_model_id
 from local_stack.bedrock_runtime import RunningRuntime, ScriptedEngine, serve_in_thread
 from local_stack.moto_service import MotoServer, free_port
+from local_stack.server_group import ServerGroup
 from rehearsal.gateway import ApiDefinition, Authorizer, Gateway
 from rehearsal.issuer import LocalIssuer
 from rehearsal.sandbox import LambdaSandbox
@@ -90,7 +91,7 @@ def user_pool_clients(template: Template, resolver: Resolver) -> tuple[str, list
     return resolver.physical_id(pool_logical_id), client_ids
 
 
-class Rehearsal:
+class Rehearsal(ServerGroup):
     """Everything started from one synthesized template; stop() ends what start() began."""
 
     def __init__(
@@ -109,20 +110,6 @@ class Rehearsal:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Rehearsal:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    def start(self) -> Rehearsal:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _start(self) -> None:
         self.template = (
@@ -211,9 +198,4 @@ class Rehearsal:
         for sandbox in self.sandboxes.values():
             sandbox.cleanup()
         self.sandboxes.clear()
-        if self.runtime is not None:
-            self.runtime.stop()
-            self.runtime = None
-        if self.moto is not None:
-            self.moto.stop()
-            self.moto = None
+        self._stop_backends()

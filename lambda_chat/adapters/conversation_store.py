@@ -43,11 +43,12 @@ from lambda_chat.domain.entities import (
     Comparison,
     ComparisonLane,
     Conversation,
+    ConversationChanges,
     Message,
     Page,
     Usage,
 )
-from lambda_chat.domain.ports import HistoryWindow
+from lambda_chat.domain.ports import AnsweredTurn, HistoryWindow
 
 # Conversation item attributes behind the history window (see `HistoryWindow`).
 MESSAGE_COUNT_ATTRIBUTE = "messageCount"
@@ -219,17 +220,7 @@ class ConversationStore(TableAdapter):
             not_found_at=None,
         )
 
-    def record_answer(
-        self,
-        user_id: str,
-        message: Message,
-        *,
-        updated_at: str,
-        model: str | None,
-        call_record: CallRecord,
-        history_window: HistoryWindow | None = None,
-        supersedes: Sequence[str] = (),
-    ) -> None:
+    def record_answer(self, user_id: str, turn: AnsweredTurn) -> None:
         """The end of a turn in one request: the answer, the conversation's touch (updatedAt, list
         order, `model` if given, one more message counted, the `history_window` if given) and the
         call record, all or nothing.
@@ -239,7 +230,10 @@ class ConversationStore(TableAdapter):
         `supersedes`: ids of messages this answer replaces (a regenerate), marked `supersededBy`
         in the same transaction; one already superseded raises Conflict `message_superseded`.
         """
-        names, values, expression = self._touch_expression(message.conversation_id, updated_at, model=model)
+        message, history_window, supersedes = turn.answer, turn.history_window, turn.supersedes
+        names, values, expression = self._touch_expression(
+            message.conversation_id, turn.updated_at, model=turn.model
+        )
         if history_window is not None and not supersedes:
             names["#window"] = HISTORY_WINDOW_ATTRIBUTE
             values[":window"] = encode_history_window(history_window)
@@ -261,7 +255,7 @@ class ConversationStore(TableAdapter):
             [
                 {"Put": {"Item": self._message_item(user_id, message), **_MUST_BE_NEW}},
                 {"Update": update},
-                {"Put": {"Item": call_record_item(call_record, self._expires_at())}},
+                {"Put": {"Item": call_record_item(turn.call_record, self._expires_at())}},
                 *self._supersede_updates(user_id, message, supersedes),
             ],
             not_found_at=1,
@@ -347,45 +341,32 @@ class ConversationStore(TableAdapter):
         )
 
     def update_conversation(
-        self,
-        user_id: str,
-        conversation_id: str,
-        *,
-        updated_at: str,
-        title: str | None = None,
-        system: str | None = None,
-        model: str | None = None,
-        clear_system: bool = False,
-        inference_config: dict[str, Any] | None = None,
-        detach_comparison: bool = False,
-        tools: list[str] | None = None,
+        self, user_id: str, conversation_id: str, changes: ConversationChanges
     ) -> Conversation:
-        """`inference_config` replaces the stored settings ({} removes them); `detach_comparison`
-        turns a comparison's lane into an ordinary, listed conversation."""
+        """One UpdateItem conditioned on the conversation existing (NotFound otherwise); returns the
+        item as written (ReturnValues ALL_NEW)."""
         names, values, expression = self._touch_expression(
-            conversation_id, updated_at, title=title, system=system, model=model
+            conversation_id,
+            changes.updated_at,
+            title=changes.title,
+            system=changes.system or None,
+            model=changes.model,
         )
-        if tools is not None:
+        if changes.tools is not None:
             names["#tools"] = "tools"
-            values[":tools"] = tools
+            values[":tools"] = changes.tools
             expression += ", #tools = :tools"
         removes: list[str] = []
-        if clear_system and system is None:
+        if changes.system == "":
             names["#system"] = "system"
             removes.append("#system")
-        if inference_config is not None:
+        if changes.inference_config is not None:
             names["#inference"] = "inferenceConfig"
-            if inference_config:
+            if changes.inference_config:
                 expression += ", #inference = :inference"
-                values[":inference"] = dynamo_numbers(inference_config)
+                values[":inference"] = dynamo_numbers(changes.inference_config)
             else:
                 removes.append("#inference")
-        if detach_comparison:
-            expression += ", gsi1pk = :listed"
-            values[":listed"] = keys.conversations_gsi_pk(user_id)
-            names["#comparison"] = "comparisonId"
-            names["#lane"] = "lane"
-            removes += ["#comparison", "#lane"]
         if removes:
             expression += " REMOVE " + ", ".join(removes)
         response = self._call(

@@ -16,7 +16,7 @@ from chatbot_common.errors import DomainError, InvalidInput
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.chunking import estimate_tokens, select_relevant_chunks, split_into_chunks
 from lambda_chat.attachments.documents import DocumentLibrary, LoadedDocument, reference
-from lambda_chat.domain.ports import ResolvedAttachments
+from lambda_chat.domain.ports import AttachmentRequest, ResolvedAttachments
 
 _log = logging.getLogger(__name__)
 
@@ -37,16 +37,14 @@ class UploadAttachmentResolver:
         self._max_images = max_images
         self._max_documents = max_documents
 
-    def resolve(
-        self,
-        user_id: str,
-        upload_ids: list[str],
-        earlier_refs: list[dict[str, Any]],
-        question: str,
-        token_budget: int,
-    ) -> ResolvedAttachments:
-        # Every refusal happens here, before the chat service writes anything.
-        records = [self.library.record(user_id, upload_id) for upload_id in upload_ids]
+    def resolve(self, request: AttachmentRequest) -> ResolvedAttachments:
+        """Content blocks and stored references for `request` (see the port's docstring).
+
+        Raises NotFound (another user's or unknown upload), InvalidInput (more than `max_images`
+        images or `max_documents` documents), UnsupportedMediaType / UnprocessableContent (unusable
+        files). Every refusal happens here, before the chat service writes anything."""
+        user_id = request.user_id
+        records = [self.library.record(user_id, upload_id) for upload_id in request.upload_ids]
         images = [r for r in records if r.purpose == "image"]
         documents = [r for r in records if r.purpose == "document"]
         if len(images) > self._max_images:
@@ -55,8 +53,8 @@ class UploadAttachmentResolver:
             raise InvalidInput(f"At most {self._max_documents} documents per message")
         image_blocks = [self.library.image(r).content_block() for r in images]
         loaded = [self.library.document(r) for r in documents]
-        loaded += self._earlier_documents(user_id, earlier_refs, {r.upload_id for r in records})
-        text_blocks = self._excerpt_blocks(loaded, question, token_budget)
+        loaded += self._earlier_documents(user_id, request.earlier_refs, {r.upload_id for r in records})
+        text_blocks = self._excerpt_blocks(loaded, request.question, request.token_budget)
         return ResolvedAttachments(
             content_blocks=[*text_blocks, *image_blocks],
             references=[reference(r) for r in records],

@@ -33,7 +33,7 @@ from lambda_chat.attachments.map_reduce import (
 )
 from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.catalog import ModelCatalog
-from lambda_chat.domain.entities import CallRecord, Conversation, Message, Usage
+from lambda_chat.domain.entities import CallRecord, Conversation, ConversationChanges, Message, Usage
 from lambda_chat.domain.events import StreamEvent, collect_events, error_event
 from lambda_chat.domain.ports import (
     ChatMessage,
@@ -340,7 +340,9 @@ class DocumentSummaryService:
         )
         if conversation is not None:
             try:
-                self._store.update_conversation(user_id, conversation_id, updated_at=iso_now(self._clock()))
+                self._store.update_conversation(
+                    user_id, conversation_id, ConversationChanges(iso_now(self._clock()))
+                )
             except DomainError:
                 _log.warning("could not touch the conversation after its summary")
 

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -56,12 +56,14 @@ from lambda_chat.domain.events import (
     error_event,
 )
 from lambda_chat.domain.history import (
-    conversation_title,
     document_references,
+    opened_by,
     visible_thread,
 )
 from lambda_chat.domain.inference import InferenceSettings, converse_inference_config, validate_inference
 from lambda_chat.domain.ports import (
+    AnsweredTurn,
+    AttachmentRequest,
     AttachmentResolver,
     ChatMessage,
     ChatModel,
@@ -319,16 +321,8 @@ class ChatService:
                     upload_ids = list(rewrite.upload_ids)
         else:
             now = iso_now(self._clock())
-            conversation = Conversation(
-                id=keys.new_id(),
-                user_id=user_id,
-                title=conversation_title(text),
-                created_at=now,
-                updated_at=now,
-                system=system_override or None,
-                # A new conversation keeps the tools its first turn named, as it keeps `system`.
-                tools=turn_tools,
-            )
+            # A new conversation keeps the tools its first turn named, as it keeps `system`.
+            conversation = opened_by(Conversation, user_id, text, now, system_override, tools=turn_tools)
             history, earlier_documents = [], []
             window_base = 0
             is_new = True
@@ -364,7 +358,7 @@ class ChatService:
         )
 
         if is_new:
-            conversation = Conversation(**{**conversation.__dict__, "model": model_id})
+            conversation = replace(conversation, model=model_id)
         prepared = _Turn(
             user_id=user_id,
             request_id=request_id,
@@ -526,7 +520,7 @@ class ChatService:
         if not upload_ids and not earlier:
             return ResolvedAttachments()
         return self._attachments.resolve(
-            user_id, upload_ids, earlier, question, self._config.history_token_budget // 2
+            AttachmentRequest(user_id, upload_ids, earlier, question, self._config.history_token_budget // 2)
         )
 
     # -- the turn itself --------------------------------------------------------------------------
@@ -1107,19 +1101,16 @@ class TurnRecorder:
         # A regenerate or edit changes the thread: no window is written (the next turn reads the
         # messages again and writes one from the thread as it then reads).
         window = self._next_window(answer) if turn.rewrite is None else None
-        supersedes = turn.rewrite.answer_supersedes if turn.rewrite else ()
-        extra: dict[str, Any] = {"supersedes": supersedes} if supersedes else {}
+        answered = AnsweredTurn(
+            answer,
+            updated_at=iso_now(self._clock()),
+            model=changed_model,
+            call_record=record,
+            history_window=window,
+            supersedes=turn.rewrite.answer_supersedes if turn.rewrite else (),
+        )
         stored = self._calls.write_with_answer(
-            record,
-            lambda: self._store.record_answer(
-                turn.user_id,
-                answer,
-                updated_at=iso_now(self._clock()),
-                model=changed_model,
-                call_record=record,
-                history_window=window,
-                **extra,
-            ),
+            record, lambda: self._store.record_answer(turn.user_id, answered)
         )
         if not stored and answer.status == "complete":
             # Deleted while the turn ran: the answer has nowhere to go (and leaves no orphan).

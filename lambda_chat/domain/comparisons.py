@@ -54,7 +54,7 @@ from lambda_chat.domain.entities import (
     Usage,
 )
 from lambda_chat.domain.events import StreamEvent
-from lambda_chat.domain.history import conversation_title, trim_history
+from lambda_chat.domain.history import opened_by, trim_history
 from lambda_chat.domain.inference import converse_inference_config
 from lambda_chat.domain.ports import (
     ChatMessage,
@@ -168,13 +168,12 @@ class ComparisonService:
         )
 
         if existing is None:
-            comparison = Comparison(
-                id=keys.new_id(),
-                user_id=user_id,
-                title=conversation_title(text),
-                created_at=now,
-                updated_at=now,
-                system=system_override or None,
+            comparison = opened_by(
+                Comparison,
+                user_id,
+                text,
+                now,
+                system_override,
                 lanes=[
                     ComparisonLane(lane.index, lane.model_id, lane.settings.to_json() or None, keys.new_id())
                     for lane in lanes

@@ -14,7 +14,7 @@ from chatbot_common.model_table import ModelTable, load_model_table
 from chatbot_common.timestamps import iso_now
 from chatbot_common.typed_text import require_well_formed
 from lambda_chat.domain.catalog import ModelCatalog
-from lambda_chat.domain.entities import Conversation, Message, Page
+from lambda_chat.domain.entities import Conversation, ConversationChanges, Message, Page
 from lambda_chat.domain.history import earlier_versions, visible_thread
 from lambda_chat.domain.inference import InferenceSettings, validate_inference
 from lambda_chat.domain.ports import ConversationRepository
@@ -158,17 +158,15 @@ class ConversationService:
             if self._require_tools is None:
                 raise InvalidInput("Tools are not available in this deployment")
             tools = self._require_tools(builtins.list(tools))
-        return self._store.update_conversation(
-            user_id,
-            conversation_id,
+        changes = ConversationChanges(
             updated_at=iso_now(self._clock()),
             title=title,
-            system=system or None,
-            clear_system=system == "",
+            system=system,
             model=model,
             inference_config=settings,
             tools=None if tools is None else builtins.list(tools),
         )
+        return self._store.update_conversation(user_id, conversation_id, changes)
 
     def delete(self, user_id: str, conversation_id: str) -> None:
         validate_id(conversation_id, "conversation id")

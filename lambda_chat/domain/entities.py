@@ -33,6 +33,23 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class ConversationChanges:
+    """What one `ConversationRepository.update_conversation` call changes on a conversation.
+
+    `updated_at` (ISO 8601 UTC) is always written and moves the conversation to the top of the list.
+    A field left None stays as stored; `system=""` removes the system prompt, `inference_config={}`
+    the stored inference settings (API camelCase keys), `tools=[]` turns tool use off.
+    """
+
+    updated_at: str
+    title: str | None = None
+    system: str | None = None
+    model: str | None = None
+    inference_config: dict[str, Any] | None = None
+    tools: list[str] | None = None
+
+
+@dataclass(frozen=True)
 class ComparisonLane:
     """One lane of a stored comparison: its model, settings (camelCase) and conversation."""
 

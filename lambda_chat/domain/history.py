@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
+from chatbot_common import keys
 from lambda_chat.domain.entities import Message
 from lambda_chat.domain.ports import ChatMessage
 from lambda_chat.domain.tokens import estimate_tokens
@@ -111,3 +112,23 @@ def conversation_title(first_message: str, max_chars: int = 60) -> str:
     if " " in cut[max_chars // 2 :]:
         cut = cut[: cut.rfind(" ")]
     return cut.rstrip(" ,.;:") + "…"
+
+
+T = TypeVar("T")
+
+
+def opened_by(
+    factory: Callable[..., T], user_id: str, first_message: str, now: str, system: str | None, **fields: Any
+) -> T:
+    """A new conversation or comparison (`factory` is `Conversation` or `Comparison`) opened by
+    `first_message` at `now` (ISO 8601 UTC): a fresh id, the title from `conversation_title`,
+    created and updated now, `system` ("" or None for none), plus `fields` for the rest."""
+    return factory(
+        id=keys.new_id(),
+        user_id=user_id,
+        title=conversation_title(first_message),
+        created_at=now,
+        updated_at=now,
+        system=system or None,
+        **fields,
+    )

@@ -9,7 +9,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lambda_chat.domain.entities import CallRecord, Comparison, Conversation, Message, ModelInfo, Page
+from lambda_chat.domain.entities import (
+    CallRecord,
+    Comparison,
+    Conversation,
+    ConversationChanges,
+    Message,
+    ModelInfo,
+    Page,
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,24 @@ class HistoryWindow:
     documents: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AnsweredTurn:
+    """The end of a turn, written all or nothing by `ConversationRepository.record_answer`.
+
+    `answer`: the assistant message; `updated_at` (ISO 8601 UTC) touches the conversation; `model`
+    is stored on the conversation when given (the turn changed it); `call_record` is the turn's
+    call log entry; `history_window`, when given, replaces the conversation's window; `supersedes`
+    lists the ids of messages this answer replaces (a regenerate).
+    """
+
+    answer: Message
+    updated_at: str
+    model: str | None
+    call_record: CallRecord
+    history_window: HistoryWindow | None = None
+    supersedes: Sequence[str] = ()
+
+
 class ChatModel(Protocol):
     def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
         """Stream an answer. Raises chatbot_common.errors.DomainError subclasses on failure.
@@ -98,17 +124,7 @@ class ConversationRepository(Protocol):
         """Create the conversation and store its first message, both or neither."""
         ...
 
-    def record_answer(
-        self,
-        user_id: str,
-        message: Message,
-        *,
-        updated_at: str,
-        model: str | None,
-        call_record: CallRecord,
-        history_window: HistoryWindow | None = None,
-        supersedes: Sequence[str] = (),
-    ) -> None:
+    def record_answer(self, user_id: str, turn: AnsweredTurn) -> None:
         """End a turn, all or nothing: store the answer, touch the conversation (updated_at, and
         `model` when given; the `history_window` when given) and store the call record, and mark
         the `supersedes` messages (a regenerated answer) superseded by this one (which also drops
@@ -133,22 +149,9 @@ class ConversationRepository(Protocol):
     def list_conversations(self, user_id: str, limit: int, cursor: str | None) -> Page[Conversation]: ...
 
     def update_conversation(
-        self,
-        user_id: str,
-        conversation_id: str,
-        *,
-        updated_at: str,
-        title: str | None = None,
-        system: str | None = None,
-        model: str | None = None,
-        clear_system: bool = False,
-        inference_config: dict[str, Any] | None = None,
-        detach_comparison: bool = False,
-        tools: list[str] | None = None,
+        self, user_id: str, conversation_id: str, changes: ConversationChanges
     ) -> Conversation:
-        """`inference_config` replaces the stored settings ({} removes them); `detach_comparison`
-        makes a comparison's lane conversation an ordinary, listed one; `tools` replaces the
-        enabled tool names ([] for none)."""
+        """Apply `changes` in one conditional write; raises NotFound when absent or not the caller's."""
         ...
 
     def delete_conversation(self, user_id: str, conversation_id: str) -> None: ...
@@ -228,15 +231,24 @@ class ResolvedAttachments:
     references: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AttachmentRequest:
+    """What a turn asks the attachment resolver for.
+
+    `upload_ids`: this turn's uploads (ids from POST /uploads); `earlier_refs`: document references
+    stored on earlier messages of the conversation ({"uploadId", "kind", "filename", "key"});
+    `question`: the turn's text, used to pick excerpts; `token_budget`: tokens the excerpts may use.
+    """
+
+    user_id: str
+    upload_ids: list[str]
+    earlier_refs: list[dict[str, Any]]
+    question: str
+    token_budget: int
+
+
 class AttachmentResolver(Protocol):
-    def resolve(
-        self,
-        user_id: str,
-        upload_ids: list[str],
-        earlier_refs: list[dict[str, Any]],
-        question: str,
-        token_budget: int,
-    ) -> ResolvedAttachments:
+    def resolve(self, request: AttachmentRequest) -> ResolvedAttachments:
         """Turn upload ids (and earlier document references) into content blocks for this turn.
 
         Raises DomainError subclasses (NotFound, UnsupportedMediaType, ...) for unusable uploads.

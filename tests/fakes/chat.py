@@ -8,8 +8,26 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chatbot_common.errors import Conflict, DomainError, InvalidInput, NotFound
-from lambda_chat.domain.entities import CallRecord, Comparison, Conversation, Message, ModelInfo, Page
-from lambda_chat.domain.ports import HistoryWindow, ModelChunk, ModelRequest, ResolvedAttachments
+from chatbot_common.keys import new_id
+from lambda_chat.domain.entities import (
+    CallRecord,
+    Comparison,
+    Conversation,
+    ConversationChanges,
+    Message,
+    ModelInfo,
+    Page,
+    Role,
+)
+from lambda_chat.domain.ports import (
+    AnsweredTurn,
+    AttachmentRequest,
+    ChatMessage,
+    HistoryWindow,
+    ModelChunk,
+    ModelRequest,
+    ResolvedAttachments,
+)
 from lambda_chat.domain.prompts import SavedPrompt
 
 MODEL_ID = "local.fake"
@@ -50,30 +68,21 @@ class FakeStore:
             self.conversations[(conversation.user_id, conversation.id)] = conversation
             self._add_message(conversation.user_id, first_message)
 
-    def record_answer(
-        self,
-        user_id: str,
-        message: Message,
-        *,
-        updated_at: str,
-        model: str | None,
-        call_record: CallRecord,
-        history_window: HistoryWindow | None = None,
-        supersedes: Sequence[str] = (),
-    ) -> None:
+    def record_answer(self, user_id: str, turn: AnsweredTurn) -> None:
+        message, supersedes = turn.answer, turn.supersedes
         with self._lock:
             current = self.get_conversation(user_id, message.conversation_id)  # NotFound: nothing written
             self._check_supersedable(user_id, message.conversation_id, supersedes)
             self.writes += 1
             self._add_message(user_id, message)
-            if history_window is not None:
-                self.windows[(user_id, message.conversation_id)] = history_window
+            if turn.history_window is not None:
+                self.windows[(user_id, message.conversation_id)] = turn.history_window
             self._supersede(user_id, message, supersedes)
-            changes: dict[str, Any] = {"updated_at": updated_at}
-            if model is not None:
-                changes["model"] = model
+            changes: dict[str, Any] = {"updated_at": turn.updated_at}
+            if turn.model is not None:
+                changes["model"] = turn.model
             self.conversations[(user_id, message.conversation_id)] = replace(current, **changes)
-            self.calls.append(call_record)
+            self.calls.append(turn.call_record)
 
     def get_conversation(self, user_id: str, conversation_id: str) -> Conversation:
         try:
@@ -103,39 +112,19 @@ class FakeStore:
         return Page(items, str(start + limit) if more else None)
 
     def update_conversation(
-        self,
-        user_id: str,
-        conversation_id: str,
-        *,
-        updated_at: str,
-        title: str | None = None,
-        system: str | None = None,
-        model: str | None = None,
-        clear_system: bool = False,
-        inference_config: dict[str, Any] | None = None,
-        detach_comparison: bool = False,
-        tools: list[str] | None = None,
+        self, user_id: str, conversation_id: str, changes: ConversationChanges
     ) -> Conversation:
         with self._lock:
             current = self.get_conversation(user_id, conversation_id)
             self.writes += 1
-            changes: dict[str, Any] = {"updated_at": updated_at}
-            if title is not None:
-                changes["title"] = title
-            if system is not None:
-                changes["system"] = system
-            if clear_system:
-                changes["system"] = None
-            if model is not None:
-                changes["model"] = model
-            if inference_config is not None:
-                changes["inference_config"] = inference_config or None
-            if detach_comparison:
-                changes["comparison_id"] = None
-                changes["lane"] = None
-            if tools is not None:
-                changes["tools"] = list(tools)
-            updated = replace(current, **changes)
+            fields: dict[str, Any] = {"updated_at": changes.updated_at}
+            for name in ("title", "model", "tools"):
+                if getattr(changes, name) is not None:
+                    fields[name] = getattr(changes, name)
+            for name in ("system", "inference_config"):  # "" and {} remove the stored value
+                if getattr(changes, name) is not None:
+                    fields[name] = getattr(changes, name) or None
+            updated = replace(current, **fields)
             self.conversations[(user_id, conversation_id)] = updated
             return updated
 
@@ -363,21 +352,13 @@ class FakeResolver:
 
     blocks: list[dict[str, Any]] = field(default_factory=list)
     refs: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[AttachmentRequest] = field(default_factory=list)
     fail_with: DomainError | None = None
     image: bytes | None = None
 
-    def resolve(
-        self,
-        user_id: str,
-        upload_ids: list[str],
-        earlier_refs: list[dict[str, Any]],
-        question: str,
-        token_budget: int,
-    ) -> ResolvedAttachments:
-        self.calls.append(
-            {"user_id": user_id, "upload_ids": upload_ids, "earlier_refs": earlier_refs, "question": question}
-        )
+    def resolve(self, request: AttachmentRequest) -> ResolvedAttachments:
+        self.calls.append(request)
+        user_id, upload_ids = request.user_id, request.upload_ids
         if self.fail_with:
             raise self.fail_with
         if self.image is not None:
@@ -396,6 +377,26 @@ class FakeResolver:
             )
         refs = [r for r in self.refs if r["uploadId"] in upload_ids]
         return ResolvedAttachments(content_blocks=list(self.blocks) if upload_ids else [], references=refs)
+
+
+def stored_message(
+    conversation_id: str, role: Role, content: str, created_at: str = "2020-01-01T00:00:00Z", **fields: Any
+) -> Message:
+    """A message as a writer other than the turn under test stores it (a summary, a stopped
+    turn's answer): a fresh id; `fields` sets the rest (status, attachments...)."""
+    return Message(
+        id=new_id(),
+        conversation_id=conversation_id,
+        role=role,
+        content=content,
+        created_at=created_at,
+        **fields,
+    )
+
+
+def alternating(*texts: str) -> list[ChatMessage]:
+    """Text messages for a model request, user first, then assistant, user... in turn."""
+    return [ChatMessage.text("user" if i % 2 == 0 else "assistant", text) for i, text in enumerate(texts)]
 
 
 def invalid(message: str = "bad") -> InvalidInput:

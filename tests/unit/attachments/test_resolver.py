@@ -11,6 +11,7 @@ from lambda_chat.attachments.resolver import UploadAttachmentResolver
 from lambda_chat.attachments.summary_service import DocumentSummaryService, aggregate_summary
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.chat import ChatConfig, ChatService, TurnInput
+from lambda_chat.domain.ports import AttachmentRequest
 from tests.fakes import sample_files as files
 from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeModel, FakeStore
 from tests.fakes.uploads import Uploads
@@ -37,7 +38,9 @@ def test_two_images_become_image_blocks_and_references_without_bytes(
 ) -> None:
     a = uploads.add("alice", "a.png", files.png_bytes(20, 20, "red"), "png")
     b = uploads.add("alice", "b.jpg", files.image_bytes(30, 10, "JPEG", "blue"), "jpeg")
-    resolved = resolver.resolve("alice", [a.upload_id, b.upload_id], [], "compare them", 1000)
+    resolved = resolver.resolve(
+        AttachmentRequest("alice", [a.upload_id, b.upload_id], [], "compare them", 1000)
+    )
     assert [blk["image"]["format"] for blk in resolved.content_blocks] == ["png", "jpeg"]
     assert resolved.content_blocks[0]["image"]["source"]["bytes"] == uploads.files.objects[a.key]
     assert resolved.references == [
@@ -49,7 +52,7 @@ def test_two_images_become_image_blocks_and_references_without_bytes(
 
 def test_a_small_document_is_included_whole(uploads: Uploads, resolver: UploadAttachmentResolver) -> None:
     doc = uploads.add("alice", "note.txt", b"The meeting moved to Thursday.", "txt")
-    resolved = resolver.resolve("alice", [doc.upload_id], [], "when is the meeting?", 1000)
+    resolved = resolver.resolve(AttachmentRequest("alice", [doc.upload_id], [], "when is the meeting?", 1000))
     (block,) = resolved.content_blocks
     assert "The meeting moved to Thursday." in block["text"]
     assert 'name="note.txt"' in block["text"]
@@ -60,7 +63,9 @@ def test_a_follow_up_gets_the_relevant_excerpt_of_an_earlier_document(
 ) -> None:
     doc = uploads.add("alice", "manual.txt", _long_manual().encode(), "txt")
     earlier = [{"uploadId": doc.upload_id, "kind": "document", "filename": "manual.txt", "key": doc.key}]
-    resolved = resolver.resolve("alice", [], earlier, "What torque for the rotor bolts?", 600)
+    resolved = resolver.resolve(
+        AttachmentRequest("alice", [], earlier, "What torque for the rotor bolts?", 600)
+    )
     (block,) = resolved.content_blocks
     assert "85 newton metres" in block["text"]
     assert "excerpts=" in block["text"]
@@ -70,34 +75,36 @@ def test_a_follow_up_gets_the_relevant_excerpt_of_an_earlier_document(
 
 def test_extracted_text_is_cached_and_reused(uploads: Uploads, resolver: UploadAttachmentResolver) -> None:
     doc = uploads.add("alice", "r.pdf", files.text_pdf(["alpha page", "omega page"]), "pdf")
-    resolver.resolve("alice", [doc.upload_id], [], "q", 1000)
+    resolver.resolve(AttachmentRequest("alice", [doc.upload_id], [], "q", 1000))
     cached = uploads.files.json[cache_key(doc)]
     assert "omega page" in cached["text"]
     assert cache_key(doc).endswith("/.extracted.json")
     cached["text"] = "[Page 1]\nfrom the cache"
-    resolved = resolver.resolve("alice", [doc.upload_id], [], "q", 1000)
+    resolved = resolver.resolve(AttachmentRequest("alice", [doc.upload_id], [], "q", 1000))
     assert "from the cache" in resolved.content_blocks[0]["text"]
 
 
 def test_a_replaced_object_is_extracted_again(uploads: Uploads, resolver: UploadAttachmentResolver) -> None:
     doc = uploads.add("alice", "n.txt", b"first version", "txt")
-    resolver.resolve("alice", [doc.upload_id], [], "q", 1000)
+    resolver.resolve(AttachmentRequest("alice", [doc.upload_id], [], "q", 1000))
     uploads.files.objects[doc.key] = b"second version"
     assert (
         "second version"
-        in resolver.resolve("alice", [doc.upload_id], [], "q", 1000).content_blocks[0]["text"]
+        in resolver.resolve(AttachmentRequest("alice", [doc.upload_id], [], "q", 1000)).content_blocks[0][
+            "text"
+        ]
     )
 
 
 def test_another_users_upload_is_not_found(uploads: Uploads, resolver: UploadAttachmentResolver) -> None:
     doc = uploads.add("alice", "n.txt", b"private", "txt")
     with pytest.raises(NotFound):
-        resolver.resolve("mallory", [doc.upload_id], [], "q", 1000)
+        resolver.resolve(AttachmentRequest("mallory", [doc.upload_id], [], "q", 1000))
 
 
 def test_malformed_ids_are_invalid(resolver: UploadAttachmentResolver) -> None:
     with pytest.raises(InvalidInput):
-        resolver.resolve("alice", ["../../x"], [], "q", 1000)
+        resolver.resolve(AttachmentRequest("alice", ["../../x"], [], "q", 1000))
 
 
 def test_hostile_file_fails_and_nothing_is_cached(
@@ -105,7 +112,7 @@ def test_hostile_file_fails_and_nothing_is_cached(
 ) -> None:
     doc = uploads.add("alice", "e.pdf", files.encrypted_pdf(), "pdf")
     with pytest.raises(UnprocessableContent, match="encrypted"):
-        resolver.resolve("alice", [doc.upload_id], [], "q", 1000)
+        resolver.resolve(AttachmentRequest("alice", [doc.upload_id], [], "q", 1000))
     assert uploads.files.json == {}
 
 
@@ -113,7 +120,7 @@ def test_an_expired_earlier_document_is_skipped(uploads: Uploads, resolver: Uplo
     doc = uploads.add("alice", "n.txt", b"text", "txt")
     del uploads.files.objects[doc.key]
     earlier = [{"uploadId": doc.upload_id, "kind": "document", "filename": "n.txt", "key": doc.key}]
-    assert resolver.resolve("alice", [], earlier, "q", 1000).content_blocks == []
+    assert resolver.resolve(AttachmentRequest("alice", [], earlier, "q", 1000)).content_blocks == []
 
 
 # --- through the chat domain ------------------------------------------------------------------

@@ -12,6 +12,7 @@ from lambda_chat.adapters.bedrock_models import provider_for, translate_bedrock_
 from lambda_chat.adapters.bedrock_tools import to_langchain_messages
 from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.domain.ports import ChatMessage, ModelRequest
+from tests.fakes.chat import alternating
 
 
 def client_error(code: str, cls: type[ClientError] = ClientError) -> ClientError:
@@ -63,8 +64,7 @@ def test_image_and_text_blocks_reach_bedrock_as_converse_blocks() -> None:
         model_id="m",
         system="sys",
         messages=[
-            ChatMessage.text("user", "earlier"),
-            ChatMessage.text("assistant", "answer"),
+            *alternating("earlier", "answer"),
             ChatMessage(role="user", content=[image, {"text": "EXCERPT"}, {"text": "what is this?"}]),
         ],
     )

@@ -231,9 +231,9 @@ def test_attachments_blocks_reach_the_model_and_references_are_stored() -> None:
 
     h.chat.run_turn(ALICE, TurnInput(message="and the conclusion?", conversation_id=result.conversation_id))
     follow_up = resolver.calls[-1]
-    assert follow_up["upload_ids"] == []
-    assert follow_up["earlier_refs"] == [ref]
-    assert follow_up["question"] == "and the conclusion?"
+    assert follow_up.upload_ids == []
+    assert follow_up.earlier_refs == [ref]
+    assert follow_up.question == "and the conclusion?"
 
 
 def test_unusable_attachment_is_refused_before_anything_is_written() -> None:

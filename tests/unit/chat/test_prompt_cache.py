@@ -11,6 +11,7 @@ from lambda_chat.adapters.bedrock_tools import to_langchain_messages, tool_model
 from lambda_chat.domain.chat import TurnInput
 from lambda_chat.domain.ports import ChatMessage, ModelChunk, ModelRequest
 from lambda_chat.domain.prompt_cache import plan_cache_points
+from tests.fakes.chat import alternating
 from tests.unit.chat.conftest import Harness
 
 CLAUDE = PromptCaching(
@@ -72,11 +73,7 @@ def test_cache_points_reach_bedrock_as_converse_cachepoint_blocks() -> None:
     request = ModelRequest(
         model_id="m",
         system="sys",
-        messages=[
-            ChatMessage.text("user", "earlier"),
-            ChatMessage.text("assistant", "answer"),
-            ChatMessage.text("user", "now"),
-        ],
+        messages=alternating("earlier", "answer", "now"),
         cache_system=True,
         cache_after_messages=(2,),
     )

@@ -9,13 +9,13 @@ import time
 import pytest
 
 from chatbot_common.errors import UpstreamError
-from chatbot_common.keys import new_id
 from chatbot_common.timestamps import iso_now
 from lambda_chat.domain.chat import ChatConfig, TurnInput
 from lambda_chat.domain.entities import Message
 from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.domain.events import OperationStopped
 from lambda_chat.domain.ports import ModelChunk
+from tests.fakes.chat import stored_message
 from tests.unit.chat.conftest import Harness, build
 
 ALICE = "alice"
@@ -120,13 +120,7 @@ def test_deleting_the_conversation_mid_answer_stops_the_model_and_stores_no_answ
 
 
 def _trailing_question(h: Harness, conversation_id: str, *, age_seconds: float = 0.0) -> Message:
-    question = Message(
-        id=new_id(),
-        conversation_id=conversation_id,
-        role="user",
-        content="stopped question",
-        created_at=iso_now(time.time() - age_seconds),
-    )
+    question = stored_message(conversation_id, "user", "stopped question", iso_now(time.time() - age_seconds))
     h.store.append_message(ALICE, question)
     return question
 
@@ -140,17 +134,10 @@ def test_a_follow_up_waits_for_the_answer_of_a_just_stopped_turn() -> None:
     def sleep(seconds: float) -> None:
         polls.append(seconds)
         if len(polls) == 2:  # the stopped answer lands while the follow-up waits
-            h.store.append_message(
-                ALICE,
-                Message(
-                    id=new_id(),
-                    conversation_id=conversation_id,
-                    role="assistant",
-                    content="partial answer",
-                    created_at=question.created_at,
-                    status="stopped",
-                ),
+            answer = stored_message(
+                conversation_id, "assistant", "partial answer", question.created_at, status="stopped"
             )
+            h.store.append_message(ALICE, answer)
 
     h.chat._sleep = sleep  # type: ignore[attr-defined]
     h.chat.run_turn(ALICE, TurnInput(message="follow-up", conversation_id=conversation_id))

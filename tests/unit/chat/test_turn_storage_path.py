@@ -7,10 +7,10 @@ import contextlib
 import threading
 
 from chatbot_common.errors import UpstreamError
-from chatbot_common.keys import new_id
 from lambda_chat.domain.chat import ChatConfig, TurnInput
 from lambda_chat.domain.entities import Message
 from lambda_chat.domain.tokens import estimate_tokens
+from tests.fakes.chat import stored_message
 from tests.unit.chat.conftest import build
 
 ALICE = "alice"
@@ -30,24 +30,8 @@ def test_a_follow_up_reads_its_conversation_and_history_in_one_request() -> None
 def test_a_message_written_by_anyone_else_makes_the_window_out_of_date_and_the_turn_queries() -> None:
     h = build()
     conversation_id = h.chat.run_turn(ALICE, TurnInput(message="first")).conversation_id
-    other = Message(
-        id=new_id(),
-        conversation_id=conversation_id,
-        role="user",
-        content="summary request",
-        created_at="2020-01-01T00:00:00Z",
-    )
-    h.store.append_message(ALICE, other)
-    h.store.append_message(
-        ALICE,
-        Message(
-            id=new_id(),
-            conversation_id=conversation_id,
-            role="assistant",
-            content="the summary",
-            created_at="2020-01-01T00:00:00Z",
-        ),
-    )
+    h.store.append_message(ALICE, stored_message(conversation_id, "user", "summary request"))
+    h.store.append_message(ALICE, stored_message(conversation_id, "assistant", "the summary"))
     h.chat.run_turn(ALICE, TurnInput(message="next", conversation_id=conversation_id))
     assert h.store.recent_limits == [7]
     sent = [m.content[0]["text"] for m in h.model.requests[-1].messages]
