@@ -45,15 +45,21 @@ class PrefixCache:
         if not points:
             return CacheUsage(0, 0)
         now = self._clock()
+        # Every point is a prefix of one prompt, so the longest prefix has the most tokens: count
+        # tokens once for the longest hit and once for the longest point, not for each (counting
+        # is linear in the prefix, and a long conversation has a lookback point per message).
         with self._lock:
-            read = 0
+            longest_hit: CachePoint | None = None
             for point in [*points, *lookback]:
                 expiry = self._entries.get(point.key)
                 if expiry is not None and expiry > now:
-                    read = max(read, tokens_of(point))
+                    if longest_hit is None or len(point.prefix_text) > len(longest_hit.prefix_text):
+                        longest_hit = point
                     if point not in points:
                         self._entries[point.key] = now + 300
-            written = max(0, max(tokens_of(p) for p in points) - read)
+            read = tokens_of(longest_hit) if longest_hit is not None else 0
+            longest = max(points, key=lambda p: len(p.prefix_text))
+            written = max(0, tokens_of(longest) - read)
             for point in points:
                 self._entries[point.key] = now + point.ttl_seconds
                 self._entries.move_to_end(point.key)
