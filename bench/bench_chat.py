@@ -40,6 +40,7 @@ from bench import markdown_table, summarize_ms
 from chatbot_common import keys
 from lambda_chat.priming import freeze_start_up_heap
 from local_stack.bedrock_runtime import ScriptedEngine
+from local_stack.bedrock_runtime.server import LONG_RUNNING_RECORDED_REQUESTS
 from local_stack.moto_service import DUMMY_CREDENTIALS, LOCAL_REGION, free_port
 from local_stack.runner import BASE_LOCAL_ENV, REPO_ROOT, LocalStack
 
@@ -573,7 +574,15 @@ def main() -> None:
     engine = ScriptedEngine()
     with (
         tempfile.TemporaryDirectory() as state_dir,
-        LocalStack(port=0, state_dir=Path(state_dir), engines=[engine], persist=False) as stack,
+        # Configured as `python -m local_stack` runs it: the runtime keeps only its newest request
+        # bodies (every body holds a whole history; section 6 measures the runner's memory).
+        LocalStack(
+            port=0,
+            state_dir=Path(state_dir),
+            engines=[engine],
+            persist=False,
+            max_recorded_requests=LONG_RUNNING_RECORDED_REQUESTS,
+        ) as stack,
     ):
         # As the served processes do (lambda_chat.app.serve_app, python -m local_stack): the
         # start-up heap leaves the garbage collector's scans.
