@@ -74,6 +74,7 @@ from lambda_chat.priming import (
     freeze_start_up_heap,
     prime_dynamodb,
     prime_event_loop,
+    prime_model_list,
     prime_routes,
     run_priming,
 )
@@ -156,6 +157,7 @@ def create_app(
         default_model_id=settings.default_model_id,
         allowed_model_ids=settings.allowed_model_ids,
     )
+    priming["model list"] = partial(prime_model_list, catalog.models)
     config = ChatConfig(
         max_message_chars=settings.max_message_chars,
         max_system_chars=settings.max_system_chars,

@@ -1,7 +1,8 @@
 """Start-up priming (lambda_chat.priming): a fresh process's first chat turn builds nothing that
 priming builds. Observed in a new interpreter, as a Lambda cold start is: the modules the first
 /chat imports, the pydantic TypeAdapters it creates (FastAPI's per-route state), and the botocore
-request shapes (ConverseStream, GetItem, TransactWriteItems) whose members it resolves."""
+request shapes (ConverseStream, GetItem, TransactWriteItems) whose members it resolves, and the
+Bedrock control-plane calls it makes (the model list, loaded at start-up)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ from lambda_chat.app import create_app
 app = create_app()
 services = app.state.services
 runtime, dynamodb = services.clients.bedrock_runtime, services.clients.dynamodb
+control_plane = []  # Bedrock control-plane calls the first turn makes (the model list)
+services.clients.bedrock.meta.events.register(
+    "before-call.bedrock", lambda model, **_: control_plane.append(model.name)
+)
 
 adapters, resolved = [], set()
 original_init, original_get = pydantic.TypeAdapter.__init__, botocore.utils.CachedProperty.__get__
@@ -64,7 +69,7 @@ built_in_request = sorted(
      for shape_id, name in shapes.items() if shape_id in resolved}
 )
 print(json.dumps({"imported": imported, "adapters": adapters, "shapes": built_in_request,
-                  "priming_ms": app.state.priming_ms}))
+                  "control_plane": control_plane, "priming_ms": app.state.priming_ms}))
 """
 
 
@@ -90,7 +95,9 @@ def test_a_fresh_processs_first_chat_turn_builds_nothing_priming_builds(chat_sta
     report = json.loads(out.stdout.strip().splitlines()[-1])
     # Then every priming step ran, and the turn imported, validated and serialized with what
     # priming had already built
-    assert set(report["priming_ms"]) == {"dynamodb requests", "model request", "routes", "event loop"}
+    steps = {"dynamodb requests", "model request", "model list", "routes", "event loop"}
+    assert set(report["priming_ms"]) == steps
+    assert report["control_plane"] == []  # the model list was loaded at start-up
     assert report["imported"] == []
     assert report["adapters"] == []
     assert report["shapes"] == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from functools import partial
 from typing import Any
 
 import boto3
@@ -9,9 +11,13 @@ import pytest
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from chatbot_common.errors import UpstreamError
 from lambda_chat.adapters.bedrock_models import BedrockChatModel
 from lambda_chat.adapters.offline_calls import PRIMING_ONLY, offline_calls
-from lambda_chat.priming import prime_dynamodb, run_priming
+from lambda_chat.domain.catalog import ModelCatalog
+from lambda_chat.domain.entities import ModelInfo
+from lambda_chat.priming import prime_dynamodb, prime_model_list, run_priming
+from tests.fakes.chat import MODEL_ID, FakeDirectory
 
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens; a request that went out would fail
 
@@ -82,7 +88,7 @@ def test_a_failing_priming_step_is_logged_and_start_up_goes_on(capsys: pytest.Ca
 
 
 def test_the_serving_factory_freezes_the_start_up_heap() -> None:
-    # Given a fresh interpreter with a deployment's environment (no network is used at start-up)
+    # Given a fresh interpreter with a deployment's environment and an AWS endpoint nobody serves
     import json
     import os
     import subprocess
@@ -106,5 +112,46 @@ def test_the_serving_factory_freezes_the_start_up_heap() -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     frozen, freeze_count, steps = json.loads(out.stdout.strip().splitlines()[-1])
     # Then the app was primed and everything alive at start-up sits in the permanent generation
+    # (the model list, read from an endpoint where nothing listens, failed and was skipped)
     assert steps == ["dynamodb requests", "event loop", "model request", "routes"]
     assert frozen == freeze_count > 50_000
+
+
+def test_the_model_list_is_loaded_at_start_up_and_the_first_request_reuses_it() -> None:
+    directory = FakeDirectory()
+    catalog = ModelCatalog(directory, default_model_id=MODEL_ID)
+    assert prime_model_list(catalog.models) is True
+    assert directory.calls == 1
+    assert [m.id for m in catalog.models()] == list(directory.ids)
+    assert directory.calls == 1  # the first request's read is served from the list loaded at start-up
+
+
+def test_a_slow_model_list_does_not_hold_start_up_and_is_fetched_once() -> None:
+    release = threading.Event()
+
+    class SlowDirectory(FakeDirectory):
+        def list_models(self) -> list[ModelInfo]:
+            release.wait(30)
+            return super().list_models()
+
+    directory = SlowDirectory()
+    catalog = ModelCatalog(directory, default_model_id=MODEL_ID)
+    assert prime_model_list(catalog.models, budget_seconds=0.01) is False  # start-up goes on
+    release.set()
+    assert [m.id for m in catalog.models()] == list(directory.ids)  # waits for the same fetch
+    assert directory.calls == 1
+
+
+def test_a_failing_model_list_is_reported_to_priming_and_fetched_again_by_the_first_request() -> None:
+    class DownDirectory(FakeDirectory):
+        def list_models(self) -> list[ModelInfo]:
+            if self.calls == 0:
+                self.calls += 1
+                raise UpstreamError("control plane down")
+            return super().list_models()
+
+    directory = DownDirectory()
+    catalog = ModelCatalog(directory, default_model_id=MODEL_ID)
+    timings = run_priming(Logger(service="test"), {"model list": partial(prime_model_list, catalog.models)})
+    assert "model list" not in timings  # logged and skipped
+    assert [m.id for m in catalog.models()] == list(directory.ids)
