@@ -98,8 +98,9 @@ def test_the_serving_factory_freezes_the_start_up_heap() -> None:
         "import gc, json; from lambda_chat.app import serve_app; app = serve_app(); "
         "print(json.dumps([app.state.frozen_objects, gc.get_freeze_count(), sorted(app.state.priming_ms)]))"
     )
+    # (no per-service endpoint another test's local stack left in the environment)
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL_")},
         "CHATBOT_TABLE_NAME": "chat-table",
         "CHATBOT_UPLOADS_BUCKET": "chat-uploads",
         "AWS_ACCESS_KEY_ID": "test",
