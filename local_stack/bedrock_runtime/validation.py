@@ -19,6 +19,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import botocore.session
@@ -182,10 +184,71 @@ def _botocore_messages(report: ValidationErrors, shape: Shape) -> list[str]:
     return messages
 
 
+MAX_KEY_CHARS = 16_384
+
+
+class _ValidMessages:
+    """Messages that passed validation, by their `repr` (least recently used evicted past
+    `max_entries`). A conversation resends every earlier message on each turn, and whether a
+    message is valid does not depend on its neighbours (each check above is of one value against
+    its shape), so a later request needs to validate only the messages it adds."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(message: Any) -> str | None:
+        """`repr` of the parsed message: exact for what a JSON body parses to (and for decoded
+        blobs), and ~3x cheaper than a sorted json.dumps. A different key order only misses.
+        Messages over MAX_KEY_CHARS (images, documents) are not remembered: always validated."""
+        key = repr(message)
+        return key if len(key) <= MAX_KEY_CHARS else None
+
+    def unseen(self, messages: list[Any], keys: list[str | None]) -> list[Any]:
+        with self._lock:
+            return [m for m, k in zip(messages, keys, strict=True) if k is None or k not in self._keys]
+
+    def remember(self, keys: list[str | None]) -> None:
+        with self._lock:
+            for key in keys:
+                if key is not None:
+                    self._keys[key] = None
+                    self._keys.move_to_end(key)
+            while len(self._keys) > self._max:
+                self._keys.popitem(last=False)
+
+
+_valid_messages = _ValidMessages()
+
+
 def validate_input(operation_name: str, params: dict[str, Any]) -> None:
     """Validate `params` (the operation's input members, URI and header members included) against
-    botocore's bedrock-runtime model; raises `ValidationException` in AWS's message shape."""
+    botocore's bedrock-runtime model; raises `ValidationException` in AWS's message shape.
+
+    A top-level `messages` list (Converse, ConverseStream) is checked only for the messages not
+    seen valid before (`_ValidMessages`); when that finds any error, the whole request is checked
+    again so every error names its real place (`messages.57.member...`)."""
     shape = operation(operation_name).input_shape
+    messages = params.get("messages")
+    if not isinstance(messages, list) or "messages" not in shape.members:  # type: ignore[attr-defined]
+        _check_against_model(shape, params)
+        return
+    keys = [_ValidMessages.key(message) for message in messages]
+    unseen = _valid_messages.unseen(messages, keys)
+    if len(unseen) < len(messages):
+        try:
+            _check_against_model(shape, {**params, "messages": unseen})
+        except ValidationException:
+            _check_against_model(shape, params)  # raises with the full request's paths
+        _valid_messages.remember(keys)
+        return
+    _check_against_model(shape, params)
+    _valid_messages.remember(keys)
+
+
+def _check_against_model(shape: Shape, params: dict[str, Any]) -> None:
     report = ParamValidator().validate(params, shape)
     messages = _botocore_messages(report, shape) if report.has_errors() else []
     walker = _ConstraintWalker()

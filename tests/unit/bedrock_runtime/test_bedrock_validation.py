@@ -132,3 +132,42 @@ def test_cache_points_are_counted_where_converse_accepts_them() -> None:
         "messages": [{"role": "user", "content": [{"text": "u"}, point]}],
     }
     assert count_cache_points(body) == 3
+
+
+def _conversation(turns: int, tag: str) -> list[dict[str, Any]]:
+    """`turns` user/assistant exchanges ending with a user message, unique to `tag`."""
+    messages: list[dict[str, Any]] = []
+    for turn in range(turns):
+        messages.append({"role": "user", "content": [{"text": f"{tag} question {turn}"}]})
+        messages.append({"role": "assistant", "content": [{"text": f"{tag} answer {turn}"}]})
+    return [*messages, {"role": "user", "content": [{"text": f"{tag} last"}]}]
+
+
+def test_a_resent_conversation_whose_new_message_is_invalid_names_its_real_place() -> None:
+    # Given a conversation the runtime validated on an earlier turn
+    earlier = _conversation(3, "resent")
+    validate_input("ConverseStream", {"modelId": "m", "messages": earlier})
+    # When the next turn resends it with a new, invalid message (an unknown content block member)
+    invalid = {"role": "user", "content": [{"txt": "typo"}]}
+    turn = [*earlier, {"role": "assistant", "content": [{"text": "ok"}]}, invalid]
+    # Then the error names the message's place in the whole request (the 9th), every time
+    for _ in range(2):
+        with pytest.raises(ValidationException) as caught:
+            validate_input("ConverseStream", {"modelId": "m", "messages": turn})
+        assert "'messages.9.member.content.1.member.txt'" in caught.value.message
+        assert caught.value.message.startswith("1 validation error detected: ")
+
+
+def test_an_invalid_message_is_never_remembered_as_valid() -> None:
+    # Given a request holding a message with a role outside the model's enum
+    bad = {"role": "robot", "content": [{"text": "x"}]}
+    request = {"modelId": "m", "messages": [*_conversation(1, "never"), bad]}
+    # When it is sent twice, and then another request containing the same message
+    for _ in range(2):
+        with pytest.raises(ValidationException, match=r"messages\.4\.member\.role"):
+            validate_input("Converse", request)
+    with pytest.raises(ValidationException, match=r"messages\.2\.member\.role"):
+        validate_input(
+            "Converse", {"modelId": "m", "messages": [{"role": "user", "content": [{"text": "a"}]}, bad]}
+        )
+    # Then each is refused with the message's own place (nothing remembered it as valid)
