@@ -171,3 +171,15 @@ def test_an_invalid_message_is_never_remembered_as_valid() -> None:
             "Converse", {"modelId": "m", "messages": [{"role": "user", "content": [{"text": "a"}]}, bad]}
         )
     # Then each is refused with the message's own place (nothing remembered it as valid)
+
+
+def test_remembered_messages_are_bounded_least_recently_used_first() -> None:
+    from local_stack.bedrock_runtime.validation import _ValidMessages
+
+    valid = _ValidMessages(max_entries=2)
+    messages = [{"role": "user", "content": [{"text": f"m{i}"}]} for i in range(3)]
+    keys = [valid.key(m) for m in messages]
+    valid.remember(keys[:2])
+    valid.remember(keys[:1])  # m0 used again: m1 is now the least recently used
+    valid.remember(keys[2:])
+    assert valid.unseen(messages, keys) == [messages[1]]
