@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # Local mode enables the fixed development identity. Never set in AWS.
     local_mode: bool = False
     dev_user_id: str = "local-dev-user"
+    # The SnapStart before-checkpoint hook (chatbot_common.snapstart): cdk/ sets it with snapStart.
+    snapstart_hooks: bool = False
 
     default_model_id: str = "us.amazon.nova-lite-v1:0"
     # Comma-separated list; empty means "whatever Bedrock lists that supports Converse".

@@ -11,7 +11,7 @@ at import time.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from functools import partial
 from typing import Any
@@ -26,6 +26,7 @@ from chatbot_common.http import (
     install_error_handlers,
     install_request_logging,
 )
+from chatbot_common.identity import Identity
 from chatbot_common.logs import route_package_loggers
 from chatbot_common.model_table import ModelTable, load_model_table
 from chatbot_common.observability_names import CHAT_SERVICE_NAME
@@ -39,6 +40,7 @@ from lambda_chat import (
     routes_meta,
     routes_prompts,
     routes_search,
+    routes_snapstart,
     routes_tools,
 )
 
@@ -71,14 +73,18 @@ from lambda_chat.domain.prompts import PromptRepository, PromptService
 from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
 from lambda_chat.idempotency import IdempotentOperations, dynamodb_persistence
 from lambda_chat.priming import (
+    PRIMING_USER,
+    TURN_MODEL_ANSWERS,
+    TURN_TABLE_ANSWERS,
     freeze_start_up_heap,
     prime_dynamodb,
     prime_event_loop,
     prime_model_list,
     prime_routes,
     run_priming,
+    warm_up_turns,
 )
-from lambda_chat.services import ChatServices
+from lambda_chat.services import ChatServices, current_identity
 from lambda_chat.tools.agent_loop import AgentConfig
 from lambda_chat.tools.document_search import DocumentSearch
 from lambda_chat.tools.mcp_servers import AwsSecretSource, McpToolSource, parse_mcp_servers
@@ -112,6 +118,9 @@ def create_app(
 
     # One-time work of a chat turn, done offline before the app serves (lambda_chat.priming).
     priming: dict[str, Callable[[], object]] = {}
+    # The AWS calls of a SnapStart warm-up turn, answered offline (only when this app built both
+    # its store and its model from `clients`: other stores and models are not botocore's).
+    turn_offline: list[tuple[Any, Mapping[str, Any]]] = []
     if store is None or model is None or model_directory is None:
         clients = clients or create_clients(settings.region)
         if store is None:
@@ -119,6 +128,7 @@ def create_app(
             store = ConversationStore(
                 clients.dynamodb, settings.table_name, retention_days=settings.retention_days
             )
+            turn_offline.append((clients.dynamodb, TURN_TABLE_ANSWERS))
             if idempotency is None:
                 idempotency = IdempotentOperations(
                     dynamodb_persistence(clients.dynamodb, settings.table_name, function=CHAT_SERVICE_NAME),
@@ -134,6 +144,7 @@ def create_app(
             )
             bedrock.warm_up(settings.default_model_id)
             priming["model request"] = partial(bedrock.prime, settings.default_model_id)
+            turn_offline += [(clients.bedrock_runtime, TURN_MODEL_ANSWERS), (clients.bedrock, {})]
             model = bedrock
         if model_directory is None:
             model_directory = BedrockModelDirectory(clients.bedrock)
@@ -235,10 +246,31 @@ def create_app(
     app.include_router(routes_search.router)
     app.include_router(routes_prompts.router)
     app.include_router(routes_tools.router)
+    app.include_router(routes_snapstart.router)
+    if settings.snapstart_hooks and len(turn_offline) == 3:
+        app.state.warm_up = partial(_warm_up, app, turn_offline, catalog)
     priming["routes"] = partial(prime_routes, app)
     priming["event loop"] = prime_event_loop
     app.state.priming_ms = run_priming(logger, priming)
     return app
+
+
+# Warm-up turns the SnapStart hook runs: about ten reached first/warm ~1.2 here (docs/benchmarks.md).
+WARM_UP_TURNS = 10
+
+
+async def _warm_up(app: FastAPI, offline: list[tuple[Any, Mapping[str, Any]]], catalog: ModelCatalog) -> int:
+    """`lambda_chat.priming.warm_up_turns` as a warm-up user (FastAPI's dependency override of the
+    caller's identity, removed after). The model list is loaded first, for real (read-only): the
+    turns read it while the control plane is offline. Returns the requests answered."""
+    import anyio
+
+    await anyio.to_thread.run_sync(catalog.models)
+    app.dependency_overrides[current_identity] = lambda: Identity(user_id=PRIMING_USER, username=PRIMING_USER)
+    try:
+        return await warm_up_turns(app, offline, WARM_UP_TURNS)
+    finally:
+        app.dependency_overrides.pop(current_identity, None)
 
 
 def _tool_catalog(

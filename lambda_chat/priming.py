@@ -13,14 +13,24 @@ ListFoundationModels and ListInferenceProfiles, read-only, what the first reques
 fetch, within a time budget). Every other AWS call stops at botocore's `before-call` hook
 (`adapters.offline_calls`). It never fails start-up: a step that raises is logged (warning)
 and skipped. Each step's time is logged once (`priming` log line), so its cost is visible.
+
+With SnapStart, a restored process can start warmer still: `warm_up_turns` runs whole chat turns
+through the app, offline, when the Web Adapter calls the before-checkpoint hook (routes_snapstart).
+A fresh process's first turns run slower than later ones in every layer (the interpreter and the
+CPU warming up, docs/benchmarks.md); without a snapshot that warm-up would lengthen every cold
+start, so it runs only there.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import gc
+import io
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -114,6 +124,128 @@ def prime_event_loop() -> None:
     thread.join()
     if errors:
         raise errors[0]
+
+
+# The caller of the warm-up turns (never stored: their writes are answered offline).
+PRIMING_USER = "priming"
+
+# What the warm-up turns' AWS calls get (adapters.offline_calls): writes succeed, reads find
+# nothing, and the model answers one short text. Any other operation fails the turn, offline.
+TURN_TABLE_ANSWERS: Mapping[str, Any] = {
+    "GetItem": {},
+    "Query": {"Items": [], "Count": 0, "ScannedCount": 0},
+    "PutItem": {},
+    "UpdateItem": {},
+    "TransactWriteItems": {},
+}
+_TURN_MODEL_EVENTS = [
+    {"messageStart": {"role": "assistant"}},
+    {"contentBlockDelta": {"delta": {"text": "ok"}, "contentBlockIndex": 0}},
+    {"contentBlockStop": {"contentBlockIndex": 0}},
+    {"messageStop": {"stopReason": "end_turn"}},
+    {
+        "metadata": {
+            "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+            "metrics": {"latencyMs": 1},
+        }
+    },
+]
+# ConverseStream's answer (langchain-aws consumes the events it parses: a fresh copy per call).
+TURN_MODEL_ANSWERS: Mapping[str, Any] = {
+    "ConverseStream": lambda _: {"stream": copy.deepcopy(_TURN_MODEL_EVENTS)}
+}
+
+
+@contextlib.contextmanager
+def quiet_process() -> Iterator[None]:
+    """Silence the process while warm-up turns run: no log record is emitted (`logging.disable`)
+    and nothing printed reaches stdout (Powertools prints its EMF metrics there), so their request
+    lines, call records and metrics never reach CloudWatch. Both are process-wide: only for the
+    before-checkpoint hook, when no request is served. Restores both on exit."""
+    disabled = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.disable(disabled)
+
+
+async def asgi_request(
+    app: ASGIApp, method: str, path: str, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> tuple[int, bytes]:
+    """One HTTP request to an ASGI app in this event loop, as a server would make it (ASGI HTTP
+    connection scope, https://asgi.readthedocs.io/en/latest/specs/www.html): the body in one
+    `http.request` message, then `http.disconnect` once the response is complete. Returns
+    (status, whole response body). Written here rather than httpx's ASGITransport so that
+    start-up does not import httpx (~100 ms) for it."""
+    import anyio
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-length", str(len(body)).encode()), *headers],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 80),
+    }
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+    complete = anyio.Event()
+    status = 0
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        if pending:
+            return pending.pop()
+        await complete.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Mapping[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+        elif message["type"] == "http.response.body":
+            chunks.append(bytes(message.get("body", b"")))
+            if not message.get("more_body", False):
+                complete.set()
+
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    return status, b"".join(chunks)
+
+
+# The requests of one warm-up turn: a new conversation as JSON, and one as SSE.
+_TURN_REQUESTS = (
+    ([(b"content-type", b"application/json")], b'"answer"'),
+    ([(b"content-type", b"application/json"), (b"accept", b"text/event-stream")], b"event: done"),
+)
+
+
+async def warm_up_turns(app: ASGIApp, offline: Sequence[tuple[Any, Mapping[str, Any]]], turns: int) -> int:
+    """`turns` times, two new-conversation chat turns through the whole app in this event loop:
+    POST /chat as JSON and as SSE. Every AWS call they make is answered by
+    `adapters.offline_calls` on each (client, answers) of `offline` (give every client a turn may
+    reach: a missing answer fails the turn offline, never reaching AWS), and the process is quiet
+    meanwhile (`quiet_process`): nothing is written, sent, logged or measured. The caller supplies
+    the identity (e.g. a FastAPI dependency override). Returns the requests answered; raises
+    RuntimeError naming the request when one did not answer in full."""
+    answered = 0
+    with contextlib.ExitStack() as stack:
+        for client, answers in offline:
+            stack.enter_context(offline_calls(client, answers))
+        stack.enter_context(quiet_process())
+        for _ in range(turns):
+            for headers, expected in _TURN_REQUESTS:
+                status, body = await asgi_request(app, "POST", "/chat", b'{"message": "Hello"}', headers)
+                if status != 200 or expected not in body:
+                    raise RuntimeError(f"warm-up /chat ({dict(headers)}) answered {status}: {body[:300]!r}")
+                answered += 1
+    return answered
 
 
 # How long start-up waits for the model list (Lambda's init phase has 10 s in all). A slower
