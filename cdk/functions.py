@@ -30,6 +30,7 @@ from cdk.nag import acknowledge, arn_ref
 from cdk.storage import UPLOADS_PREFIX, Storage, removal_policy
 from chatbot_common.model_ids import split_model_id
 from chatbot_common.model_table import encode_model_table_setting
+from chatbot_common.snapstart import BEFORE_CHECKPOINT_PATH
 
 BEDROCK_INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 # GET /models: which models exist and which inference profiles route to them.
@@ -279,7 +280,22 @@ class Functions(Construct):
                 limits.chat_memory_mb,
                 limits.chat_timeout_seconds,
             ),
-            {"CHATBOT_MCP_SERVERS": json.dumps(list(config.mcp_servers))} if config.mcp_servers else None,
+            {
+                **(
+                    {"CHATBOT_MCP_SERVERS": json.dumps(list(config.mcp_servers))}
+                    if config.mcp_servers
+                    else {}
+                ),
+                # The adapter calls the chat app's warm-up before each snapshot (chatbot_common.snapstart).
+                **(
+                    {
+                        "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH": BEFORE_CHECKPOINT_PATH,
+                        "CHATBOT_SNAPSTART_HOOKS": "true",
+                    }
+                    if config.snap_start
+                    else {}
+                ),
+            },
         )
         self.upload = web_adapter_function(
             UPLOAD_FUNCTION_ID,

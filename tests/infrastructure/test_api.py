@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cdk.constants import API_STAGE_NAME, CHAT, PUBLIC_ROUTES, ROUTES, UPLOAD
+from chatbot_common.snapstart import BEFORE_CHECKPOINT_PATH
 from tests.infrastructure.conftest import Synthesized
 from tests.infrastructure.helpers import flat, methods
 
@@ -14,8 +15,10 @@ def _route_targets() -> dict[tuple[str, str], str]:
 def test_given_the_stack_then_it_exposes_exactly_the_contract_routes(synthesized: Synthesized) -> None:
     # When
     exposed = {(method, path) for method, path, _ in methods(synthesized.resources)}
-    # Then: every route of docs/api.md, nothing else (no stray ANY or OPTIONS methods)
+    # Then: every route of docs/api.md, nothing else (no stray ANY or OPTIONS methods), and never
+    # the app's SnapStart hook, which only the Web Adapter inside the function calls
     assert exposed == set(_route_targets())
+    assert not [path for _, path in exposed if path.startswith(BEFORE_CHECKPOINT_PATH.rsplit("/", 1)[0])]
 
 
 def test_every_method_except_health_requires_the_cognito_authorizer(synthesized: Synthesized) -> None:

@@ -98,3 +98,6 @@ def test_snap_start_is_off_by_default_for_zero_idle_cost(synthesized: Synthesize
     assert synthesized.config.snap_start is False
     for fn in _app_functions(synthesized).values():
         assert "SnapStart" not in fn["Properties"]
+        variables = fn["Properties"]["Environment"]["Variables"]
+        assert "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH" not in variables
+        assert "CHATBOT_SNAPSTART_HOOKS" not in variables

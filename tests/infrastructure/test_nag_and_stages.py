@@ -12,6 +12,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from cdk.app_factory import stack_id
 from cdk.config import ChatbotConfig
+from chatbot_common.snapstart import BEFORE_CHECKPOINT_PATH
 from tests.infrastructure.conftest import Synthesized, synthesize
 
 
@@ -69,6 +70,18 @@ def test_prod_stage_is_a_separate_stack_that_keeps_its_data(tmp_path: Path) -> N
     for fn in functions:
         assert fn["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
         assert fn["Properties"]["FunctionName"].startswith("chatbot-prod-")
+    # and the adapter calls the chat app's warm-up before each snapshot (the upload app has none)
+    hooks = {
+        fn["Properties"]["FunctionName"]: (
+            fn["Properties"]["Environment"]["Variables"].get("AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH"),
+            fn["Properties"]["Environment"]["Variables"].get("CHATBOT_SNAPSTART_HOOKS"),
+        )
+        for fn in functions
+    }
+    assert hooks == {
+        "chatbot-prod-chat": (BEFORE_CHECKPOINT_PATH, "true"),
+        "chatbot-prod-upload": (None, None),
+    }
 
 
 def test_dev_stage_cleans_up_after_itself(synthesized: Synthesized) -> None:
