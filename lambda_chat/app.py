@@ -74,8 +74,8 @@ from lambda_chat.domain.retry import RetryingChatModel, RetryPolicy
 from lambda_chat.idempotency import IdempotentOperations, dynamodb_persistence
 from lambda_chat.priming import (
     PRIMING_USER,
-    TURN_MODEL_ANSWERS,
-    TURN_TABLE_ANSWERS,
+    TURN_MODEL_BODIES,
+    TURN_TABLE_BODIES,
     freeze_start_up_heap,
     prime_dynamodb,
     prime_event_loop,
@@ -120,7 +120,7 @@ def create_app(
     priming: dict[str, Callable[[], object]] = {}
     # The AWS calls of a SnapStart warm-up turn, answered offline (only when this app built both
     # its store and its model from `clients`: other stores and models are not botocore's).
-    turn_offline: list[tuple[Any, Mapping[str, Any]]] = []
+    turn_offline: list[tuple[Any, Mapping[str, Callable[[], bytes]]]] = []
     if store is None or model is None or model_directory is None:
         clients = clients or create_clients(settings.region)
         if store is None:
@@ -128,7 +128,7 @@ def create_app(
             store = ConversationStore(
                 clients.dynamodb, settings.table_name, retention_days=settings.retention_days
             )
-            turn_offline.append((clients.dynamodb, TURN_TABLE_ANSWERS))
+            turn_offline.append((clients.dynamodb, TURN_TABLE_BODIES))
             if idempotency is None:
                 idempotency = IdempotentOperations(
                     dynamodb_persistence(clients.dynamodb, settings.table_name, function=CHAT_SERVICE_NAME),
@@ -144,7 +144,7 @@ def create_app(
             )
             bedrock.warm_up(settings.default_model_id)
             priming["model request"] = partial(bedrock.prime, settings.default_model_id)
-            turn_offline += [(clients.bedrock_runtime, TURN_MODEL_ANSWERS), (clients.bedrock, {})]
+            turn_offline += [(clients.bedrock_runtime, TURN_MODEL_BODIES), (clients.bedrock, {})]
             model = bedrock
         if model_directory is None:
             model_directory = BedrockModelDirectory(clients.bedrock)
@@ -259,7 +259,9 @@ def create_app(
 WARM_UP_TURNS = 10
 
 
-async def _warm_up(app: FastAPI, offline: list[tuple[Any, Mapping[str, Any]]], catalog: ModelCatalog) -> int:
+async def _warm_up(
+    app: FastAPI, offline: list[tuple[Any, Mapping[str, Callable[[], bytes]]]], catalog: ModelCatalog
+) -> int:
     """`lambda_chat.priming.warm_up_turns` as a warm-up user (FastAPI's dependency override of the
     caller's identity, removed after). The model list is loaded first, for real (read-only): the
     turns read it while the control plane is offline. Returns the requests answered."""

@@ -24,19 +24,21 @@ start, so it runs only there.
 from __future__ import annotations
 
 import contextlib
-import copy
 import gc
 import io
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from starlette.types import ASGIApp
 
-from lambda_chat.adapters.offline_calls import offline_calls
+from chatbot_common.eventstream import event_frame
+from lambda_chat.adapters.offline_calls import offline_calls, offline_responses
 
 _KEY = {"pk": {"S": "USER#priming"}, "sk": {"S": "CONV#priming"}}
 # An item with every attribute type the chat path stores (messages, windows, call records).
@@ -129,31 +131,33 @@ def prime_event_loop() -> None:
 # The caller of the warm-up turns (never stored: their writes are answered offline).
 PRIMING_USER = "priming"
 
-# What the warm-up turns' AWS calls get (adapters.offline_calls): writes succeed, reads find
-# nothing, and the model answers one short text. Any other operation fails the turn, offline.
-TURN_TABLE_ANSWERS: Mapping[str, Any] = {
+# What the warm-up turns' AWS calls get, as HTTP bodies in each service's wire format
+# (adapters.offline_responses: botocore signs each request and parses these): writes succeed,
+# reads find nothing, and the model streams one short text. Any other operation fails the turn.
+_TABLE_ANSWERS = {
     "GetItem": {},
     "Query": {"Items": [], "Count": 0, "ScannedCount": 0},
     "PutItem": {},
     "UpdateItem": {},
     "TransactWriteItems": {},
 }
-_TURN_MODEL_EVENTS = [
-    {"messageStart": {"role": "assistant"}},
-    {"contentBlockDelta": {"delta": {"text": "ok"}, "contentBlockIndex": 0}},
-    {"contentBlockStop": {"contentBlockIndex": 0}},
-    {"messageStop": {"stopReason": "end_turn"}},
-    {
-        "metadata": {
-            "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
-            "metrics": {"latencyMs": 1},
-        }
-    },
-]
-# ConverseStream's answer (langchain-aws consumes the events it parses: a fresh copy per call).
-TURN_MODEL_ANSWERS: Mapping[str, Any] = {
-    "ConverseStream": lambda _: {"stream": copy.deepcopy(_TURN_MODEL_EVENTS)}
+TURN_TABLE_BODIES: Mapping[str, Callable[[], bytes]] = {
+    operation: partial(bytes, json.dumps(answer).encode()) for operation, answer in _TABLE_ANSWERS.items()
 }
+_MODEL_STREAM = b"".join(
+    event_frame(event_type, body)
+    for event_type, body in (
+        ("messageStart", {"role": "assistant"}),
+        ("contentBlockDelta", {"delta": {"text": "ok"}, "contentBlockIndex": 0}),
+        ("contentBlockStop", {"contentBlockIndex": 0}),
+        ("messageStop", {"stopReason": "end_turn"}),
+        (
+            "metadata",
+            {"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}, "metrics": {"latencyMs": 1}},
+        ),
+    )
+)
+TURN_MODEL_BODIES: Mapping[str, Callable[[], bytes]] = {"ConverseStream": partial(bytes, _MODEL_STREAM)}
 
 
 @contextlib.contextmanager
@@ -226,18 +230,21 @@ _TURN_REQUESTS = (
 )
 
 
-async def warm_up_turns(app: ASGIApp, offline: Sequence[tuple[Any, Mapping[str, Any]]], turns: int) -> int:
+async def warm_up_turns(
+    app: ASGIApp, offline: Sequence[tuple[Any, Mapping[str, Callable[[], bytes]]]], turns: int
+) -> int:
     """`turns` times, two new-conversation chat turns through the whole app in this event loop:
-    POST /chat as JSON and as SSE. Every AWS call they make is answered by
-    `adapters.offline_calls` on each (client, answers) of `offline` (give every client a turn may
-    reach: a missing answer fails the turn offline, never reaching AWS), and the process is quiet
+    POST /chat as JSON and as SSE. Every AWS call they make is signed, then answered by
+    `adapters.offline_responses` on each (client, bodies) of `offline` and parsed by botocore (give
+    every client a turn may reach: a missing answer fails the turn offline, never reaching AWS), and
+    the process is quiet
     meanwhile (`quiet_process`): nothing is written, sent, logged or measured. The caller supplies
     the identity (e.g. a FastAPI dependency override). Returns the requests answered; raises
     RuntimeError naming the request when one did not answer in full."""
     answered = 0
     with contextlib.ExitStack() as stack:
-        for client, answers in offline:
-            stack.enter_context(offline_calls(client, answers))
+        for client, bodies in offline:
+            stack.enter_context(offline_responses(client, bodies))
         stack.enter_context(quiet_process())
         for _ in range(turns):
             for headers, expected in _TURN_REQUESTS:

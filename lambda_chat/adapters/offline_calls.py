@@ -11,7 +11,8 @@ sent, signed or written. An operation without a canned answer raises a ClientErr
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,6 +56,51 @@ def offline_calls(client: Any, answers: Mapping[str, Any]) -> Iterator[None]:
         }
 
     event = f"before-call.{service_id}"
+    client.meta.events.register(event, answer, unique_id=unique_id)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, unique_id=unique_id)
+
+
+class _Body:
+    """The raw body of a canned HTTP response, as botocore reads it (`stream()` for event
+    streams, `read()` otherwise, `close()` after an event stream)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        return iter((self._data,))
+
+    def read(self, *_: Any) -> bytes:
+        return self._data
+
+    def close(self) -> None:
+        """Nothing to release (botocore's EventStream closes its raw stream when done)."""
+
+
+@contextmanager
+def offline_responses(client: Any, bodies: Mapping[str, Callable[[], bytes]]) -> Iterator[None]:
+    """Like `offline_calls`, one step further down: each call on `client` is signed and sent as
+    far as botocore's `before-send` event, whose handler returns the HTTP response (botocore's
+    documented hook for a response that short-circuits the send), and botocore parses that
+    response as it would the service's. `bodies[operation]()` gives a 200 body in the service's
+    wire format (JSON, or event-stream frames for ConverseStream: chatbot_common.eventstream);
+    other operations get an HTTP 400 `PrimingOnly` error. Nothing leaves the process."""
+    service_id = client.meta.service_model.service_id.hyphenize()
+    unique_id = f"offline-responses-{next(_ids)}"
+
+    def answer(request: Any, event_name: str, **_: Any) -> AWSResponse:
+        operation = event_name.rsplit(".", 1)[-1]
+        body = bodies.get(operation)
+        if body is None:
+            error = {"__type": PRIMING_ONLY, "message": f"{operation} is not answered offline"}
+            headers = {"x-amzn-ErrorType": PRIMING_ONLY, "content-type": "application/json"}
+            return AWSResponse(request.url, 400, headers, _Body(json.dumps(error).encode()))
+        return AWSResponse(request.url, 200, {}, _Body(body()))
+
+    event = f"before-send.{service_id}"
     client.meta.events.register(event, answer, unique_id=unique_id)
     try:
         yield

@@ -21,7 +21,7 @@ from typing import Any
 from local_stack.bedrock_runtime.backend import RuntimeBackend
 from local_stack.bedrock_runtime.converse import StreamEncoder, converse_response, elapsed_ms
 from local_stack.bedrock_runtime.engine import Engine, GenerationEvent, TextDelta
-from local_stack.bedrock_runtime.eventstream import event_frame, exception_frame
+from chatbot_common.eventstream import event_frame, exception_frame
 from local_stack.bedrock_runtime.exceptions import (
     STREAM_EXCEPTIONS,
     BedrockError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from botocore.eventstream import EventStreamBuffer
 
-from local_stack.bedrock_runtime.eventstream import event_frame, exception_frame
+from chatbot_common.eventstream import event_frame, exception_frame
 
 
 def test_frames_decode_with_valid_prelude_and_crcs() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from chatbot_common.snapstart import BEFORE_CHECKPOINT_PATH
 from lambda_chat.app import WARM_UP_TURNS, _warm_up, create_app
-from lambda_chat.priming import TURN_MODEL_ANSWERS
+from lambda_chat.priming import TURN_MODEL_BODIES
 from tests.integration.chat.conftest import ChatStack, chat_settings, identity_headers
 
 
@@ -61,7 +61,7 @@ def test_a_warm_up_that_fails_is_logged_and_answered_200_so_publishing_goes_on(
     # Given an app built for SnapStart whose warm-up finds no offline answer for the table's calls
     app = create_app(chat_settings(snapstart_hooks=True))
     clients, catalog = app.state.services.clients, app.state.services.catalog
-    offline = [(clients.dynamodb, {}), (clients.bedrock_runtime, TURN_MODEL_ANSWERS), (clients.bedrock, {})]
+    offline = [(clients.dynamodb, {}), (clients.bedrock_runtime, TURN_MODEL_BODIES), (clients.bedrock, {})]
     app.state.warm_up = partial(_warm_up, app, offline, catalog)
     items = chat_stack.item_count()
     caplog.set_level(logging.INFO)

@@ -13,10 +13,16 @@ from botocore.exceptions import ClientError
 
 from chatbot_common.errors import UpstreamError
 from lambda_chat.adapters.bedrock_models import BedrockChatModel
-from lambda_chat.adapters.offline_calls import PRIMING_ONLY, offline_calls
+from lambda_chat.adapters.offline_calls import PRIMING_ONLY, offline_calls, offline_responses
 from lambda_chat.domain.catalog import ModelCatalog
 from lambda_chat.domain.entities import ModelInfo
-from lambda_chat.priming import prime_dynamodb, prime_model_list, run_priming
+from lambda_chat.priming import (
+    TURN_MODEL_BODIES,
+    TURN_TABLE_BODIES,
+    prime_dynamodb,
+    prime_model_list,
+    run_priming,
+)
 from tests.fakes.chat import MODEL_ID, FakeDirectory
 
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens; a request that went out would fail
@@ -70,6 +76,34 @@ def test_calls_after_the_block_go_out_as_usual() -> None:
     with pytest.raises(Exception):  # noqa: B017 - any connection error: the point is it was sent
         dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})
     assert sent and sent[0].startswith(UNREACHABLE)
+
+
+def test_offline_responses_are_signed_and_parsed_as_the_service_answers_and_never_sent() -> None:
+    # Given clients on an endpoint where nothing listens, answered at botocore's before-send
+    dynamodb, _ = client("dynamodb")
+    runtime, _ = client("bedrock-runtime")
+    signed: list[bytes] = []
+    dynamodb.meta.events.register(
+        "before-send.dynamodb", lambda request, **_: signed.append(request.headers["Authorization"])
+    )
+    with (
+        offline_responses(dynamodb, TURN_TABLE_BODIES),
+        offline_responses(runtime, TURN_MODEL_BODIES),
+    ):
+        # When a table read and a model stream are made
+        item = dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})
+        response = runtime.converse_stream(
+            modelId="m", messages=[{"role": "user", "content": [{"text": "hi"}]}]
+        )
+        events = [next(iter(event)) for event in response["stream"]]
+        # Then each was signed, and each canned body was parsed as the service's own would be
+        assert signed and signed[0].startswith(b"AWS4-HMAC-SHA256 ")
+        assert "Item" not in item and item["ResponseMetadata"]["HTTPStatusCode"] == 200
+        assert events == ["messageStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata"]
+        # and an operation without a body is refused, offline
+        with pytest.raises(ClientError) as raised:
+            dynamodb.delete_item(TableName="t", Key={"pk": {"S": "a"}})
+        assert raised.value.response["Error"]["Code"] == PRIMING_ONLY
 
 
 def test_a_failing_priming_step_is_logged_and_start_up_goes_on(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,8 @@
 
 A frame is: total length (u32), headers length (u32), CRC32 of those 8 bytes, headers, payload,
 CRC32 of everything before it. Headers here are all strings (type 7), which is all Bedrock sends.
+The local Bedrock runtime answers with it, and the chat app's SnapStart warm-up feeds botocore's
+event-stream parser with it (lambda_chat.adapters.offline_calls).
 """
 
 from __future__ import annotations
