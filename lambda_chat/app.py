@@ -255,8 +255,9 @@ def create_app(
     return app
 
 
-# Warm-up turns the SnapStart hook runs: about ten reached first/warm ~1.2 here (docs/benchmarks.md).
-WARM_UP_TURNS = 10
+# Warm-up turns the SnapStart hook runs (0.4 s, once per published version): first / warm after it
+# was 1.33 (median of 6 processes) with ten, 1.30 with thirty, against 1.6-1.7 without (docs/benchmarks.md).
+WARM_UP_TURNS = 30
 
 
 async def _warm_up(
