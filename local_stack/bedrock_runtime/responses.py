@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from chatbot_common.eventstream import event_frame, exception_frame
 from local_stack.bedrock_runtime.backend import RuntimeBackend
 from local_stack.bedrock_runtime.converse import StreamEncoder, converse_response, elapsed_ms
 from local_stack.bedrock_runtime.engine import Engine, GenerationEvent, TextDelta
-from chatbot_common.eventstream import event_frame, exception_frame
 from local_stack.bedrock_runtime.exceptions import (
     STREAM_EXCEPTIONS,
     BedrockError,
