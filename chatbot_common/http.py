@@ -77,7 +77,8 @@ ERROR_DESCRIPTIONS = {
     409: "Conflict: the conversation was deleted during the turn (conversation_deleted), a request "
     "with this Idempotency-Key is still running (idempotency_in_progress), concurrent change (conflict)",
     413: "Request body, message, system prompt or file too large (payload_too_large)",
-    415: "Unsupported file type (unsupported_media_type)",
+    415: "A body not sent as JSON (Content-Type other than application/json), or an unsupported file type "
+    "(unsupported_media_type)",
     422: "Unusable content: an attachment that cannot be read (unprocessable_content), an "
     "Idempotency-Key reused with another body (idempotency_key_reused)",
     429: "Throttled by the model service or storage after retries (throttled)",
@@ -125,6 +126,22 @@ def _describe_validation_error(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "Invalid request"
 
 
+def _non_json_body(request: Request, exc: RequestValidationError) -> str | None:
+    """The request's Content-Type, quoted (or "no Content-Type"), when its body was refused as a
+    whole because it was not sent as JSON: FastAPI parses a body as JSON only for application/json
+    or a +json type, and hands any other body on as bytes, which then fails the model as a whole
+    (error at `("body",)`). None otherwise. RFC 9110 section 15.5.16: 415 Unsupported Media Type."""
+    if not any(tuple(err.get("loc", ())) == ("body",) for err in exc.errors()):
+        return None
+    content_type = request.headers.get("content-type")
+    if not content_type:
+        return "no Content-Type"
+    main, _, rest = content_type.partition(";")[0].strip().lower().partition("/")
+    if main == "application" and (rest == "json" or rest.endswith("+json")):
+        return None
+    return repr(content_type)
+
+
 def install_error_handlers(app: FastAPI, logger: Logger) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -133,7 +150,11 @@ def install_error_handlers(app: FastAPI, logger: Logger) -> None:
         return error_response(exc.status, exc.code, exc.message, details=exc.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        media_type = _non_json_body(request, exc)
+        if media_type is not None:
+            message = f"Send the body as JSON with Content-Type: application/json (got {media_type})"
+            return error_response(415, "unsupported_media_type", message)
         return error_response(400, "invalid_request", _describe_validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)

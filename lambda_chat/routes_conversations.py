@@ -74,7 +74,7 @@ def get_conversation(
 @router.put(
     "/conversations/{conversation_id}/messages/{message_id}/feedback",
     response_model=MessageOut,
-    responses=error_responses(400, 401, 404, 413, 429, 500, 502),
+    responses=error_responses(400, 401, 404, 413, 415, 429, 500, 502),
     summary="Rate an answer (Good answer / Bad answer, optional reason); a retry changes nothing",
 )
 def put_feedback(
@@ -111,7 +111,7 @@ def delete_feedback(
 @router.patch(
     "/conversations/{conversation_id}",
     response_model=ConversationOut,
-    responses=error_responses(400, 401, 404, 409, 413, 429, 500, 502),
+    responses=error_responses(400, 401, 404, 409, 413, 415, 429, 500, 502),
     summary="Change the title, system prompt, model, inference settings or enabled tools",
 )
 def patch_conversation(

@@ -49,7 +49,7 @@ def get_prompt(prompt_id: PromptId, identity: CurrentIdentity, services: Service
     status_code=200,
     responses={
         201: {"description": "Created", "model": PromptOut},
-        **error_responses(400, 401, 404, 409, 413, 429, 500, 502),
+        **error_responses(400, 401, 404, 409, 413, 415, 429, 500, 502),
     },
     summary="Create (201) or replace (200) a saved prompt; the client picks the id: a retry never duplicates",
 )

@@ -14,8 +14,14 @@ import httpx
 from aws_lambda_powertools import Logger
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
-from chatbot_common.http import CORRELATION_HEADER, RequestSizeLimit, install_request_logging
+from chatbot_common.http import (
+    CORRELATION_HEADER,
+    RequestSizeLimit,
+    install_error_handlers,
+    install_request_logging,
+)
 from tests.async_support import run_coroutine
 
 
@@ -96,3 +102,42 @@ def test_interleaved_requests_log_their_own_correlation_id() -> None:
     lines = [json.loads(line) for line in sink.getvalue().splitlines()]
     inside = {line["worker"]: line["correlation_id"] for line in lines if line["message"] == "inside"}
     assert inside == {"a": "id-a", "b": "id-b"}
+
+
+class EchoBody(BaseModel):
+    message: str
+
+
+def _json_body_app() -> TestClient:
+    app = FastAPI()
+    install_error_handlers(app, Logger(service="test"))
+
+    @app.post("/echo")
+    def echo(body: EchoBody) -> dict[str, str]:
+        return {"message": body.message}
+
+    return TestClient(app)
+
+
+def test_a_body_not_sent_as_json_is_a_415_naming_its_content_type() -> None:
+    client = _json_body_app()
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
+        response = client.post("/echo", content=b'{"message": "hi"}', headers={"content-type": content_type})
+        assert response.status_code == 415, content_type
+        assert response.json()["error"]["code"] == "unsupported_media_type"
+        assert f"application/json (got '{content_type}')" in response.json()["error"]["message"]
+    bare = client.post("/echo", content=b'{"message": "hi"}', headers={"content-type": ""})
+    assert bare.status_code == 415 and "no Content-Type" in bare.json()["error"]["message"]
+
+
+def test_json_bodies_of_the_wrong_shape_stay_400_whatever_the_json_media_type() -> None:
+    client = _json_body_app()
+    for content_type in (
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/merge-patch+json",
+    ):
+        ok = client.post("/echo", content=b'{"message": "hi"}', headers={"content-type": content_type})
+        assert ok.status_code == 200, content_type
+        wrong = client.post("/echo", content=b"[1, 2]", headers={"content-type": content_type})
+        assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "invalid_request"
