@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    """The first Ctrl-C or SIGTERM stops the stack; later ones are ignored from here on, so that
+    a signal sent to the whole process group (`make` passes its own on to us as well) cannot
+    interrupt the shutdown with a second KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 

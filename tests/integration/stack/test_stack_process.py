@@ -84,7 +84,9 @@ def test_runner_prints_its_urls_serves_and_stops_cleanly(tmp_path: Path, stop_si
             process.kill()
             process.wait()
     assert process.stdout is not None
-    assert "Stopped." in process.stdout.read()
+    output = process.stdout.read()
+    assert "Stopped." in output
+    assert "Traceback" not in output
     deadline = time.monotonic() + 5
     while pid_alive(endpoints["motoPid"]) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -144,3 +146,19 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         )
     assert result.returncode == 1
     assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_after_the_first_stop_signal_later_ones_are_ignored() -> None:
+    # A signal to `make run`'s process group reaches the runner more than once (make passes its
+    # own on); one arriving during the shutdown must not raise a second KeyboardInterrupt.
+    from local_stack.__main__ import _raise_interrupt
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _raise_interrupt(signal.SIGTERM, None)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
