@@ -120,7 +120,7 @@ def create_app(
     priming: dict[str, Callable[[], object]] = {}
     # The AWS calls of a SnapStart warm-up turn, answered offline (only when this app built both
     # its store and its model from `clients`: other stores and models are not botocore's).
-    turn_offline: list[tuple[Any, Mapping[str, Callable[[], bytes]]]] = []
+    turn_offline: list[tuple[Any, Mapping[str, bytes]]] = []
     if store is None or model is None or model_directory is None:
         clients = clients or create_clients(settings.region)
         if store is None:
@@ -261,7 +261,7 @@ WARM_UP_TURNS = 30
 
 
 async def _warm_up(
-    app: FastAPI, offline: list[tuple[Any, Mapping[str, Callable[[], bytes]]]], catalog: ModelCatalog
+    app: FastAPI, offline: list[tuple[Any, Mapping[str, bytes]]], catalog: ModelCatalog
 ) -> int:
     """`lambda_chat.priming.warm_up_turns` as a warm-up user (FastAPI's dependency override of the
     caller's identity, removed after). The model list is loaded first, for real (read-only): the

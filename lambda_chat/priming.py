@@ -31,7 +31,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -141,23 +140,27 @@ _TABLE_ANSWERS = {
     "UpdateItem": {},
     "TransactWriteItems": {},
 }
-TURN_TABLE_BODIES: Mapping[str, Callable[[], bytes]] = {
-    operation: partial(bytes, json.dumps(answer).encode()) for operation, answer in _TABLE_ANSWERS.items()
+TURN_TABLE_BODIES: Mapping[str, bytes] = {
+    operation: json.dumps(answer).encode() for operation, answer in _TABLE_ANSWERS.items()
 }
-_MODEL_STREAM = b"".join(
-    event_frame(event_type, body)
-    for event_type, body in (
-        ("messageStart", {"role": "assistant"}),
-        ("contentBlockDelta", {"delta": {"text": "ok"}, "contentBlockIndex": 0}),
-        ("contentBlockStop", {"contentBlockIndex": 0}),
-        ("messageStop", {"stopReason": "end_turn"}),
-        (
-            "metadata",
-            {"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}, "metrics": {"latencyMs": 1}},
-        ),
+TURN_MODEL_BODIES: Mapping[str, bytes] = {
+    "ConverseStream": b"".join(
+        event_frame(event_type, body)
+        for event_type, body in (
+            ("messageStart", {"role": "assistant"}),
+            ("contentBlockDelta", {"delta": {"text": "ok"}, "contentBlockIndex": 0}),
+            ("contentBlockStop", {"contentBlockIndex": 0}),
+            ("messageStop", {"stopReason": "end_turn"}),
+            (
+                "metadata",
+                {
+                    "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+                    "metrics": {"latencyMs": 1},
+                },
+            ),
+        )
     )
-)
-TURN_MODEL_BODIES: Mapping[str, Callable[[], bytes]] = {"ConverseStream": partial(bytes, _MODEL_STREAM)}
+}
 
 
 @contextlib.contextmanager
@@ -175,83 +178,38 @@ def quiet_process() -> Iterator[None]:
         logging.disable(disabled)
 
 
-async def asgi_request(
-    app: ASGIApp, method: str, path: str, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
-) -> tuple[int, bytes]:
-    """One HTTP request to an ASGI app in this event loop, as a server would make it (ASGI HTTP
-    connection scope, https://asgi.readthedocs.io/en/latest/specs/www.html): the body in one
-    `http.request` message, then `http.disconnect` once the response is complete. Returns
-    (status, whole response body). Written here rather than httpx's ASGITransport so that
-    start-up does not import httpx (~100 ms) for it."""
-    import anyio
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"content-length", str(len(body)).encode()), *headers],
-        "client": ("127.0.0.1", 0),
-        "server": ("127.0.0.1", 80),
-    }
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
-    complete = anyio.Event()
-    status = 0
-    chunks: list[bytes] = []
-
-    async def receive() -> dict[str, Any]:
-        if pending:
-            return pending.pop()
-        await complete.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Mapping[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = int(message["status"])
-        elif message["type"] == "http.response.body":
-            chunks.append(bytes(message.get("body", b"")))
-            if not message.get("more_body", False):
-                complete.set()
-
-    await app(scope, receive, send)  # type: ignore[arg-type]
-    return status, b"".join(chunks)
-
-
 # The requests of one warm-up turn: a new conversation as JSON, and one as SSE.
-_TURN_REQUESTS = (
-    ([(b"content-type", b"application/json")], b'"answer"'),
-    ([(b"content-type", b"application/json"), (b"accept", b"text/event-stream")], b"event: done"),
+_TURN_REQUESTS: tuple[tuple[dict[str, str], str], ...] = (
+    ({}, '"answer"'),
+    ({"accept": "text/event-stream"}, "event: done"),
 )
 
 
-async def warm_up_turns(
-    app: ASGIApp, offline: Sequence[tuple[Any, Mapping[str, Callable[[], bytes]]]], turns: int
-) -> int:
-    """`turns` times, two new-conversation chat turns through the whole app in this event loop:
-    POST /chat as JSON and as SSE. Every AWS call they make is signed, then answered by
-    `adapters.offline_responses` on each (client, bodies) of `offline` and parsed by botocore (give
-    every client a turn may reach: a missing answer fails the turn offline, never reaching AWS), and
-    the process is quiet
-    meanwhile (`quiet_process`): nothing is written, sent, logged or measured. The caller supplies
-    the identity (e.g. a FastAPI dependency override). Returns the requests answered; raises
-    RuntimeError naming the request when one did not answer in full."""
+async def warm_up_turns(app: ASGIApp, offline: Sequence[tuple[Any, Mapping[str, bytes]]], turns: int) -> int:
+    """`turns` times, two new-conversation chat turns through the whole app in this event loop
+    (httpx's ASGITransport): POST /chat as JSON and as SSE. Every AWS call they make is signed,
+    then answered by `adapters.offline_responses` on each (client, bodies) of `offline` and parsed
+    by botocore (give every client a turn may reach: a missing answer fails the turn offline,
+    never reaching AWS), and the process is quiet meanwhile (`quiet_process`): nothing is written,
+    sent, logged or measured. The caller supplies the identity (e.g. a FastAPI dependency
+    override). Returns the requests answered; raises RuntimeError naming the request when one did
+    not answer in full."""
+    import httpx  # in the bundle; imported here, in the hook, not at start-up
+
     answered = 0
     with contextlib.ExitStack() as stack:
         for client, bodies in offline:
             stack.enter_context(offline_responses(client, bodies))
         stack.enter_context(quiet_process())
-        for _ in range(turns):
-            for headers, expected in _TURN_REQUESTS:
-                status, body = await asgi_request(app, "POST", "/chat", b'{"message": "Hello"}', headers)
-                if status != 200 or expected not in body:
-                    raise RuntimeError(f"warm-up /chat ({dict(headers)}) answered {status}: {body[:300]!r}")
-                answered += 1
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            for _ in range(turns):
+                for headers, expected in _TURN_REQUESTS:
+                    response = await http.post("/chat", json={"message": "Hello"}, headers=headers)
+                    if response.status_code != 200 or expected not in response.text:
+                        status, text = response.status_code, response.text[:300]
+                        raise RuntimeError(f"warm-up /chat ({headers}) answered {status}: {text}")
+                    answered += 1
     return answered
 
 

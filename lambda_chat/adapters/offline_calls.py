@@ -79,11 +79,11 @@ def offline_calls(client: Any, answers: Mapping[str, Any]) -> Iterator[None]:
 
 
 @contextmanager
-def offline_responses(client: Any, bodies: Mapping[str, Callable[[], bytes]]) -> Iterator[None]:
+def offline_responses(client: Any, bodies: Mapping[str, bytes]) -> Iterator[None]:
     """Like `offline_calls`, one step further down: each call on `client` is signed and sent as
     far as botocore's `before-send` event, whose handler returns the HTTP response (botocore's
     documented hook for a response that short-circuits the send), and botocore parses that
-    response as it would the service's. `bodies[operation]()` gives a 200 body in the service's
+    response as it would the service's. `bodies[operation]` is a 200 body in the service's
     wire format (JSON, or event-stream frames for ConverseStream: chatbot_common.eventstream);
     other operations get an HTTP 400 `PrimingOnly` error. Nothing leaves the process."""
 
@@ -94,7 +94,7 @@ def offline_responses(client: Any, bodies: Mapping[str, Callable[[], bytes]]) ->
             error = {"__type": PRIMING_ONLY, "message": f"{operation} is not answered offline"}
             headers = {"x-amzn-ErrorType": PRIMING_ONLY, "content-type": "application/json"}
             return AWSResponse(request.url, 400, headers, _Body(json.dumps(error).encode()))
-        return AWSResponse(request.url, 200, {}, _Body(body()))
+        return AWSResponse(request.url, 200, {}, _Body(body))
 
     with _answering(client, "before-send", answer, "offline-responses"):
         yield
