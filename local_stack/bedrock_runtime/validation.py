@@ -241,14 +241,13 @@ def validate_input(operation_name: str, params: dict[str, Any]) -> None:
         return
     keys = [_ValidMessages.key(message) for message in messages]
     unseen = _valid_messages.unseen(messages, keys)
-    if len(unseen) < len(messages):
-        try:
-            _check_against_model(shape, {**params, "messages": unseen})
-        except ValidationException:
-            _check_against_model(shape, params)  # raises with the full request's paths
-        _valid_messages.remember(keys)
-        return
-    _check_against_model(shape, params)
+    checked = params if len(unseen) == len(messages) else {**params, "messages": unseen}
+    try:
+        _check_against_model(shape, checked)
+    except ValidationException:
+        if checked is params:
+            raise
+        _check_against_model(shape, params)  # raises with the full request's paths
     _valid_messages.remember(keys)
 
 
