@@ -36,7 +36,13 @@ def to_langchain_messages(request: ModelRequest) -> list[BaseMessage]:
     """The request's Converse messages as langchain messages, tool blocks as tool_calls and
     ToolMessages (results first in a user turn, then its other blocks as a HumanMessage), and the
     request's prompt-cache checkpoints as `cachePoint` blocks (after the system text, and at the end
-    of the planned messages' content); langchain-aws passes blocks without a "type" key through."""
+    of the planned messages' content); langchain-aws passes blocks without a "type" key through.
+
+    A message that is one text block and nothing else (most of a history) becomes a string:
+    langchain-aws sends it as the same `[{"text": ...}]`, and langchain-core's tracing copies every
+    message whose content holds a block without a "type" key (`_format_for_tracing`), which at a
+    100-message history cost more than the rest of the conversion. A string that is blank would
+    go out as langchain-aws's placeholder text instead of a blank block Bedrock refuses."""
     messages: list[BaseMessage] = []
     cache_point = {"cachePoint": {"type": "default"}}  # ChatBedrockConverse.create_cache_point()
     if request.system:
@@ -55,7 +61,7 @@ def to_langchain_messages(request: ModelRequest) -> list[BaseMessage]:
                 for b in message.content
                 if "toolUse" in b
             ]
-            messages.append(AIMessage(content=others, tool_calls=calls))
+            messages.append(AIMessage(content=_plain_text(others), tool_calls=calls))
             continue
         for block in message.content:
             if "toolResult" in block:
@@ -73,8 +79,15 @@ def to_langchain_messages(request: ModelRequest) -> list[BaseMessage]:
         rest: list[str | dict[Any, Any]] = [dict(b) for b in message.content if "toolResult" not in b]
         rest += tail
         if rest:
-            messages.append(HumanMessage(content=rest))
+            messages.append(HumanMessage(content=_plain_text(rest)))
     return messages
+
+
+def _plain_text(blocks: list[str | dict[Any, Any]]) -> str | list[str | dict[Any, Any]]:
+    """One text block alone as its string; any other content as it is."""
+    if len(blocks) == 1 and isinstance(blocks[0], dict) and blocks[0].keys() == {"text"}:
+        return str(blocks[0]["text"])
+    return blocks
 
 
 def stream_keywords(request: ModelRequest) -> dict[str, Any]:

@@ -19,8 +19,10 @@ IMAGE_TOKEN_ESTIMATE = 1_600
 
 
 def estimate_tokens(text: str) -> int:
-    """Estimated tokens of ``text``: ceil(ASCII characters / 4), plus one per other character."""
-    ascii_chars = len(text.encode("ascii", "ignore"))
+    """Estimated tokens of ``text``: ceil(ASCII characters / 4), plus one per other character.
+    (``str.isascii`` reads a flag CPython keeps on each string: all-ASCII text, most of a
+    history, is counted without encoding it.)"""
+    ascii_chars = len(text) if text.isascii() else len(text.encode("ascii", "ignore"))
     return math.ceil(ascii_chars / CHARS_PER_TOKEN) + (len(text) - ascii_chars)
 
 

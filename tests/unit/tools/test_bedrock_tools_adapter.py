@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from langchain_aws import ChatBedrockConverse
+from langchain_core.language_models.chat_models import _format_for_tracing
 
 from lambda_chat.adapters.bedrock_tools import (
     is_tool_support_error,
@@ -153,6 +154,24 @@ def test_tool_blocks_reach_bedrock_unchanged_with_the_tool_config() -> None:
     assert (result["toolUseId"], result["status"]) == ("t1", "error")
     assert result["content"] == [{"text": '{"utc_offset":"+09:00"}'}]
     assert sent["system"] == [{"text": "sys"}]
+
+
+def test_text_only_messages_travel_as_strings_and_reach_bedrock_as_the_same_blocks() -> None:
+    # Given a history of plain text turns, the newest question carrying the cache checkpoint
+    runtime = RecordingRuntime([[*text_events("ok"), *ending("end_turn")]])
+    history = [ChatMessage.text("user" if i % 2 == 0 else "assistant", f"message {i}") for i in range(9)]
+    request = ToolModelRequest(model_id="m", system="sys", messages=history, cache_after_messages=(8,))
+    # When it is converted for langchain and streamed
+    messages = to_langchain_messages(request)
+    list(LangchainBedrockModel(runtime).stream(request))
+    # Then each one-text-block message is a string, so langchain-core's tracing copies none of them
+    assert [m.content for m in messages[1:-1]] == [f"message {i}" for i in range(8)]
+    traced = _format_for_tracing(messages)
+    assert all(t is m for t, m in zip(traced[1:-1], messages[1:-1], strict=True))
+    # and Bedrock gets the same Converse blocks as before: one text block each, the checkpoint kept
+    sent = runtime.calls[0]["messages"]
+    assert [m["content"] for m in sent[:-1]] == [[{"text": f"message {i}"}] for i in range(8)]
+    assert sent[-1]["content"] == [{"text": "message 8"}, {"cachePoint": {"type": "default"}}]
 
 
 def test_streamed_tool_use_becomes_start_deltas_and_stop() -> None:
