@@ -580,7 +580,7 @@ def bench_cold_start(stack: LocalStack) -> None:
         "What the first /chat still pays is a warm-up spread over the first few requests (the curve "
         "below): each of its steps and AWS calls runs 30-50% slower than later, not one thing built "
         "once (docs/benchmarks.md, issue 16). Built for SnapStart, the app warms up in the Web "
-        "Adapter's before-checkpoint hook (ten offline turns), which the snapshot keeps: that row's "
+        "Adapter's before-checkpoint hook (thirty offline turns), which the snapshot keeps: that row's "
         "first /chat stands for the first after a restore, minus the restore and its new "
         "connections. The embedded rows include loading SmolLM2-135M; its /chat times are "
         "generation time."
