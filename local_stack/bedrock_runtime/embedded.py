@@ -94,6 +94,7 @@ def _finished(
     output_tokens: int,
     reused: int,
     processed: int,
+    generation_prompt_tokens: int = 0,
 ) -> Finished:
     """Usage with prompt caching from llama.cpp's own prompt reuse.
 
@@ -102,12 +103,18 @@ def _finished(
     reused tokens are the cache read; the evaluated tokens before the last cache point are the cache
     write (the prefix's share of the prompt, estimated from its share of the text); the rest are
     plain input tokens. Without a cachePoint Bedrock reports no cache fields, and neither do we.
+
+    The chat template's generation prompt (`generation_prompt_tokens`, the assistant header it
+    appends after the last message) comes after every cache point, so it is never part of a
+    prefix: as on Bedrock, where `inputTokens` counts what follows the last checkpoint, a request
+    whose checkpoint ends its last message still has a few plain input tokens.
     """
     if not prompt.cache_points:
         return Finished(stop_reason, prompt_tokens, output_tokens)
     whole = len(prompt.all_text()) or 1
     prefix_chars = max(len(p.prefix_text) for p in prompt.cache_points)
-    prefix_tokens = round(prompt_tokens * min(1.0, prefix_chars / whole))
+    framed = max(0, prompt_tokens - generation_prompt_tokens)
+    prefix_tokens = round(framed * min(1.0, prefix_chars / whole))
     write = max(0, min(processed, prefix_tokens - reused))
     read = reused
     return Finished(
@@ -172,6 +179,8 @@ class EmbeddedEngine:
         self.verbose = verbose
         self.load_seconds: float | None = None
         self._server: Any = None
+        # Tokens of the chat template's generation prompt, measured once the model is loaded.
+        self.generation_prompt_tokens = 0
         self._status: EngineStatus = "loading"
         self._load_error: str | None = None
         self._ready = threading.Event()
@@ -202,6 +211,7 @@ class EmbeddedEngine:
         with self._start_lock:
             self._started = True
         self._server = server
+        self.generation_prompt_tokens = self._measure_generation_prompt()
         self.load_seconds = 0.0
         self._status = "ready"
         self._ready.set()
@@ -226,6 +236,7 @@ class EmbeddedEngine:
             # llama.cpp logs every slot event to stderr at its default level; keep that for debugging.
             params.verbosity = 3 if self.verbose else 0
             self._server = xllamacpp.Server(params)
+            self.generation_prompt_tokens = self._measure_generation_prompt()
             self.load_seconds = time.perf_counter() - started
             self._status = "ready"
             logger.info("model %s loaded in %.2fs", self.model_path.name, self.load_seconds)
@@ -235,6 +246,25 @@ class EmbeddedEngine:
             logger.error("model load failed: %s", self._load_error)
         finally:
             self._ready.set()
+
+    def _measure_generation_prompt(self) -> int:
+        """Tokens the chat template appends after the last message (its generation prompt): one
+        short message counted with and without it (llama.cpp's `add_generation_prompt`), before
+        any request fills a slot's prompt cache. 0 when the server cannot tell."""
+        counts = []
+        for add in (True, False):
+            body = {
+                "messages": [{"role": "user", "content": "x"}],
+                "add_generation_prompt": add,
+                "stream": False,
+                "max_tokens": 1,
+            }
+            try:
+                result = self._server.handle_chat_completions(body)
+                counts.append(int(((result or {}).get("usage") or {}).get("prompt_tokens", 0)))
+            except Exception:  # a stand-in server without usage, or one that refuses the field
+                return 0
+        return max(0, counts[0] - counts[1])
 
     def wait_ready(self, timeout: float) -> bool:
         self.start()
@@ -380,7 +410,15 @@ class EmbeddedEngine:
                 stop_reason = "max_tokens"
             else:
                 stop_reason = "end_turn"
-            yield _finished(prompt, stop_reason, input_tokens, output_tokens, reused_tokens, processed_tokens)
+            yield _finished(
+                prompt,
+                stop_reason,
+                input_tokens,
+                output_tokens,
+                reused_tokens,
+                processed_tokens,
+                self.generation_prompt_tokens,
+            )
         finally:
             cancel.set()
 

@@ -181,6 +181,30 @@ def test_prompt_reuse_is_reported_as_cache_read(embedded_runtime: RunningRuntime
         assert u["inputTokens"] + cached + u["outputTokens"] == u["totalTokens"]
 
 
+def test_a_checkpoint_ending_the_last_message_leaves_the_generation_prompt_as_input(
+    embedded_runtime: RunningRuntime,
+) -> None:
+    # Given a question that has never been sent, with a cachePoint after its text (as the chat app
+    # places one after the newest user message)
+    client = make_client(embedded_runtime)
+    content = [{"text": "Name a tree that keeps its leaves."}, {"cachePoint": {"type": "default"}}]
+    message = {"role": "user", "content": content}
+    # When it is answered
+    usage = client.converse(modelId=DEFAULT_MODEL_ID, messages=[message], inferenceConfig={"maxTokens": 4})[
+        "usage"
+    ]
+    # Then the prefix is written to the cache and what follows the checkpoint, the chat template's
+    # generation prompt, is billed as input (Bedrock's inputTokens: the tokens after the last
+    # checkpoint), never 0
+    generation_prompt = embedded_runtime.engines[0].generation_prompt_tokens
+    assert generation_prompt > 0
+    assert usage["cacheWriteInputTokens"] > 0
+    assert usage["inputTokens"] == generation_prompt
+    # (the chat template's own opening may be read back from an earlier request's prompt)
+    cached = usage["cacheReadInputTokens"] + usage["cacheWriteInputTokens"]
+    assert usage["inputTokens"] + cached + usage["outputTokens"] == usage["totalTokens"]
+
+
 def test_count_tokens_matches_billed_input(embedded_runtime: RunningRuntime) -> None:
     client = make_client(embedded_runtime)
     messages = [user("How many tokens is this sentence?")]
