@@ -105,7 +105,7 @@ class Api(Construct):
             self.rest_api,
             "AwsSolutions-APIG3",
             "No WAF: a web ACL bills monthly whether or not anyone chats, against the no-idle-cost goal. "
-            "Every route but /health and /openapi.json needs a Cognito token and the stage is throttled.",
+            "Every route but /health needs a Cognito token and the stage is throttled.",
         )
         self.validator = self.rest_api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
@@ -130,9 +130,6 @@ class Api(Construct):
         reasons = {
             "health": 'GET /health is public by design (readiness probe, answers {"status": "ok"} and '
             "reads no data); every other method uses the Cognito authorizer (tested).",
-            "openapi.json": "GET /openapi.json is public by design: the API's contract (the same text as "
-            "docs/api.md's reference, committed in the repository), read from the bundle, no data; every "
-            "other method uses the Cognito authorizer (tested).",
         }
         for _, path in sorted(PUBLIC_ROUTES):
             resource = self.rest_api.root.get_resource(path.strip("/"))

@@ -48,9 +48,9 @@ OUTPUT_API_ACCESS_LOG_GROUP = "ApiAccessLogGroup"
 API_STAGE_NAME = "v1"
 WEB_API_PREFIX = "/api"
 
-# Routes that skip the Cognito authorizer. Everything else must carry it (tested).
-# /openapi.json: the API's contract, public like the page that documents it (docs/api.md).
-PUBLIC_ROUTES = frozenset({("GET", "/health"), ("GET", "/openapi.json")})
+# Routes that skip the Cognito authorizer: the readiness probe only. Everything else, the API's
+# OpenAPI document included, must carry it (tested).
+PUBLIC_ROUTES = frozenset({("GET", "/health")})
 
 # Route table: (method, path, function). Chat routes stream (ResponseTransferMode.STREAM).
 CHAT = "chat"

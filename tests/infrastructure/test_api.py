@@ -22,6 +22,7 @@ def test_given_the_stack_then_it_exposes_exactly_the_contract_routes(synthesized
 
 
 def test_every_method_except_health_requires_the_cognito_authorizer(synthesized: Synthesized) -> None:
+    assert {("GET", "/health")} == PUBLIC_ROUTES  # the OpenAPI document too needs a token
     authorizers = synthesized.of_type("AWS::ApiGateway::Authorizer")
     assert len(authorizers) == 1
     (authorizer_id, authorizer), *_ = authorizers.items()
