@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import json
 import logging
 import math
 import threading
@@ -57,6 +58,7 @@ from lambda_chat.domain.events import (
 )
 from lambda_chat.domain.history import (
     document_references,
+    history_budget,
     opened_by,
     visible_thread,
 )
@@ -281,6 +283,22 @@ class ChatService:
         stored = InferenceSettings.from_json(base)
         return validate_inference(mine.over(stored), self._table.profile_for(model_id), model_id=model_id)
 
+    def request_history_budget(
+        self, settings: InferenceSettings, profile: ModelProfile, tool_config: Mapping[str, Any] | None = None
+    ) -> int:
+        """Tokens a request to this model may spend on history, system prompt and question: the
+        configured budget within the model's context window, beside the answer's maxTokens and
+        the tool definitions (`lambda_chat.domain.history.history_budget`)."""
+        inference = converse_inference_config(
+            settings, profile, default_max_tokens=self._config.max_output_tokens
+        )
+        return history_budget(
+            self._config.history_token_budget,
+            context_window=profile.context_window,
+            max_output_tokens=int(inference.get("maxTokens", self._config.max_output_tokens)),
+            fixed_tokens=estimate_tokens(json.dumps(tool_config)) if tool_config else 0,
+        )
+
     def start_turn(
         self, user_id: str, turn: TurnInput, *, request_id: str | None = None
     ) -> Iterator[StreamEvent]:
@@ -335,17 +353,19 @@ class ChatService:
 
         enabled = self._enabled_tools(snapshot, turn_tools, conversation)
         # Validates toolChoice against what is enabled (400) before anything is written.
-        snapshot.registry.tool_config(enabled, turn.tool_choice)
+        tool_config = snapshot.registry.tool_config(enabled, turn.tool_choice)
 
         resolved = self._resolve_attachments(user_id, upload_ids, history, text, earlier_documents)
         reserved = estimate_tokens(system or "") + estimate_tokens(text)
         reserved += estimate_block_tokens(resolved.content_blocks)
-        caching = self._table.profile_for(model_id).prompt_caching.supported
+        profile = self._table.profile_for(model_id)
+        caching = profile.prompt_caching.supported
+        budget = self.request_history_budget(settings, profile, tool_config)
         # Whole turns only (question, tool steps, answer): a toolUse never loses its toolResult;
         # for caching models the history's start moves in steps so the cached prefix holds.
         messages = trim_turns(
             conversation_messages(history),
-            token_budget=self._config.history_token_budget,
+            token_budget=budget,
             reserved_tokens=reserved,
             start_step=self._config.history_start_step if caching else 1,
             first_index=max(0, window_base - len(history)),

@@ -209,7 +209,7 @@ class ComparisonService:
         for lane, stored in zip(lanes, comparison.lanes, strict=True):
             messages = trim_history(
                 histories[lane.index],
-                token_budget=self._config.history_token_budget,
+                token_budget=self._chat.request_history_budget(lane.settings, lane.profile),
                 reserved_tokens=reserved,
             )
             messages.append(ChatMessage(role="user", content=[*resolved.content_blocks, {"text": text}]))

@@ -49,6 +49,28 @@ def paired_turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
     return pairs
 
 
+# Share of a model's context window a turn plans to fill. Token counts here are estimates
+# (lambda_chat.domain.tokens, ~4 ASCII characters per token), while a model counts with its own
+# tokenizer and its chat template adds tokens around every message; the rest is that margin.
+CONTEXT_WINDOW_FILL = 0.8
+
+
+def history_budget(
+    configured: int, *, context_window: int | None, max_output_tokens: int, fixed_tokens: int = 0
+) -> int:
+    """Tokens the history, system prompt, new message and attachments may take in one request:
+    the deployment's `configured` budget, lowered so that they fit the model's context window
+    (`context_window` tokens, from the model table; None when unknown: no cap) beside the answer
+    (`max_output_tokens`, the request's maxTokens) and the tool definitions (`fixed_tokens`).
+    A model's input and its output share its context window; a request whose input does not fit
+    fails ("Input is too long for requested model"), and a conversation whose budget ignored
+    the window would fail that way on every later turn. Never negative."""
+    if context_window is None:
+        return configured
+    room = int(context_window * CONTEXT_WINDOW_FILL) - max_output_tokens - fixed_tokens
+    return max(0, min(configured, room))
+
+
 def trim_history(
     messages: Sequence[Message],
     *,

@@ -15,6 +15,7 @@ from chatbot_common.keys import new_id
 from lambda_chat.domain.chat import ChatConfig, TurnInput
 from lambda_chat.domain.ports import ModelChunk
 from lambda_chat.domain.presets import preset_prompt
+from lambda_chat.domain.tokens import estimate_tokens
 from tests.fakes.chat import MODEL_ID, FakeResolver
 from tests.unit.chat.conftest import Harness, build
 
@@ -74,6 +75,24 @@ def test_history_is_trimmed_to_the_budget_keeping_the_system_prompt() -> None:
     assert request.system == "Be terse. " * 10
     # ~25 (system) + ~25 (new) reserved; each earlier turn ~52 tokens: exactly one fits.
     assert [m.role for m in request.messages] == ["user", "assistant", "user"]
+
+
+def test_a_long_conversation_on_a_small_context_model_keeps_fitting_its_window() -> None:
+    # Given the default budgets (6,000 history tokens, 1,024-token answers) and a model whose
+    # context window is 4,096 tokens (the local model's row of the model table)
+    h = build(ChatConfig())
+    window = h.chat.table.profile_for(MODEL_ID).context_window
+    assert window == 4_096
+    # When a conversation goes on for twelve turns of ~250-token questions and answers
+    conv = h.chat.run_turn(ALICE, TurnInput(message="q" * 1_000)).conversation_id
+    for _ in range(11):
+        h.chat.run_turn(ALICE, TurnInput(message="q" * 1_000, conversation_id=conv))
+    # Then every request's input and its answer fit the window: older turns were dropped, the
+    # newest kept (it used to grow to the 6,000-token budget and fail "Input is too long")
+    for request in h.model.requests:
+        text = sum(len(block["text"]) for m in request.messages for block in m.content if "text" in block)
+        assert estimate_tokens("x" * text) + (request.max_tokens or 0) <= window
+    assert 2 < len(h.model.requests[-1].messages) < 2 * 12 - 1
 
 
 def test_system_in_request_overrides_stored_one_for_that_turn(harness: Harness) -> None:

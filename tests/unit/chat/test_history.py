@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from lambda_chat.domain.entities import Message
 from lambda_chat.domain.history import (
+    CONTEXT_WINDOW_FILL,
     conversation_title,
     document_references,
     estimate_tokens,
+    history_budget,
     paired_turns,
     trim_history,
 )
@@ -114,3 +116,15 @@ def test_with_a_start_step_the_history_start_moves_in_steps_so_a_cached_prefix_s
         for t in range(20, 30)
     ]
     assert len(set(plain)) == 10
+
+
+def test_the_history_budget_fits_the_models_context_window_beside_the_answer_and_tools() -> None:
+    # A 4,096-token window with a 1,024-token answer and 600 tokens of tool definitions leaves
+    # 80% of the window minus both for the history, below a configured 6,000
+    room = int(4_096 * CONTEXT_WINDOW_FILL) - 1_024 - 600
+    assert history_budget(6_000, context_window=4_096, max_output_tokens=1_024, fixed_tokens=600) == room
+    # A large window leaves the configured budget alone; an unknown one too
+    assert history_budget(6_000, context_window=200_000, max_output_tokens=4_096) == 6_000
+    assert history_budget(6_000, context_window=None, max_output_tokens=4_096) == 6_000
+    # An answer as long as the window leaves no history, never a negative budget
+    assert history_budget(6_000, context_window=4_096, max_output_tokens=4_096) == 0
