@@ -71,6 +71,18 @@ def history_budget(
     return max(0, min(configured, room))
 
 
+def stepped_start(start: int, kept_messages: int, start_step: int) -> int:
+    """Where a trimmed history may start, in the conversation's message order, once older turns
+    are dropped: `start` (the oldest message that fits) rounded up to a multiple of the step, so
+    the prefix sent stays the same for several turns and a prompt cache keeps serving it.
+
+    The step is `start_step`, but at most half of the `kept_messages` that fit: stepping then never
+    drops more than half of what fits, and a small context window (a few turns) shrinks the step
+    instead of emptying the history until the conversation reaches the next multiple."""
+    step = max(1, min(start_step, kept_messages // 2))
+    return -(-start // step) * step
+
+
 def trim_history(
     messages: Sequence[Message],
     *,
@@ -101,7 +113,9 @@ def trim_history(
         kept.append((user, assistant))
     if start_step > 1 and len(kept) < len(pairs):
         position = {id(message): index for index, message in enumerate(messages)}
-        floor = -(-(first_index + position[id(kept[-1][0])]) // start_step) * start_step if kept else 0
+        floor = (
+            stepped_start(first_index + position[id(kept[-1][0])], 2 * len(kept), start_step) if kept else 0
+        )
         kept = [pair for pair in kept if first_index + position[id(pair[0])] >= floor]
     result: list[ChatMessage] = []
     for user, assistant in reversed(kept):

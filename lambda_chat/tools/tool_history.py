@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lambda_chat.domain.entities import Message
-from lambda_chat.domain.history import estimate_tokens
+from lambda_chat.domain.history import estimate_tokens, stepped_start
 from lambda_chat.domain.ports import ChatMessage
 
 STOPPED_RESULT = "The tool run was stopped before it finished."
@@ -151,8 +151,9 @@ def trim_turns(
 
     `start_step` > 1 makes the start move in steps once older turns must be dropped, as
     `lambda_chat.domain.history.trim_history` does: the first kept turn starts at a multiple of
-    `start_step` in the conversation's message order (`first_index` is the position of
-    `messages[0]` in it), so a prompt cache keeps serving the same prefix for several turns.
+    the step in the conversation's message order (`first_index` is the position of
+    `messages[0]` in it), so a prompt cache keeps serving the same prefix for several turns. The
+    step is at most half of the messages that fit (`lambda_chat.domain.history.stepped_start`).
     """
     turns = group_turns(close_dangling_tool_uses(messages))
     starts: list[int] = []
@@ -169,7 +170,8 @@ def trim_turns(
         remaining -= cost
         kept.append(index)
     if start_step > 1 and kept and len(kept) < len(turns):
-        floor = -(-(first_index + starts[kept[-1]]) // start_step) * start_step
+        kept_messages = sum(len(turns[index]) for index in kept)
+        floor = stepped_start(first_index + starts[kept[-1]], kept_messages, start_step)
         kept = [index for index in kept if first_index + starts[index] >= floor]
     return [m for index in reversed(kept) for m in turns[index]]
 

@@ -106,16 +106,21 @@ def test_with_a_start_step_the_history_start_moves_in_steps_so_a_cached_prefix_s
 
     starts = []
     for turns in range(20, 30):
-        sent = trim_history(conversation(turns), token_budget=400, start_step=8)
+        sent = trim_history(conversation(turns), token_budget=800, start_step=8)
         starts.append(sent[0].content[0]["text"].split()[1])
     # Without a step the first message would change every turn; with it, only every 4 turns.
     assert len(set(starts)) <= 4
     assert all(int(start) % 8 == 0 for start in starts)
     plain = [
-        trim_history(conversation(t), token_budget=400)[0].content[0]["text"].split()[1]
+        trim_history(conversation(t), token_budget=800)[0].content[0]["text"].split()[1]
         for t in range(20, 30)
     ]
     assert len(set(plain)) == 10
+    # A budget that holds about 8 of these messages: a step of 16 would leave nothing for turns
+    # at a time; the step shrinks to half of what fits, so at least half is always sent
+    for turns in range(20, 30):
+        fits = len(trim_history(conversation(turns), token_budget=400))
+        assert len(trim_history(conversation(turns), token_budget=400, start_step=16)) >= fits // 2 > 0
 
 
 def test_the_history_budget_fits_the_models_context_window_beside_the_answer_and_tools() -> None:

@@ -139,3 +139,18 @@ def test_tool_blocks_as_text_keeps_roles_and_meaning() -> None:
         {"text": '[Called tool calculator with input {"expression": "1+1"}]'},
     ]
     assert rewritten[2].content == [{"text": "[Tool result (success): 2]"}]
+
+
+def test_a_start_step_never_drops_more_than_half_of_the_turns_that_fit() -> None:
+    # Given conversations of 20-29 turns of which about three fit the budget (a small model's window)
+    for turns in range(20, 30):
+        history = [
+            m for t in range(turns) for m in (q(f"question {t} " + "x" * 60), a(f"answer {t} " + "y" * 60))
+        ]
+        fits = trim_turns(history, token_budget=110)
+        # When trimmed with the chat's start step of 16 messages (for a prompt cache's stable prefix)
+        stepped = trim_turns(history, token_budget=110, start_step=16)
+        # Then the step shrinks to half of what fits instead of emptying the history
+        assert len(fits) == 6
+        assert len(stepped) >= len(fits) // 2
+        assert stepped == fits[len(fits) - len(stepped) :]  # the newest turns, a suffix of what fits
