@@ -114,6 +114,25 @@ def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
 # Codes of errors Starlette raises itself (routing); everything else is a DomainError's code.
 HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
 OTHER_HTTP_ERROR_CODE = "http_error"
+# FastAPI's detail for a JSON body it could not decode for a reason other than bad JSON syntax
+# (which it reports as a validation error): bytes that are not UTF-8, nesting past the parser's
+# recursion limit. The original exception is the HTTPException's __cause__.
+FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+def unreadable_body_message(cause: BaseException | None) -> str:
+    """What was wrong with a JSON body FastAPI could not read: not UTF-8 (the encoding JSON is
+    exchanged in, RFC 8259 section 8.1; the first bad byte and its offset named), nested too
+    deeply (Python's recursion limit), or else unreadable."""
+    if isinstance(cause, UnicodeDecodeError):
+        byte = cause.object[cause.start : cause.start + 1].hex()
+        return (
+            f"The request body is not UTF-8 (byte 0x{byte} at offset {cause.start}): "
+            "send JSON encoded as UTF-8 (RFC 8259, section 8.1)."
+        )
+    if isinstance(cause, RecursionError):
+        return "The request body's JSON is nested too deeply to read."
+    return "The request body could not be read as JSON."
 
 
 def _describe_validation_error(exc: RequestValidationError) -> str:
@@ -159,6 +178,8 @@ def install_error_handlers(app: FastAPI, logger: Logger) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_PARSE_ERROR:
+            return error_response(400, "invalid_request", unreadable_body_message(exc.__cause__))
         code = HTTP_ERROR_CODES.get(exc.status_code, OTHER_HTTP_ERROR_CODE)
         headers = dict(exc.headers or {})
         if exc.status_code == 405:

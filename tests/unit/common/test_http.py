@@ -130,6 +130,22 @@ def test_a_body_not_sent_as_json_is_a_415_naming_its_content_type() -> None:
     assert bare.status_code == 415 and "no Content-Type" in bare.json()["error"]["message"]
 
 
+def test_a_body_that_is_not_utf8_or_nests_too_deeply_is_an_invalid_request_saying_why() -> None:
+    client = _json_body_app()
+    latin1 = client.post(
+        "/echo", content='{"message": "café"}'.encode("latin-1"), headers={"content-type": "application/json"}
+    )
+    assert latin1.status_code == 400
+    assert latin1.json()["error"]["code"] == "invalid_request"
+    assert "not UTF-8 (byte 0xe9 at offset 16)" in latin1.json()["error"]["message"]
+    deep = client.post(
+        "/echo", content=b"[" * 100_000 + b"]" * 100_000, headers={"content-type": "application/json"}
+    )
+    assert deep.status_code == 400
+    assert deep.json()["error"]["code"] == "invalid_request"
+    assert deep.json()["error"]["message"] == "The request body's JSON is nested too deeply to read."
+
+
 def test_json_bodies_of_the_wrong_shape_stay_400_whatever_the_json_media_type() -> None:
     client = _json_body_app()
     for content_type in (
