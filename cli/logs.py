@@ -85,8 +85,9 @@ def resolve_table(
             f"local stack ({state_dir / ENDPOINTS_FILE})",
         )
     raise LogsError(
-        "no call-log table: run `make run` (the local stack), or pass --table (with --endpoint-url "
-        "for moto), or --stack-name for a deployed stack"
+        f"no call-log table: no local stack found in {state_dir} (run `make run`, or pass --state-dir "
+        "for a stack started with another STATE_DIR), or pass --table (with --endpoint-url for moto), "
+        "or --stack-name for a deployed stack"
     )
 
 

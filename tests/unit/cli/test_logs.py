@@ -65,10 +65,13 @@ class TestResolveTable:
         assert target.table == "deployed"
 
     def test_nothing_configured_explains_the_options(self, tmp_path: Path) -> None:
-        with pytest.raises(LogsError, match="make run"):
+        with pytest.raises(LogsError, match="make run") as raised:
             resolve_table(
                 table=None, endpoint_url=None, region=None, stack_name=None, state_dir=tmp_path, environ={}
             )
+        # A stack started with another STATE_DIR is found with --state-dir: the error says where
+        # it looked and how
+        assert str(tmp_path) in str(raised.value) and "--state-dir" in str(raised.value)
 
 
 class FakeCloudFormation:
