@@ -38,6 +38,7 @@ from pydantic import BaseModel
 
 from bench import markdown_table, summarize_ms
 from chatbot_common import keys
+from chatbot_common.model_table import encode_model_table_setting
 from chatbot_common.snapstart import BEFORE_CHECKPOINT_PATH
 from lambda_chat.priming import freeze_start_up_heap
 from local_stack.bedrock_runtime import ScriptedEngine
@@ -49,6 +50,12 @@ REQUESTS = int(os.environ.get("BENCH_CHAT_REQUESTS", "200"))
 WARMUP = 20
 TURNS = (10, 1000)
 FRESH_PROCESS_RUNS = 3
+# The scripted model stands in for a deployment's Bedrock model. Its own row in the model table is
+# the local models' (a 4,096-token window, the embedded model's --ctx-size), within which the chat
+# trims a 60-turn history far below the 6,000-token history budget; Bedrock's chat models have
+# 128,000-300,000-token windows. With Claude's 200,000 the history is bounded by the budget, as
+# deployed (the `modelTable` override a deployment can set, docs/deploy.md).
+DEPLOYED_WINDOW = {"local.": {"contextWindow": 200_000}}
 WARM_AFTER_FIRST = 20
 # A realistic turn for the storage benchmark: a 100-character question, a 600-character answer.
 QUESTION = "How should we phase the migration of the billing service to the new cluster next quarter?"[:100]
@@ -612,6 +619,7 @@ def main() -> None:
             engines=[engine],
             persist=False,
             max_recorded_requests=LONG_RUNNING_RECORDED_REQUESTS,
+            settings_overrides={"model_table": encode_model_table_setting(DEPLOYED_WINDOW)},
         ) as stack,
     ):
         # As the served processes do (lambda_chat.app.serve_app, python -m local_stack): the
