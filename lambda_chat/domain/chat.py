@@ -317,6 +317,12 @@ class ChatService:
             # One storage round trip before the model is called: the conversation item carries the
             # newest messages (its history window) while its message count says they are all.
             conversation, count, window = self._store.get_conversation_with_history(user_id, conversation_id)
+            if conversation.comparison_id is not None:
+                # A lane's thread must stay the comparison's: every lane answers the same questions.
+                raise Conflict(
+                    f"Conversation {conversation_id} is a lane of comparison {conversation.comparison_id}: "
+                    "continue it with POST /compare and that comparisonId."
+                )
             if window is not None and window.count == count:
                 history, earlier_documents = window.messages, window.documents
             else:

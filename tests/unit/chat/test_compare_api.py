@@ -183,6 +183,19 @@ def test_a_follow_up_continues_every_lane_with_its_own_history(client: TestClien
     assert client.get("/conversations").json()["items"] == []
 
 
+def test_a_chat_turn_cannot_continue_one_lane_of_a_comparison(client: TestClient) -> None:
+    # Given a comparison; When /chat is sent to one lane's conversation
+    first = client.post("/compare", json={"message": "one", "lanes": TWO_TEMPERATURES}).json()
+    lane = first["answers"][0]["conversationId"]
+    refused = client.post("/chat", json={"message": "two", "conversationId": lane})
+    # Then it is refused, naming the comparison to continue, and the lanes still hold the same thread
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "conflict"
+    assert first["comparisonId"] in refused.json()["error"]["message"]
+    detail = client.get(f"/comparisons/{first['comparisonId']}").json()
+    assert [len(lane["messages"]) for lane in detail["lanes"]] == [2, 2]
+
+
 def test_continue_with_this_answer_makes_the_lane_an_ordinary_conversation(client: TestClient) -> None:
     first = client.post("/compare", json={"message": "one", "lanes": TWO_TEMPERATURES}).json()
     comparison_id = first["comparisonId"]
