@@ -64,7 +64,7 @@ def test_embedded_model_answers_over_sse_and_remembers_the_conversation(
             with client.stream(
                 "POST",
                 "/chat",
-                json={"message": "My name is Ada. Say hello to me."},
+                json={"message": "My name is Ada. Say hello to me.", "inferenceConfig": {"temperature": 0}},
                 headers={"Accept": "text/event-stream"},
             ) as response:
                 assert response.status_code == 200
@@ -77,7 +77,12 @@ def test_embedded_model_answers_over_sse_and_remembers_the_conversation(
             conversation_id = events[0][1]["conversationId"]
 
             second = client.post(
-                "/chat", json={"message": "What is my name?", "conversationId": conversation_id}
+                "/chat",
+                json={
+                    "message": "What is my name?",
+                    "conversationId": conversation_id,
+                    "inferenceConfig": {"temperature": 0},
+                },
             )
             assert second.status_code == 200
             assert second.json()["answer"].strip()

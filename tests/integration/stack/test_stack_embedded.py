@@ -33,7 +33,8 @@ def test_default_stack_streams_an_answer_from_the_embedded_model(embedded_stack:
     deltas: list[str] = []
     names: list[str] = []
     headers = {"Accept": "text/event-stream"}
-    body = {"message": "Name one colour."}
+    # (greedy decoding, and a question no one-token answer fits: a sampled "Red" once ended the test)
+    body = {"message": "Count from one to five, in words.", "inferenceConfig": {"temperature": 0}}
     with httpx.stream("POST", embedded_stack.url + "/api/chat", json=body, headers=headers, timeout=120) as r:
         assert r.status_code == 200
         event = ""
