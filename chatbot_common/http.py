@@ -35,6 +35,22 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
 
+class ApiRequest(ApiModel):
+    """Base of both APIs' request bodies: a field the API does not have, or a value of the wrong JSON
+    type, is a 400 naming the field, never ignored or coerced. A misspelt ``conversationID`` would
+    otherwise start a new conversation, and ``"maxTokens": true`` would ask for one token. This is how
+    Bedrock treats its own requests (a ValidationException for unknown members and wrong types).
+
+    Pydantic's strict mode (https://docs.pydantic.dev/latest/concepts/strict_mode/) still takes a
+    JSON integer where a number is expected; a whole-number float where an integer is expected is
+    accepted only where a field says so.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, from_attributes=True, extra="forbid", strict=True
+    )
+
+
 def error_body(code: str, message: str, details: dict[str, str] | None = None) -> dict[str, Any]:
     return {"error": {**(details or {}), "code": code, "message": message}}
 

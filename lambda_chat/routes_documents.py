@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from chatbot_common.errors import DomainError
-from chatbot_common.http import ID_SCHEMA, ApiModel
+from chatbot_common.http import ID_SCHEMA, ApiModel, ApiRequest
 from lambda_chat.attachments.summary_service import DocumentSummaryService, SummaryOutcome, aggregate_summary
 from lambda_chat.schemas import UsageOut, error_responses
 from lambda_chat.services import CurrentIdentity, Services, request_id_for
@@ -18,7 +18,7 @@ from lambda_chat.sse import SSE_OPENAPI, respond
 router = APIRouter(tags=["documents"])
 
 
-class SummaryRequest(ApiModel):
+class SummaryRequest(ApiRequest):
     conversation_id: str | None = Field(
         default=None, description="Add the summary to this conversation; omit to start one"
     )

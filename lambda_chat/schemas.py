@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator
 
-from chatbot_common.http import ID_SCHEMA, ApiModel
+from chatbot_common.http import ID_SCHEMA, ApiModel, ApiRequest
 from chatbot_common.http import ErrorDetail as ErrorDetail
 from chatbot_common.http import ErrorResponse as ErrorResponse
 from chatbot_common.http import error_responses as error_responses
@@ -22,22 +21,29 @@ from lambda_chat.domain.conversations import ConversationWithMessages
 # -- chat -------------------------------------------------------------------------------------
 
 
-class InferenceConfigIn(ApiModel):
+class InferenceConfigIn(ApiRequest):
     """Converse inferenceConfig. Types only here; ranges depend on the model and are checked by
     lambda_chat.domain.inference (400 invalid_inference_config naming the field and range)."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
     temperature: float | None = Field(default=None, description="Randomness, usually 0 to 1")
     top_p: float | None = Field(default=None, description="Nucleus sampling, 0 to 1")
     max_tokens: int | None = Field(default=None, description="Most tokens to generate (model's limit)")
     stop_sequences: list[str] | None = Field(default=None, description="Up to 2,500 strings")
 
+    @field_validator("max_tokens", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        """A JSON number such as 40.0 is the whole number 40 (as InferenceSettings.from_json reads
+        it); 40.5, true and "40" still fail strict validation."""
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
-class ChatRequest(ApiModel):
+class ChatRequest(ApiRequest):
     conversation_id: str | None = Field(
         default=None,
         description="Continue this conversation; omit to start one",
@@ -198,9 +204,7 @@ class MessageWithVersions(MessageOut):
     )
 
 
-class FeedbackIn(ApiModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class FeedbackIn(ApiRequest):
     rating: Literal["up", "down"] = Field(description='"up" (Good answer) or "down" (Bad answer)')
     reason: str | None = Field(default=None, description="Optional, at most 2000 characters")
 
@@ -228,9 +232,7 @@ class ConversationDetail(ConversationOut):
         )
 
 
-class ConversationPatch(ApiModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class ConversationPatch(ApiRequest):
     title: str | None = Field(
         default=None,
         description="1-200 characters once whitespace is collapsed",
@@ -251,16 +253,14 @@ class ConversationPatch(ApiModel):
 # -- comparisons --------------------------------------------------------------------------------
 
 
-class LaneIn(ApiModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class LaneIn(ApiRequest):
     model: str | None = Field(
         default=None, description="A model id from GET /models (default model if omitted)"
     )
     inference_config: InferenceConfigIn | None = None
 
 
-class CompareRequest(ApiModel):
+class CompareRequest(ApiRequest):
     message: str = Field(description="The question every lane answers")
     lanes: list[LaneIn] | None = Field(
         default=None,
@@ -277,7 +277,7 @@ class CompareRequest(ApiModel):
     )
 
 
-class ContinueLaneRequest(ApiModel):
+class ContinueLaneRequest(ApiRequest):
     lane: int = Field(ge=0, le=3, description="The lane whose answer to continue with (0-based)")
 
 
@@ -445,9 +445,7 @@ class SearchResponse(ApiModel):
 # -- saved prompts ----------------------------------------------------------------------------
 
 
-class PromptIn(ApiModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class PromptIn(ApiRequest):
     title: str = Field(description="1-200 characters once whitespace is collapsed")
     text: str = Field(description="The prompt; at most the system prompt limit (8000 characters)")
 

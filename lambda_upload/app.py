@@ -11,12 +11,13 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from chatbot_common.aws_clients import AwsClients, create_clients
 from chatbot_common.http import (
     ID_SCHEMA,
     ApiModel,
+    ApiRequest,
     RequestSizeLimit,
     error_responses,
     identity_dependency,
@@ -37,11 +38,9 @@ logger = Logger(service=UPLOAD_SERVICE_NAME)
 APP_PACKAGES = ("lambda_upload", "chatbot_common")
 
 
-class CreateUploadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CreateUploadRequest(ApiRequest):
     filename: str = Field(min_length=1, max_length=4096)
-    contentType: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(min_length=1, max_length=255)
     size: int = Field(ge=0)
     purpose: Literal["document", "image"]
 
@@ -120,7 +119,7 @@ def create_upload(
     ticket = uploads.presign_upload(
         identity.user_id,
         filename=body.filename,
-        content_type=body.contentType,
+        content_type=body.content_type,
         size=body.size,
         purpose=body.purpose,
     )

@@ -119,6 +119,58 @@ def test_bad_chat_input_gives_a_json_error_and_writes_nothing(
     assert store.writes == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "named"),
+    [
+        # an unknown field (a misspelt conversationId would silently start a new conversation)
+        ("/chat", {"message": "hi", "conversationID": new_id()}, "conversationID"),
+        ("/chat", {"message": "hi", "inferenceConfig": {"maxTokens": True}}, "inferenceConfig.maxTokens"),
+        ("/chat", {"message": "hi", "inferenceConfig": {"maxTokens": "10"}}, "inferenceConfig.maxTokens"),
+        ("/chat", {"message": "hi", "inferenceConfig": {"maxTokens": 10.5}}, "inferenceConfig.maxTokens"),
+        (
+            "/chat",
+            {"message": "hi", "inferenceConfig": {"temperature": "0.5"}},
+            "inferenceConfig.temperature",
+        ),
+        (
+            "/chat",
+            {"message": "hi", "inferenceConfig": {"temperature": False}},
+            "inferenceConfig.temperature",
+        ),
+        ("/chat", {"message": "hi", "tools": "time"}, "tools"),
+        ("/compare", {"message": "hi", "lanes": [{"model": MODEL_ID}, {"model": MODEL_ID}], "x": 1}, "x"),
+        (
+            "/compare",
+            {"message": "hi", "lanes": [{"model": MODEL_ID, "temperature": 0}]},
+            "lanes.0.temperature",
+        ),
+        (f"/prompts/{new_id()}", {"title": "t", "text": "x", "shared": True}, "shared"),
+    ],
+)
+def test_unknown_fields_and_wrongly_typed_values_are_400s_naming_the_field(
+    client: TestClient, store: FakeStore, path: str, body: dict, named: str
+) -> None:
+    # Given a body with a field the API does not have, or a value of the wrong JSON type
+    response = client.request("PUT" if path.startswith("/prompts/") else "POST", path, json=body)
+    # Then it is refused, naming the field, rather than ignored or coerced (true is not 1 token)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert named in response.json()["error"]["message"]
+    assert store.writes == 0
+
+
+def test_a_whole_number_written_as_a_float_is_still_a_max_tokens(
+    client: TestClient, store: FakeStore
+) -> None:
+    # JSON has one number type: 40.0 is the whole number 40 (only true, "40" and 40.5 are refused)
+    response = client.post(
+        "/chat", json={"message": "hi", "inferenceConfig": {"maxTokens": 40.0, "temperature": 0}}
+    )
+    assert response.status_code == 200, response.text
+    conversation = client.get(f"/conversations/{response.json()['conversationId']}").json()
+    assert conversation["messages"][-1]["content"] == response.json()["answer"]
+
+
 def test_identity_comes_from_the_request_context_only(store: FakeStore) -> None:
     settings = Settings(table_name="unit-table", uploads_bucket="unit-bucket", default_model_id=MODEL_ID)
     app = create_app(settings, store=store, model=FakeModel(), model_directory=FakeDirectory())

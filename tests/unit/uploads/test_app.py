@@ -61,6 +61,9 @@ def _body(**changes: object) -> dict[str, object]:
         (_body(purpose="video"), 400, "invalid_request"),
         (_body(size=None), 400, "invalid_request"),
         (_body(filename="../"), 400, "invalid_request"),
+        (_body(size="10"), 400, "invalid_request"),  # a string is not a size (never coerced)
+        (_body(size=True), 400, "invalid_request"),
+        (_body(contentLength=10), 400, "invalid_request"),  # not a field of the API
     ],
 )
 def test_refusals_are_typed_json_errors(body: dict, status: int, code: str) -> None:
