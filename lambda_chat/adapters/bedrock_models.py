@@ -14,6 +14,7 @@ from langchain_aws import ChatBedrockConverse
 from chatbot_common.errors import DomainError, InvalidInput, Throttled, UpstreamError
 from chatbot_common.model_ids import provider_of
 from lambda_chat.adapters.bedrock_tools import (
+    is_input_too_long,
     is_tool_support_error,
     stream_keywords,
     to_langchain_messages,
@@ -23,7 +24,7 @@ from lambda_chat.adapters.offline_calls import offline_calls
 from lambda_chat.domain.entities import ModelInfo
 from lambda_chat.domain.errors import ModelBusy
 from lambda_chat.domain.ports import ChatMessage, ModelChunk, ModelRequest
-from lambda_chat.tools.model_stream import ToolModelRequest, ToolsUnsupported
+from lambda_chat.tools.model_stream import InputTooLong, ToolModelRequest, ToolsUnsupported
 
 # Model id prefixes langchain-aws knows as providers.
 _KNOWN_PROVIDERS = {
@@ -93,7 +94,8 @@ class BedrockChatModel:
         """ConverseStream through langchain-aws. Tool blocks travel as langchain tool_calls and
         ToolMessages and `toolConfig` as a call keyword (`adapters.bedrock_tools`); chunks carry
         toolUse parts as `ToolModelChunk.tool_part`. A model that refuses `toolConfig` raises
-        ToolsUnsupported; other Bedrock failures are translated (`translate_bedrock_error`)."""
+        ToolsUnsupported, an input that does not fit the model's context window InputTooLong;
+        other Bedrock failures are translated (`translate_bedrock_error`)."""
         llm = self.chat_model(request.model_id, request.max_tokens)
         try:
             # A per-call inferenceConfig replaces the instance's (langchain-aws passes it to
@@ -109,6 +111,8 @@ class BedrockChatModel:
         except ClientError as exc:
             if getattr(request, "tool_config", None) and is_tool_support_error(exc):
                 raise ToolsUnsupported(f"The model {request.model_id} does not support tool use") from exc
+            if is_input_too_long(exc):
+                raise InputTooLong(translate_bedrock_error(exc).message) from exc
             raise translate_bedrock_error(exc) from exc
         except (BotoCoreError, ConnectionError) as exc:
             raise translate_bedrock_error(exc) from exc

@@ -30,6 +30,15 @@ from lambda_chat.tools.model_stream import ToolModelChunk, ToolUseDelta, ToolUse
 # model doesn't support tool use." / "... tool use in streaming mode." / "... the
 # toolConfig.toolChoice.any field".
 _TOOL_SUPPORT_PHRASES = ("support tool use", "toolconfig")
+# How Bedrock's models word "the input does not fit the context window" in a ValidationException:
+# "Input is too long for requested model." (Bedrock), "prompt is too long: 200049 tokens > 200000
+# maximum" (Anthropic's models), "too many input tokens", "maximum context length".
+_INPUT_TOO_LONG_PHRASES = (
+    "input is too long",
+    "prompt is too long",
+    "too many input tokens",
+    "maximum context length",
+)
 
 
 def to_langchain_messages(request: ModelRequest) -> list[BaseMessage]:
@@ -168,3 +177,16 @@ def is_tool_support_error(exc: Exception) -> bool:
         return False
     message = str(error.get("Message", "")).lower()
     return any(phrase in message for phrase in _TOOL_SUPPORT_PHRASES)
+
+
+def is_input_too_long(exc: Exception) -> bool:
+    """Whether Bedrock refused the request because its input does not fit the model's context
+    window: then the adapter raises ``InputTooLong``. As for tool support, the message text is the
+    only signal (a ValidationException, or ``validationException`` inside the event stream)."""
+    if not isinstance(exc, ClientError):
+        return False
+    error = exc.response.get("Error", {})
+    if str(error.get("Code", "")).lower() != "validationexception":
+        return False
+    message = str(error.get("Message", "")).lower()
+    return any(phrase in message for phrase in _INPUT_TOO_LONG_PHRASES)

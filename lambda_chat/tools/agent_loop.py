@@ -16,6 +16,10 @@ of typed events, run in a worker thread like the chat turn. Its contract:
   finished were reported by their ``StepDone`` events; ``AgentRun.step`` names the failed one).
 - A model that refuses ``toolConfig`` (``ToolsUnsupported``) gets the step again without tools,
   and a ``Notice`` is yielded.
+- A model that refuses the input as longer than its context window (``InputTooLong``: the
+  history is sized by an estimate, and the model's tokenizer can count more) gets the step again
+  without the older half of the conversation's earlier turns, as often as that leaves some, and
+  a ``Notice`` is yielded; the stored conversation is unchanged.
 - Closing the generator stops it: the model stream is closed, and running tools are cancelled
   (an external ``cancel`` event does the same between events, and stops a running tool batch).
 """
@@ -30,7 +34,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from chatbot_common.errors import Throttled
@@ -38,6 +42,7 @@ from lambda_chat.domain.events import StreamEvent
 from lambda_chat.domain.ports import ChatMessage, ChatModel, ModelRequest
 from lambda_chat.domain.retry import RETRYABLE, RetryPolicy, close_iterator
 from lambda_chat.tools.model_stream import (
+    InputTooLong,
     ToolModelRequest,
     ToolsUnsupported,
     ToolUseDelta,
@@ -129,7 +134,7 @@ class StepDone:
 
 @dataclass(frozen=True)
 class Notice:
-    code: str  # tools_unsupported, step_limit
+    code: str  # tools_unsupported, step_limit, history_shortened
     message: str
 
     def stream_event(self) -> StreamEvent:
@@ -299,6 +304,8 @@ class AgentRun:
         self._timer = timer
         self._executor = executor or ToolExecutor(registry)
         self.messages: list[ChatMessage] = list(request.messages)
+        # Messages before the turn's question: the conversation's earlier turns (`_shorten_history`).
+        self._earlier = max(0, len(self.messages) - 1)
         self.step = 0  # the step running (or last run), 1-based
         self.tools_available = bool(self._enabled)
 
@@ -323,19 +330,7 @@ class AgentRun:
             self.step += 1
             final = limit_reached
             started = self._timer()
-            request = self._request(final)
-            try:
-                state = yield from self._model_step(request)
-            except ToolsUnsupported:
-                if request.tool_config is None:
-                    raise
-                self.tools_available = False
-                yield Notice(
-                    "tools_unsupported",
-                    f"The model {request.model_id} does not support tool use; answering without tools.",
-                )
-                request = self._request(final=True)
-                state = yield from self._model_step(request)
+            request, state = yield from self._fitted_step(final)
             totals[0] += state.input_tokens
             totals[1] += state.output_tokens
             calls = state.calls if request.tool_config is not None else []
@@ -368,6 +363,58 @@ class AgentRun:
                     f"Reached the limit of {self._config.max_steps} tool steps; "
                     "answering without more tools.",
                 )
+
+    def _fitted_step(self, final: bool) -> Generator[AgentEvent, None, tuple[ToolModelRequest, _StepState]]:
+        """One step's model call, made again without tools when the model has no tool use, and
+        with fewer earlier turns while its input does not fit the model's context window."""
+        while True:
+            request = self._request(final)
+            try:
+                return request, (yield from self._model_step(request))
+            except ToolsUnsupported:
+                if request.tool_config is None:
+                    raise
+                self.tools_available = False
+                yield Notice(
+                    "tools_unsupported",
+                    f"The model {request.model_id} does not support tool use; answering without tools.",
+                )
+            except InputTooLong:
+                dropped = self._shorten_history()
+                if not dropped:
+                    raise
+                kept = self._earlier
+                yield Notice(
+                    "history_shortened",
+                    f"The conversation is longer than {request.model_id} can read at once; this answer "
+                    f"reads its {kept} most recent earlier messages ({dropped} older ones left out).",
+                )
+
+    def _shorten_history(self) -> int:
+        """Leave out the older half (at least) of the earlier turns sent with this turn; returns
+        how many messages were left out, 0 when none are left to drop.
+
+        A cut falls only where a turn starts (a user message carrying no toolResult), so every
+        toolUse keeps its toolResult and user and assistant messages still alternate. The
+        request's prompt-cache checkpoints move with the messages they follow."""
+        earlier = self._earlier
+        if earlier == 0:
+            return 0
+        half = -(-earlier // 2)
+        cut = next(
+            index
+            for index in range(half, earlier + 1)
+            if index == earlier
+            or (
+                self.messages[index].role == "user"
+                and not any("toolResult" in block for block in self.messages[index].content)
+            )
+        )
+        self.messages = self.messages[cut:]
+        self._earlier -= cut
+        moved = tuple(i - cut for i in self._base.cache_after_messages if i >= cut)
+        self._base = replace(self._base, cache_after_messages=moved)
+        return cut
 
     def _assistant_message(self, state: _StepState, calls: list[ToolCall]) -> ChatMessage:
         text = "".join(state.text)

@@ -66,3 +66,14 @@ class ToolsUnsupported(InvalidInput):
 
     Adapters raise it instead of the generic InvalidInput so the agent loop can answer without
     tools and tell the user."""
+
+
+class InputTooLong(InvalidInput):
+    """The model refused a request whose input does not fit its context window (Bedrock: a
+    ValidationException, "Input is too long for requested model." or Anthropic's "prompt is too
+    long: N tokens > M maximum"). The history sent is sized by an estimate of tokens
+    (`lambda_chat.domain.tokens`), and a model's own tokenizer can count more (SmolLM2 counts
+    about two tokens per Chinese character, 2.7 per emoji).
+
+    Adapters raise it instead of the generic InvalidInput so the agent loop can send fewer of
+    the conversation's earlier messages and tell the user."""

@@ -49,3 +49,41 @@ def test_default_stack_streams_an_answer_from_the_embedded_model(embedded_stack:
     assert len(deltas) > 1 and "".join(deltas).strip()
     conversations = httpx.get(embedded_stack.url + "/api/conversations").json()["items"]
     assert conversations[0]["model"] == DEFAULT_MODEL_ID
+
+
+def test_a_chinese_conversation_keeps_being_answered_past_the_models_context_window(
+    embedded_stack: LocalStack,
+) -> None:
+    # Given a conversation in Chinese, which SmolLM2's tokenizer counts at about two tokens a
+    # character while the history's estimate counts one, so a full history overflows its 4,096-token
+    # window (Bedrock's "Input is too long for requested model.")
+    question = "请用一句话回答：" + "我们今天去公园散步，天气很好，阳光明媚，空气清新。" * 28
+    conversation_id = None
+    notices: list[str] = []
+    for _ in range(4):
+        body: dict[str, object] = {"message": question, "inferenceConfig": {"temperature": 0}}
+        if conversation_id:
+            body["conversationId"] = conversation_id
+        # When turn after turn is asked
+        with httpx.stream(
+            "POST",
+            embedded_stack.url + "/api/chat",
+            json=body,
+            headers={"Accept": "text/event-stream"},
+            timeout=120,
+        ) as r:
+            assert r.status_code == 200, r.read()
+            event, names = "", []
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    event = line.removeprefix("event: ")
+                    names.append(event)
+                elif line.startswith("data: ") and event == "meta":
+                    conversation_id = json.loads(line.removeprefix("data: "))["conversationId"]
+                elif line.startswith("data: ") and event == "notice":
+                    notices.append(json.loads(line.removeprefix("data: "))["code"])
+        # Then every turn is answered, older turns left out once they no longer fit
+        assert names[-1] == "done", names
+    assert "history_shortened" in notices
+    stored = httpx.get(f"{embedded_stack.url}/api/conversations/{conversation_id}").json()["messages"]
+    assert len(stored) == 8  # the stored conversation keeps every turn

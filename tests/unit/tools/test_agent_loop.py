@@ -21,7 +21,13 @@ from lambda_chat.tools.agent_loop import (
     run_to_completion,
 )
 from lambda_chat.tools.builtins import calculator_tool, current_time_tool
-from lambda_chat.tools.model_stream import ToolModelChunk, ToolModelRequest, ToolsUnsupported, ToolUseStart
+from lambda_chat.tools.model_stream import (
+    InputTooLong,
+    ToolModelChunk,
+    ToolModelRequest,
+    ToolsUnsupported,
+    ToolUseStart,
+)
 from lambda_chat.tools.registry import Tool, ToolContext, ToolError, ToolLimits, ToolRegistry
 from lambda_chat.tools.tool_history import has_tool_blocks, pairing_problems
 from tests.unit.tools.fakes import ScriptedToolModel, end, text, tool_use
@@ -291,6 +297,73 @@ def test_a_model_without_tool_use_answers_without_tools_and_a_notice() -> None:
     assert [n.code for n in of(events, Notice)] == ["tools_unsupported"]
     assert of(events, LoopDone)[0].text == "Plain answer."
     assert model.requests[-1].tool_config is None  # type: ignore[attr-defined]
+
+
+def _fits(most_messages: int) -> Any:
+    """A model whose context window holds `most_messages` messages: more is Bedrock's refusal."""
+
+    def answer(request: ModelRequest) -> list[ToolModelChunk]:
+        if len(request.messages) > most_messages:
+            raise InputTooLong("The model rejected the request: Input is too long for requested model.")
+        return [text("Short answer."), *end("end_turn")]
+
+    return answer
+
+
+def _turns(count: int) -> list[ChatMessage]:
+    history: list[ChatMessage] = []
+    for n in range(count):
+        history += [ChatMessage.text("user", f"question {n}"), ChatMessage.text("assistant", f"answer {n}")]
+    return history
+
+
+def test_an_input_too_long_for_the_model_is_sent_again_with_fewer_earlier_turns() -> None:
+    # Given four earlier turns and a model that reads at most three messages (its tokenizer
+    # counted more than the history's estimate), with a cache checkpoint after the last answer
+    history = [*_turns(4), ChatMessage.text("user", "and now?")]
+    request = ModelRequest(model_id="m", messages=history, cache_after_messages=(7,))
+    model = ScriptedToolModel([_fits(3)])
+    # When the turn runs
+    events = run_to_completion(AgentRun(model, builtins(), request, CONTEXT, enabled=[]))
+    # Then the older half of the earlier turns is left out, then half again, until it fits
+    assert [len(r.messages) for r in model.requests] == [9, 5, 3]
+    sent = model.requests[-1]
+    assert [m.content[0]["text"] for m in sent.messages] == ["question 3", "answer 3", "and now?"]
+    assert sent.cache_after_messages == (1,)  # still after "answer 3"
+    assert [n.code for n in of(events, Notice)] == ["history_shortened", "history_shortened"]
+    assert "2 most recent earlier messages (2 older ones left out)" in of(events, Notice)[-1].message
+    assert of(events, LoopDone)[0].text == "Short answer."
+
+
+def test_a_shortened_history_never_splits_a_tool_use_from_its_result() -> None:
+    # Given earlier turns where the first one used a tool (toolUse, then its toolResult)
+    history = [
+        ChatMessage.text("user", "time?"),
+        ChatMessage(
+            role="assistant", content=[{"toolUse": {"toolUseId": "t1", "name": "calculator", "input": {}}}]
+        ),
+        ChatMessage(role="user", content=[{"toolResult": {"toolUseId": "t1", "content": [{"text": "1"}]}}]),
+        ChatMessage.text("assistant", "It is one."),
+        *_turns(1),
+        ChatMessage.text("user", "and now?"),
+    ]
+    model = ScriptedToolModel([_fits(6)])
+    run = AgentRun(model, builtins(), ModelRequest(model_id="m", messages=history), CONTEXT, enabled=[])
+    # When it is too long once
+    run_to_completion(run)
+    # Then the cut falls where a turn starts (never on the toolResult message) and pairs hold
+    sent = model.requests[-1].messages
+    assert [m.content[0].get("text") for m in sent] == ["question 0", "answer 0", "and now?"]
+    assert pairing_problems(sent) == []
+
+
+def test_a_question_alone_too_long_for_the_model_is_the_models_refusal() -> None:
+    # Given no earlier turns to leave out
+    model = ScriptedToolModel([_fits(0)])
+    # Then the refusal reaches the caller (a 400 naming it), after one call
+    with pytest.raises(InputTooLong):
+        run_to_completion(start(model, enabled=[]))
+    assert len(model.requests) == 1
 
 
 def test_throttling_before_anything_arrives_is_retried_with_the_policy() -> None:

@@ -10,6 +10,7 @@ from langchain_aws import ChatBedrockConverse
 from langchain_core.language_models.chat_models import _format_for_tracing
 
 from lambda_chat.adapters.bedrock_tools import (
+    is_input_too_long,
     is_tool_support_error,
     stream_keywords,
     to_langchain_messages,
@@ -266,3 +267,21 @@ def test_tool_support_errors_are_recognised() -> None:
     assert not is_tool_support_error(error("ValidationException", "Input is too long for requested model."))
     assert not is_tool_support_error(error("ThrottlingException", "tool use"))
     assert not is_tool_support_error(ValueError("support tool use"))
+
+
+def test_input_too_long_errors_are_recognised() -> None:
+    def error(code: str, message: str) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": message}}, "ConverseStream")
+
+    assert is_input_too_long(error("ValidationException", "Input is too long for requested model."))
+    # Anthropic's models through Bedrock; inside the event stream the code is lower camel case
+    assert is_input_too_long(
+        error(
+            "validationException",
+            "The model returned the following errors: prompt is too long: 200049 tokens > 200000 maximum",
+        )
+    )
+    assert not is_input_too_long(error("ValidationException", "This model doesn't support tool use."))
+    assert not is_input_too_long(error("ValidationException", "maxTokens exceeds the model limit"))
+    assert not is_input_too_long(error("ThrottlingException", "Input is too long"))
+    assert not is_input_too_long(ValueError("Input is too long"))
