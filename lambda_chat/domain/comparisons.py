@@ -65,6 +65,8 @@ from lambda_chat.domain.ports import (
     close_iterator,
 )
 from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
+from lambda_chat.tools.model_stream import InputTooLong
+from lambda_chat.tools.tool_history import older_half_cut
 
 _log = logging.getLogger(__name__)
 
@@ -254,7 +256,32 @@ class ComparisonService:
             max_tokens=inference.get("maxTokens", self._config.max_output_tokens),
             inference_config=inference,
         )
-        return lambda: self._model.stream(request)
+        return lambda: self._fitted_stream(request)
+
+    def _fitted_stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
+        """The lane's chunks. While the model refuses the input as longer than its context window
+        (InputTooLong, before any chunk: the history's token estimate can undercount), it is asked
+        again without the older half of the earlier turns, as a chat turn is (`AgentRun`); the
+        stored lane keeps every message."""
+        while True:
+            stream = iter(self._model.stream(request))
+            try:
+                try:
+                    first = next(stream)
+                except StopIteration:
+                    return
+                except InputTooLong:
+                    cut = older_half_cut(request.messages, len(request.messages) - 1)
+                    if cut == 0:
+                        raise
+                    _log.info("input too long for %s: %d earlier messages left out", request.model_id, cut)
+                    request = replace(request, messages=request.messages[cut:])
+                    continue
+                yield first
+                yield from stream
+                return
+            finally:
+                close_iterator(stream)
 
     def _stoppable(
         self, user_id: str, comparison_id: str, lane: int, open_stream: Callable[[], Iterator[ModelChunk]]

@@ -50,7 +50,7 @@ from lambda_chat.tools.model_stream import (
     ToolUseStop,
 )
 from lambda_chat.tools.registry import ToolCall, ToolContext, ToolOutcome, ToolRegistry
-from lambda_chat.tools.tool_history import has_tool_blocks, tool_blocks_as_text
+from lambda_chat.tools.tool_history import has_tool_blocks, older_half_cut, tool_blocks_as_text
 
 _log = logging.getLogger(__name__)
 
@@ -394,22 +394,11 @@ class AgentRun:
         """Leave out the older half (at least) of the earlier turns sent with this turn; returns
         how many messages were left out, 0 when none are left to drop.
 
-        A cut falls only where a turn starts (a user message carrying no toolResult), so every
-        toolUse keeps its toolResult and user and assistant messages still alternate. The
-        request's prompt-cache checkpoints move with the messages they follow."""
-        earlier = self._earlier
-        if earlier == 0:
+        The cut falls where a turn starts (`tool_history.older_half_cut`). The request's
+        prompt-cache checkpoints move with the messages they follow."""
+        cut = older_half_cut(self.messages, self._earlier)
+        if cut == 0:
             return 0
-        half = -(-earlier // 2)
-        cut = next(
-            index
-            for index in range(half, earlier + 1)
-            if index == earlier
-            or (
-                self.messages[index].role == "user"
-                and not any("toolResult" in block for block in self.messages[index].content)
-            )
-        )
         self.messages = self.messages[cut:]
         self._earlier -= cut
         moved = tuple(i - cut for i in self._base.cache_after_messages if i >= cut)

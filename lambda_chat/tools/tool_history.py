@@ -39,6 +39,19 @@ def starts_turn(message: ChatMessage) -> bool:
     return message.role == "user" and not tool_result_ids(message)
 
 
+def older_half_cut(messages: Sequence[ChatMessage], earlier: int) -> int:
+    """How many leading messages to leave out so that at least the older half of the `earlier`
+    messages (the conversation's turns before the question at `messages[earlier]`) goes: the
+    first turn start at or after half of them, else all of them. 0 when `earlier` is 0.
+
+    Cutting only where a turn starts (`starts_turn`) keeps every toolUse with its toolResult and
+    the user/assistant alternation Converse requires."""
+    if earlier <= 0:
+        return 0
+    half = -(-earlier // 2)
+    return next((i for i in range(half, earlier) if starts_turn(messages[i])), earlier)
+
+
 def message_tokens(message: ChatMessage) -> int:
     """Estimated tokens of a message's blocks, tool blocks included (their JSON text)."""
     total = 0

@@ -18,6 +18,7 @@ from chatbot_common.settings import Settings
 from lambda_chat.app import create_app
 from lambda_chat.domain.ports import ModelChunk, ModelRequest
 from lambda_chat.domain.retry import RetryPolicy
+from lambda_chat.tools.model_stream import InputTooLong
 from tests.fakes.chat import MODEL_ID, FakeDirectory, FakeStore
 from tests.sse_frames import sse_frames
 
@@ -28,15 +29,19 @@ PRICED = "us.amazon.nova-lite-v1:0"
 @dataclass
 class LaneModel:
     """Answers "<model> t=<temperature>: <question>" and "history N" (messages it was sent);
-    `throttled` model ids raise Throttled on every attempt."""
+    `throttled` model ids raise Throttled on every attempt; `windows` model ids refuse more
+    messages than their value as Bedrock refuses an input longer than the context window."""
 
     throttled: set[str] = field(default_factory=set)
+    windows: dict[str, int] = field(default_factory=dict)
     requests: list[ModelRequest] = field(default_factory=list)
 
     def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
         self.requests.append(request)
         if request.model_id in self.throttled:
             raise Throttled("slow down")
+        if len(request.messages) > self.windows.get(request.model_id, len(request.messages)):
+            raise InputTooLong("The model rejected the request: Input is too long for requested model.")
         question = request.messages[-1].content[-1]["text"]
         temperature = (request.inference_config or {}).get("temperature")
         yield ModelChunk(text=f"{request.model_id} t={temperature}: {question}")
@@ -181,6 +186,25 @@ def test_a_follow_up_continues_every_lane_with_its_own_history(client: TestClien
     # And it is listed; its lanes are not listed as conversations
     assert [c["id"] for c in client.get("/comparisons").json()["items"]] == [first["comparisonId"]]
     assert client.get("/conversations").json()["items"] == []
+
+
+def test_a_lane_whose_history_outgrows_its_models_window_answers_from_its_recent_turns(
+    client: TestClient, model: LaneModel
+) -> None:
+    # Given a comparison whose second model reads at most three messages at once
+    model.windows[OTHER] = 3
+    lanes = [{"model": MODEL_ID}, {"model": OTHER}]
+    first = client.post("/compare", json={"message": "one", "lanes": lanes}).json()
+    client.post("/compare", json={"message": "two", "comparisonId": first["comparisonId"]})
+    # When a third question would send it five
+    third = client.post("/compare", json={"message": "three", "comparisonId": first["comparisonId"]})
+    # Then that lane answers from its newest turn, the other from its whole history
+    assert third.status_code == 200, third.text
+    answers = {lane["model"]: lane["answer"] for lane in third.json()["answers"]}
+    assert answers[OTHER].endswith("three (history 3)") and answers[MODEL_ID].endswith("three (history 5)")
+    # And both lanes keep every message
+    detail = client.get(f"/comparisons/{first['comparisonId']}").json()
+    assert [len(lane["messages"]) for lane in detail["lanes"]] == [6, 6]
 
 
 def test_a_chat_turn_cannot_continue_one_lane_of_a_comparison(client: TestClient) -> None:
