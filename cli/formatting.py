@@ -158,7 +158,14 @@ def usage_line(meta: dict[str, Any], usage: dict[str, Any], done: dict[str, Any]
     if meta.get("model"):
         parts.append(str(meta["model"]))
     if usage:
-        parts.append(f"{usage.get('inputTokens', '?')} in / {usage.get('outputTokens', '?')} out tokens")
+        # Converse's inputTokens leaves out the prompt-cache counts; they are input too.
+        read, write = usage.get("cacheReadInputTokens"), usage.get("cacheWriteInputTokens")
+        cached = "".join(
+            f", {count} {what}" for count, what in ((read, "cache read"), (write, "cache write")) if count
+        )
+        parts.append(
+            f"{usage.get('inputTokens', '?')} in{cached} / {usage.get('outputTokens', '?')} out tokens"
+        )
         if usage.get("costUsd") is not None:
             parts.append(format_cost(usage["costUsd"]))
     if done.get("latencyMs") is not None:

@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("-c", "--conversation", help="continue this conversation id")
     chat.add_argument("-m", "--model", help="model id (see `chatbot models`)")
     chat.add_argument("-s", "--system", help="system prompt for a new conversation")
+    chat.add_argument("-t", "--temperature", type=float, help="this turn's temperature (inferenceConfig)")
+    chat.add_argument("--max-tokens", type=_positive_int, help="this turn's maxTokens (inferenceConfig)")
     chat.add_argument("--no-stream", action="store_true", help="wait for the whole answer (JSON API)")
     chat.add_argument("--json", action="store_true", help="print the JSON answer (implies --no-stream)")
 
@@ -238,8 +240,16 @@ def _models_text(listing: dict[str, Any]) -> str:
 
 
 def chat_body(
-    message: str, conversation: str | None, model: str | None, system: str | None
+    message: str,
+    conversation: str | None,
+    model: str | None,
+    system: str | None,
+    *,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
 ) -> dict[str, Any]:
+    """The POST /chat body (docs/api.md): only what was given; `temperature` and `max_tokens`
+    become the turn's Converse inferenceConfig (the server checks them against the model)."""
     body: dict[str, Any] = {"message": message}
     if conversation:
         body["conversationId"] = conversation
@@ -247,6 +257,13 @@ def chat_body(
         body["model"] = model
     if system:
         body["system"] = system
+    settings: dict[str, Any] = {}
+    if temperature is not None:
+        settings["temperature"] = temperature
+    if max_tokens is not None:
+        settings["maxTokens"] = max_tokens
+    if settings:
+        body["inferenceConfig"] = settings
     return body
 
 
@@ -292,7 +309,14 @@ def run_chat(api: ChatbotApi, args: argparse.Namespace, stdin: TextIO, out: Text
     if args.message is None:
         return run_repl(api, args, stdin, out, err)
     message = stdin.read() if args.message == "-" else args.message
-    body = chat_body(message, args.conversation, args.model, args.system)
+    body = chat_body(
+        message,
+        args.conversation,
+        args.model,
+        args.system,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+    )
     if args.json or args.no_stream:
         answer = api.chat(body)
         if args.json:
@@ -339,7 +363,14 @@ def run_repl(api: ChatbotApi, args: argparse.Namespace, stdin: TextIO, out: Text
         # The system prompt applies when a conversation starts; later turns keep the stored one.
         system = args.system if conversation is None else None
         try:
-            body = chat_body(message, conversation, args.model, system)
+            body = chat_body(
+                message,
+                conversation,
+                args.model,
+                system,
+                temperature=args.temperature,
+                max_tokens=args.max_tokens,
+            )
             conversation = stream_answer(api, body, out, err) or conversation
         except ApiError as exc:
             err.write(f"error: {exc}\n")

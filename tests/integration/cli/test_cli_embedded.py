@@ -25,7 +25,9 @@ def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSt
 
 def test_cli_chat_prints_the_embedded_models_answer(embedded_stack: LocalStack) -> None:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["--api-url", embedded_stack.url, "chat", "Say hello."], stdout=out, stderr=err)
+    # (greedy decoding: a sampled answer could be empty)
+    argv = ["--api-url", embedded_stack.url, "chat", "-t", "0", "Say hello."]
+    code = main(argv, stdout=out, stderr=err)
     assert code == 0, err.getvalue()
     assert out.getvalue().strip()
     assert f"· {DEFAULT_MODEL_ID} ·" in err.getvalue()

@@ -84,3 +84,12 @@ class TestFormatting:
             {"conversationId": "c1", "model": "m"}, {"inputTokens": 5, "outputTokens": 7}, {"latencyMs": 42}
         )
         assert line == "[conversation c1 · m · 5 in / 7 out tokens · 42 ms]"
+        # prompt-cache reads and writes are input too (Converse counts them apart from inputTokens)
+        cached = {
+            "inputTokens": 4,
+            "outputTokens": 2,
+            "cacheReadInputTokens": 1032,
+            "cacheWriteInputTokens": 60,
+        }
+        line = usage_line({"conversationId": "c1"}, cached, {})
+        assert line == "[conversation c1 · 4 in, 1032 cache read, 60 cache write / 2 out tokens]"

@@ -115,3 +115,7 @@ class TestParser:
             "model": "m",
             "system": "s",
         }
+        assert chat_body("hi", None, None, None, temperature=0.0, max_tokens=40)["inferenceConfig"] == {
+            "temperature": 0.0,
+            "maxTokens": 40,
+        }
