@@ -208,6 +208,9 @@ class _Turn:
     rewrite: _Rewrite | None = None
     # The validated settings (turn over conversation) and the model's profile (limits, price).
     settings: InferenceSettings = field(default_factory=InferenceSettings)
+    # The Converse inferenceConfig sent (`ChatService.inference_config`); None: computed from
+    # `settings` when the request is built.
+    inference: dict[str, Any] | None = None
     profile: ModelProfile | None = None
     # Tool use: the turn's registry, the names offered, the first call's toolChoice, the
     # notices to show (MCP servers left out), uploads this conversation references, and the
@@ -283,15 +286,22 @@ class ChatService:
         stored = InferenceSettings.from_json(base)
         return validate_inference(mine.over(stored), self._table.profile_for(model_id), model_id=model_id)
 
+    def inference_config(self, settings: InferenceSettings, profile: ModelProfile) -> dict[str, Any]:
+        """The Converse inferenceConfig a turn sends for validated `settings`: maxTokens always,
+        the deployment's default capped at the model's limit when unset
+        (`lambda_chat.domain.inference.converse_inference_config`)."""
+        return converse_inference_config(settings, profile, default_max_tokens=self._config.max_output_tokens)
+
     def request_history_budget(
-        self, settings: InferenceSettings, profile: ModelProfile, tool_config: Mapping[str, Any] | None = None
+        self,
+        inference: Mapping[str, Any],
+        profile: ModelProfile,
+        tool_config: Mapping[str, Any] | None = None,
     ) -> int:
         """Tokens a request to this model may spend on history, system prompt and question: the
-        configured budget within the model's context window, beside the answer's maxTokens and
-        the tool definitions (`lambda_chat.domain.history.history_budget`)."""
-        inference = converse_inference_config(
-            settings, profile, default_max_tokens=self._config.max_output_tokens
-        )
+        configured budget within the model's context window, beside the answer's maxTokens (from
+        the request's `inference` config, `inference_config`) and the tool definitions
+        (`lambda_chat.domain.history.history_budget`)."""
         return history_budget(
             self._config.history_token_budget,
             context_window=profile.context_window,
@@ -366,7 +376,8 @@ class ChatService:
         reserved += estimate_block_tokens(resolved.content_blocks)
         profile = self._table.profile_for(model_id)
         caching = profile.prompt_caching.supported
-        budget = self.request_history_budget(settings, profile, tool_config)
+        inference = self.inference_config(settings, profile)
+        budget = self.request_history_budget(inference, profile, tool_config)
         # Whole turns only (question, tool steps, answer): a toolUse never loses its toolResult;
         # for caching models the history's start moves in steps so the cached prefix holds.
         messages = trim_turns(
@@ -401,7 +412,8 @@ class ChatService:
             window_base=window_base,
             rewrite=rewrite,
             settings=settings,
-            profile=self._table.profile_for(model_id),
+            inference=inference,
+            profile=profile,
             registry=snapshot.registry,
             enabled_tools=enabled,
             tool_choice=turn.tool_choice,
@@ -688,9 +700,11 @@ class TurnRecorder:
         self._calls = calls
         plan = plan_cache_points(prompt_caching, system=turn.system, messages=turn.model_messages)
         profile = turn.profile or UNKNOWN_PROFILE
-        inference = converse_inference_config(
-            turn.settings, profile, default_max_tokens=config.max_output_tokens
-        )
+        inference = turn.inference
+        if inference is None:
+            inference = converse_inference_config(
+                turn.settings, profile, default_max_tokens=config.max_output_tokens
+            )
         self.request = ModelRequest(
             model_id=turn.model_id,
             messages=turn.model_messages,

@@ -55,7 +55,6 @@ from lambda_chat.domain.entities import (
 )
 from lambda_chat.domain.events import StreamEvent
 from lambda_chat.domain.history import opened_by, trim_history
-from lambda_chat.domain.inference import converse_inference_config
 from lambda_chat.domain.ports import (
     ChatMessage,
     ChatModel,
@@ -209,9 +208,10 @@ class ComparisonService:
         questions: dict[int, Message] = {}
         runs: list[LaneRun] = []
         for lane, stored in zip(lanes, comparison.lanes, strict=True):
+            inference = self._chat.inference_config(lane.settings, lane.profile)
             messages = trim_history(
                 histories[lane.index],
-                token_budget=self._chat.request_history_budget(lane.settings, lane.profile),
+                token_budget=self._chat.request_history_budget(inference, lane.profile),
                 reserved_tokens=reserved,
             )
             messages.append(ChatMessage(role="user", content=[*resolved.content_blocks, {"text": text}]))
@@ -223,7 +223,7 @@ class ComparisonService:
                 created_at=now,
                 attachments=list(resolved.references),
             )
-            opener = self._opener(lane, messages, system)
+            opener = self._opener(lane, messages, system, inference)
             runs.append(
                 LaneRun(lane=lane, open_stream=self._stoppable(user_id, comparison.id, lane.index, opener))
             )
@@ -244,11 +244,8 @@ class ComparisonService:
         )
 
     def _opener(
-        self, lane: Lane, messages: list[ChatMessage], system: str | None
+        self, lane: Lane, messages: list[ChatMessage], system: str | None, inference: dict[str, Any]
     ) -> Callable[[], Iterator[Any]]:
-        inference = converse_inference_config(
-            lane.settings, lane.profile, default_max_tokens=self._config.max_output_tokens
-        )
         request = ModelRequest(
             model_id=lane.model_id,
             messages=messages,
