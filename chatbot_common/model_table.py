@@ -477,11 +477,14 @@ _DEFAULT_ENTRIES: dict[str, ModelProfile] = {
     "mistral.mistral-large-2407": _mistral("Mistral Large 2 (24.07)", 128_000, 8_192, "2.00", "6.00"),
     "mistral.pixtral-large-2502": _mistral("Pixtral Large (25.02)", 128_000, 8_192, "2.00", "6.00"),
     # The local stack's models (embedded GGUF, scripted test model): free, Converse ranges; the
-    # output bound is the local runtime's default context per request (--ctx-size 4096).
+    # window is the local runtime's context per request (--ctx-size 4096). Input and output share
+    # it, so the output bound is half of it: a maxTokens of the whole window would leave no room
+    # for the conversation (its history budget would be 0) and the answer would be cut where the
+    # window fills; above the bound, maxTokens is a 400 naming the range.
     LOCAL_MODEL_PREFIX: ModelProfile(
         name="Local model",
         context_window=4_096,
-        max_output_tokens=4_096,
+        max_output_tokens=2_048,
         # The local runtime accepts cachePoint where Bedrock does and reports real prefix reuse
         # (llama.cpp's reused prompt tokens; the scripted model's prefix cache).
         # No minimum there: any prefix behind a cache point is cached (1 token per checkpoint).

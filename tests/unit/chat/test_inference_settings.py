@@ -9,6 +9,7 @@ from botocore.validate import ParamValidator
 
 from chatbot_common.errors import InvalidInput
 from chatbot_common.model_table import DEFAULT_MODEL_TABLE
+from lambda_chat.domain.history import history_budget
 from lambda_chat.domain.inference import (
     InferenceSettings,
     InvalidInferenceConfig,
@@ -33,6 +34,8 @@ def check(model_id: str, raw: dict[str, object], field: str = "inferenceConfig")
     ("model_id", "raw", "field", "allowed"),
     [
         (LOCAL, {"temperature": 5}, "inferenceConfig.temperature", "0 to 1"),
+        # the local window is 4,096 tokens for input and output together: half of it at most
+        (LOCAL, {"maxTokens": 4096}, "inferenceConfig.maxTokens", "1 to 2048"),
         (NOVA, {"temperature": -0.1}, "inferenceConfig.temperature", "0 to 1"),
         (NOVA, {"topP": 1.5}, "inferenceConfig.topP", "0 to 1"),
         (NOVA, {"maxTokens": 10_001}, "inferenceConfig.maxTokens", "1 to 10000"),
@@ -182,3 +185,13 @@ def test_langchain_aws_sends_the_inference_config_to_converse_as_given() -> None
         "temperature": 0.2,
         "stopSequences": ["END"],
     }
+
+
+def test_the_largest_max_tokens_a_local_model_takes_leaves_room_for_the_conversation() -> None:
+    # A maxTokens of the whole window left a history budget of 0: the model forgot the conversation
+    profile = DEFAULT_MODEL_TABLE.profile_for(LOCAL)
+    assert profile.context_window is not None and profile.max_output_tokens is not None
+    largest = history_budget(
+        6_000, context_window=profile.context_window, max_output_tokens=profile.max_output_tokens
+    )
+    assert largest >= 1_000
