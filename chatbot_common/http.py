@@ -152,11 +152,23 @@ def unreadable_body_message(cause: BaseException | None) -> str:
 
 
 def _describe_validation_error(exc: RequestValidationError) -> str:
+    """The 400's message: each problem (at most five) named by its field's path in the body
+    ("inferenceConfig.maxTokens: Input should be a valid integer"), in pydantic's words except
+    where plainer ones exist (an empty body, a body that is not an object, a field the request
+    does not have)."""
     parts = []
     for err in exc.errors()[:5]:
+        kind = err.get("type")
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",))
-        if err.get("type") == "json_invalid":
+        if kind == "json_invalid":
             return "Request body is not valid JSON"
+        if not loc and kind == "missing":
+            return "The request body is empty: send a JSON object (docs/api.md)"
+        if not loc and kind in ("model_attributes_type", "dict_type", "model_type"):
+            return "The request body must be a JSON object"
+        if kind == "extra_forbidden":
+            parts.append(f"{loc}: not a field of this request")
+            continue
         parts.append(f"{loc or 'body'}: {err.get('msg')}")
     return "; ".join(parts) or "Invalid request"
 

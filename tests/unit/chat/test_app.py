@@ -159,6 +159,23 @@ def test_unknown_fields_and_wrongly_typed_values_are_400s_naming_the_field(
     assert store.writes == 0
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"content": b"", "headers": {"content-type": "application/json"}}, "The request body is empty"),
+        ({"json": ["message"]}, "The request body must be a JSON object"),
+        ({"content": b"null", "headers": {"content-type": "application/json"}}, "must be a JSON object"),
+        ({"json": {"message": "hi", "foo": 1}}, "foo: not a field of this request"),
+    ],
+)
+def test_a_body_that_is_empty_or_not_an_object_is_told_so_plainly(
+    client: TestClient, kwargs: dict, message: str
+) -> None:
+    response = client.post("/chat", **kwargs)
+    assert response.status_code == 400
+    assert message in response.json()["error"]["message"]
+
+
 def test_a_whole_number_written_as_a_float_is_still_a_max_tokens(
     client: TestClient, store: FakeStore
 ) -> None:
