@@ -7,6 +7,12 @@ API Gateway developer guide), while pydantic emits draft 2020-12, so the few con
 differ are rewritten here: ``anyOf [X, null]`` becomes ``type: [X, "null"]``, numeric
 ``exclusiveMinimum``/``exclusiveMaximum`` become draft 4's boolean form, ``$defs`` are inlined,
 and ``title``/``default`` (annotations the validator ignores) are dropped.
+
+``additionalProperties: false`` (a request model that refuses unknown fields) is dropped too: the
+app refuses an unknown field with a 400 naming it, while API Gateway's refusal can only say "the
+request body does not match the API contract" (a gateway response template substitutes
+variables without escaping, so its validation error text, which holds quotes, cannot be put in a
+JSON string). Types, required fields and ranges stay checked at the gateway.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ def _inline(node: Any, definitions: dict[str, Any]) -> Any:
         return _inline(definitions[name], definitions)
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in ("title", "default", "$defs"):
+        if key in ("title", "default", "$defs") or (key == "additionalProperties" and value is False):
             continue
         if key == "properties":
             out[key] = {name: _inline(prop, definitions) for name, prop in value.items()}
