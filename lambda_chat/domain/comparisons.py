@@ -267,10 +267,10 @@ class ComparisonService:
                     first = next(stream)
                 except StopIteration:
                     return
-                except InputTooLong:
+                except InputTooLong as exc:
                     cut = older_half_cut(request.messages, len(request.messages) - 1)
                     if cut == 0:
-                        raise
+                        raise InputTooLong.for_question(request.model_id) from exc
                     _log.info("input too long for %s: %d earlier messages left out", request.model_id, cut)
                     request = replace(request, messages=request.messages[cut:])
                     continue

@@ -367,6 +367,7 @@ class AgentRun:
     def _fitted_step(self, final: bool) -> Generator[AgentEvent, None, tuple[ToolModelRequest, _StepState]]:
         """One step's model call, made again without tools when the model has no tool use, and
         with fewer earlier turns while its input does not fit the model's context window."""
+        shortened = False
         while True:
             request = self._request(final)
             try:
@@ -379,16 +380,16 @@ class AgentRun:
                     "tools_unsupported",
                     f"The model {request.model_id} does not support tool use; answering without tools.",
                 )
-            except InputTooLong:
-                dropped = self._shorten_history()
-                if not dropped:
-                    raise
-                kept = self._earlier
-                yield Notice(
-                    "history_shortened",
-                    f"The conversation is longer than {request.model_id} can read at once; this answer "
-                    f"reads its {kept} most recent earlier messages ({dropped} older ones left out).",
-                )
+            except InputTooLong as exc:
+                if not self._shorten_history():
+                    raise InputTooLong.for_question(request.model_id) from exc
+                if not shortened:  # one notice per step, however often it was shortened
+                    shortened = True
+                    yield Notice(
+                        "history_shortened",
+                        f"The conversation is longer than {request.model_id} can read at once; "
+                        "this answer leaves out its older messages (they stay in the conversation).",
+                    )
 
     def _shorten_history(self) -> int:
         """Leave out the older half (at least) of the earlier turns sent with this turn; returns

@@ -77,3 +77,13 @@ class InputTooLong(InvalidInput):
 
     Adapters raise it instead of the generic InvalidInput so the agent loop can send fewer of
     the conversation's earlier messages and tell the user."""
+
+    @classmethod
+    def for_question(cls, model_id: str) -> InputTooLong:
+        """The refusal once no earlier message is left to leave out: the question itself (with
+        the system prompt, attachments and tool definitions) does not fit. A 400 naming it."""
+        return cls(
+            f"message: too long for {model_id} to read at once, with the system prompt, attachments "
+            "and tool definitions, even without the conversation's earlier messages; shorten it, or "
+            "choose a model with a larger context window"
+        )

@@ -87,3 +87,17 @@ def test_a_chinese_conversation_keeps_being_answered_past_the_models_context_win
     assert "history_shortened" in notices
     stored = httpx.get(f"{embedded_stack.url}/api/conversations/{conversation_id}").json()["messages"]
     assert len(stored) == 8  # the stored conversation keeps every turn
+
+
+def test_a_single_message_longer_than_the_models_window_is_a_400_naming_the_message(
+    embedded_stack: LocalStack,
+) -> None:
+    # Given a message within the API's character limit that SmolLM2 counts past its 4,096 tokens
+    body = {"message": "😀🎉🚀" * 600 + " what?"}
+    # When it is sent
+    response = httpx.post(embedded_stack.url + "/api/chat", json=body, timeout=120)
+    # Then the 400 names the message and what to do, not the engine's wording
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert message.startswith(f"message: too long for {DEFAULT_MODEL_ID} to read at once")
+    assert "increasing" not in message

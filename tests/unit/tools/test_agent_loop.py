@@ -330,8 +330,9 @@ def test_an_input_too_long_for_the_model_is_sent_again_with_fewer_earlier_turns(
     sent = model.requests[-1]
     assert [m.content[0]["text"] for m in sent.messages] == ["question 3", "answer 3", "and now?"]
     assert sent.cache_after_messages == (1,)  # still after "answer 3"
-    assert [n.code for n in of(events, Notice)] == ["history_shortened", "history_shortened"]
-    assert "2 most recent earlier messages (2 older ones left out)" in of(events, Notice)[-1].message
+    # And the user is told once, however often the history was shortened
+    assert [n.code for n in of(events, Notice)] == ["history_shortened"]
+    assert "leaves out its older messages" in of(events, Notice)[0].message
     assert of(events, LoopDone)[0].text == "Short answer."
 
 
@@ -360,8 +361,8 @@ def test_a_shortened_history_never_splits_a_tool_use_from_its_result() -> None:
 def test_a_question_alone_too_long_for_the_model_is_the_models_refusal() -> None:
     # Given no earlier turns to leave out
     model = ScriptedToolModel([_fits(0)])
-    # Then the refusal reaches the caller (a 400 naming it), after one call
-    with pytest.raises(InputTooLong):
+    # Then the refusal reaches the caller as a 400 naming the message, after one call
+    with pytest.raises(InputTooLong, match=r"^message: too long for m to read at once"):
         run_to_completion(start(model, enabled=[]))
     assert len(model.requests) == 1
 
