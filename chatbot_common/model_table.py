@@ -144,6 +144,9 @@ class ModelProfile(_Shape):
     prompt_caching: PromptCaching = PromptCaching()
     price: Price | None = None
     limits_source: str | None = None
+    # Offer the deployment's default tools (the built-ins) when a conversation has chosen none.
+    # False for a model too small to use them: their definitions take its window and derail it.
+    tools_by_default: bool = True
 
     @property
     def accepts_temperature(self) -> bool:
@@ -502,5 +505,12 @@ _DEFAULT_ENTRIES: dict[str, ModelProfile] = {
         limits_source="local_stack/bedrock_runtime (Converse ranges; --ctx-size)",
     ),
 }  # fmt: skip
+# The embedded default model, SmolLM2-135M: as the other local models, but it is offered no tools
+# unless a conversation or turn names some. It does not call them on its own, and their
+# definitions (614 tokens of its 4,096) derailed plain answers: asked "hello", it answered "I'm
+# glad you're enjoying the tool!" with them, "Hello! How can I assist you today?" without.
+_DEFAULT_ENTRIES["local.smollm2"] = _DEFAULT_ENTRIES[LOCAL_MODEL_PREFIX].model_copy(
+    update={"name": "SmolLM2 (embedded)", "tools_by_default": False}
+)
 
 DEFAULT_MODEL_TABLE = ModelTable(_DEFAULT_ENTRIES)

@@ -60,6 +60,7 @@ def model_limits(profile: ModelProfile) -> dict[str, Any]:
         "top_p": profile.top_p.model_dump() if sampling else None,
         "temperature_and_top_p": profile.accepts_both_temperature_and_top_p,
         "max_tokens": {"min": CONVERSE_MIN_MAX_TOKENS, "max": profile.max_output_tokens},
+        "tools_by_default": profile.tools_by_default,
         "price": None
         if profile.price is None
         else {

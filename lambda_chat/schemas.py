@@ -375,8 +375,8 @@ def _comparison_json(comparison: Any) -> dict[str, Any]:
 
 
 class RangeOut(ApiModel):
-    min: float
-    max: float | None
+    min: int | float
+    max: int | float | None
 
 
 class PriceOut(ApiModel):
@@ -393,6 +393,10 @@ class ModelLimitsOut(ApiModel):
     temperature_and_top_p: bool = Field(description="False: set temperature or topP, not both")
     max_tokens: RangeOut = Field(description="maxTokens range (max null: unknown)")
     price: PriceOut | None = Field(description="null: unpriced; local models cost 0")
+    tools_by_default: bool = Field(
+        description="GET /tools defaultEnabled is offered to this model when a conversation has "
+        "chosen no tools (false: none, for a model too small to use them)"
+    )
 
 
 class ModelOut(ApiModel):

@@ -367,14 +367,14 @@ class ChatService:
         system = system_override if system_override is not None else conversation.system
         system = system or None
 
-        enabled = self._enabled_tools(snapshot, turn_tools, conversation)
+        profile = self._table.profile_for(model_id)
+        enabled = self._enabled_tools(snapshot, turn_tools, conversation, profile)
         # Validates toolChoice against what is enabled (400) before anything is written.
         tool_config = snapshot.registry.tool_config(enabled, turn.tool_choice)
 
         resolved = self._resolve_attachments(user_id, upload_ids, history, text, earlier_documents)
         reserved = estimate_tokens(system or "") + estimate_tokens(text)
         reserved += estimate_block_tokens(resolved.content_blocks)
-        profile = self._table.profile_for(model_id)
         caching = profile.prompt_caching.supported
         inference = self.inference_config(settings, profile)
         budget = self.request_history_budget(inference, profile, tool_config)
@@ -433,15 +433,19 @@ class ChatService:
 
     @staticmethod
     def _enabled_tools(
-        snapshot: ToolSnapshot, turn_tools: list[str] | None, conversation: Conversation
+        snapshot: ToolSnapshot,
+        turn_tools: list[str] | None,
+        conversation: Conversation,
+        profile: ModelProfile,
     ) -> list[str]:
         """The turn's own list, else the conversation's (less tools gone since, such as those of
-        an MCP server that is down), else the deployment's default (the built-ins)."""
+        an MCP server that is down), else the deployment's default (the built-ins) unless the
+        model's profile says it is offered none by default (`ModelProfile.tools_by_default`)."""
         if turn_tools is not None:
             return turn_tools
         if conversation.tools is not None:
             return [name for name in conversation.tools if name in snapshot.registry]
-        return snapshot.default_enabled()
+        return snapshot.default_enabled() if profile.tools_by_default else []
 
     def run_turn(self, user_id: str, turn: TurnInput, *, request_id: str | None = None) -> TurnResult:
         """The whole turn, aggregated (the JSON form)."""

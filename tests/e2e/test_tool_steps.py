@@ -90,3 +90,24 @@ def test_tools_are_toggled_in_conversation_settings(page: Any, model: Any) -> No
     page.locator(".settings-toggle").click()
     expect(page.get_by_role("checkbox", name=re.compile("calculator", re.I))).not_to_be_checked()
     expect(page.get_by_role("checkbox", name=re.compile("current.time", re.I))).to_be_checked()
+
+
+def test_a_model_offered_no_tools_by_default_shows_them_unchecked(page: Any, model: Any) -> None:
+    # Given GET /models saying the chosen model is offered no tools by default (as the embedded
+    # SmolLM2's profile says: tools derail a model that small)
+    def no_default_tools(route: Any) -> None:
+        body = route.fetch().json()
+        for listed in body["models"]:
+            if listed.get("limits"):
+                listed["limits"]["toolsByDefault"] = False
+        route.fulfill(json=body)
+
+    page.route(re.compile(r".*/api/models$"), no_default_tools)
+    page.goto("/")
+    # When the settings of a new conversation are opened
+    page.locator(".settings-toggle").click()
+    # Then the tools are listed and none is checked (what the server will offer it: none)
+    box = page.get_by_role("checkbox", name=re.compile("calculator", re.I))
+    expect(box).to_be_visible()
+    expect(box).not_to_be_checked()
+    expect(page.get_by_role("checkbox", name=re.compile("current.time", re.I))).not_to_be_checked()

@@ -59,7 +59,8 @@ def test_converse_limits_match_botocores_service_model() -> None:
         ("us.meta.llama3-3-70b-instruct-v1:0", "meta.llama3-3-70b-instruct"),
         ("mistral.mistral-large-2407-v1:0", "mistral.mistral-large-2407"),
         ("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0", "amazon.nova-pro-v1"),
-        ("local.smollm2-135m-instruct", "local."),
+        ("local.smollm2-135m-instruct", "local.smollm2"),
+        ("local.scripted", "local."),
     ],
 )
 def test_model_ids_and_inference_profiles_find_their_family(model_id: str, key: str) -> None:

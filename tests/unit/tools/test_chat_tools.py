@@ -183,3 +183,23 @@ def test_stop_during_a_tool_step_cancels_the_tool_and_keeps_whole_steps() -> Non
         ("assistant", False, "stopped"),
     ]  # fmt: skip
     assert stored[2].blocks[0]["toolResult"]["status"] == "error"
+
+
+def test_a_model_too_small_for_tools_is_offered_none_unless_they_are_named() -> None:
+    # Given the embedded SmolLM2-135M, whose profile offers it no tools by default
+    smollm2 = "local.smollm2-135m-instruct"
+    model = ScriptedToolModel([[text("Hello!"), *end("end_turn")]])
+    store = FakeStore()
+    catalog = ModelCatalog(FakeDirectory((MODEL_ID, smollm2)), default_model_id=MODEL_ID)
+    tools = ToolCatalog(builtin_tools(None, clock=lambda: NOON_UTC))
+    chat = ChatService(store, model, catalog, ChatConfig(), tools=tools)
+    # When a conversation that chose no tools is answered by it, then a turn names one
+    aggregate_turn(chat.start_turn(ALICE, TurnInput(message="hello", model=smollm2)))
+    aggregate_turn(chat.start_turn(ALICE, TurnInput(message="2+2?", model=smollm2, tools=["calculator"])))
+    # And another model gets the built-ins as before
+    aggregate_turn(chat.start_turn(ALICE, TurnInput(message="hello")))
+    # Then the first request carried no toolConfig, the named tool was offered, the default kept
+    configs = [r.tool_config for r in model.requests]  # type: ignore[attr-defined]
+    assert configs[0] is None
+    assert [t["toolSpec"]["name"] for t in configs[1]["tools"]] == ["calculator"]
+    assert {t["toolSpec"]["name"] for t in configs[2]["tools"]} == {"current_time", "calculator"}

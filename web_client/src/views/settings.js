@@ -108,7 +108,8 @@ export class SettingsView {
     if (open) this.model.focus();
   }
 
-  /** One checkbox per tool of GET /tools; the conversation's list, else the default, is checked. */
+  /** One checkbox per tool of GET /tools; the conversation's list, else the default (none for a
+   * model whose limits say toolsByDefault: false), is checked. */
   renderTools(tools = [], defaultTools = [], conversation) {
     const enabled = Array.isArray(conversation.tools) ? conversation.tools : defaultTools;
     const shown = JSON.stringify([tools.map((tool) => tool.name), enabled, conversation.id]);
@@ -134,8 +135,10 @@ export class SettingsView {
   }
 
   render({ models, defaultModel, conversation, settingsStatus, tools, defaultTools }) {
-    this.renderTools(tools, defaultTools, conversation);
     const chosen = conversation.model || defaultModel;
+    // A model too small for tools (limits.toolsByDefault false) is offered none by default.
+    const limits = (models.find((m) => m.id === chosen) || {}).limits;
+    this.renderTools(tools, limits && limits.toolsByDefault === false ? [] : defaultTools, conversation);
     const options = models.map((m) => h("option", { value: m.id }, m.provider ? `${m.name || m.id} (${m.provider})` : m.name || m.id));
     if (chosen && !models.some((m) => m.id === chosen)) options.unshift(h("option", { value: chosen }, chosen));
     if (!options.length) options.push(h("option", { value: "" }, t("settings.defaultModel")));
