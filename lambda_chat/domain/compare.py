@@ -129,6 +129,16 @@ def validate_lanes(
 
 
 @dataclass(frozen=True)
+class LaneNotice(ModelChunk):
+    """A chunk a lane's stream yields to tell the user something about that lane (sent as a
+    `notice` event {lane, model, code, message}, as a chat turn's notices are); it carries no
+    answer."""
+
+    code: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class LaneRun:
     """A lane ready to run.
 
@@ -268,6 +278,9 @@ class _Multiplexer:
                 if self._cancelled.is_set():
                     status = "stopped"
                     break
+                if isinstance(chunk, LaneNotice):
+                    self._post(StreamEvent("notice", {**tags, "code": chunk.code, "message": chunk.message}))
+                    continue
                 if chunk.text:
                     parts.append(chunk.text)
                     self._post(StreamEvent("delta", {**tags, "text": chunk.text}))

@@ -36,6 +36,7 @@ from lambda_chat.domain.compare import (
     InvalidComparison,
     Lane,
     LaneInput,
+    LaneNotice,
     LaneOutcome,
     LaneRun,
     LaneStopped,
@@ -63,8 +64,9 @@ from lambda_chat.domain.ports import (
     ModelRequest,
     close_iterator,
 )
+from lambda_chat.domain.prompt_cache import plan_cache_points
 from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
-from lambda_chat.tools.model_stream import InputTooLong
+from lambda_chat.tools.model_stream import InputTooLong, history_shortened_text
 from lambda_chat.tools.tool_history import older_half_cut
 
 _log = logging.getLogger(__name__)
@@ -246,10 +248,14 @@ class ComparisonService:
     def _opener(
         self, lane: Lane, messages: list[ChatMessage], system: str | None, inference: dict[str, Any]
     ) -> Callable[[], Iterator[Any]]:
+        # Prompt caching as in a chat turn: checkpoints after the system prompt and the history.
+        plan = plan_cache_points(lane.profile.prompt_caching, system=system, messages=messages)
         request = ModelRequest(
             model_id=lane.model_id,
             messages=messages,
             system=system,
+            cache_system=plan.system,
+            cache_after_messages=plan.after_messages,
             max_tokens=inference.get("maxTokens", self._config.max_output_tokens),
             inference_config=inference,
         )
@@ -260,6 +266,7 @@ class ComparisonService:
         (InputTooLong, before any chunk: the history's token estimate can undercount), it is asked
         again without the older half of the earlier turns, as a chat turn is (`AgentRun`); the
         stored lane keeps every message."""
+        shortened = False
         while True:
             stream = iter(self._model.stream(request))
             try:
@@ -271,9 +278,13 @@ class ComparisonService:
                     cut = older_half_cut(request.messages, len(request.messages) - 1)
                     if cut == 0:
                         raise InputTooLong.for_question(request.model_id) from exc
-                    _log.info("input too long for %s: %d earlier messages left out", request.model_id, cut)
-                    request = replace(request, messages=request.messages[cut:])
+                    request = request.without_leading(cut)
+                    shortened = True
                     continue
+                if shortened:
+                    yield LaneNotice(
+                        code="history_shortened", message=history_shortened_text(request.model_id)
+                    )
                 yield first
                 yield from stream
                 return

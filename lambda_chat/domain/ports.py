@@ -6,7 +6,7 @@ Adapters in `lambda_chat.adapters` implement these; unit tests use in-memory fak
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from lambda_chat.domain.entities import (
@@ -46,6 +46,15 @@ class ModelRequest:
     # The Converse ``inferenceConfig`` to send as it is (lambda_chat.domain.inference
     # converse_inference_config); None: the adapter's defaults (maxTokens only).
     inference_config: dict[str, Any] | None = None
+
+    def without_leading(self, count: int) -> ModelRequest:
+        """This request (of the same class) without its first `count` messages: checkpoints after
+        those are dropped, the others move with the messages they follow."""
+        return replace(
+            self,
+            messages=self.messages[count:],
+            cache_after_messages=tuple(i - count for i in self.cache_after_messages if i >= count),
+        )
 
 
 @dataclass(frozen=True)

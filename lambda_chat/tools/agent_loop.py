@@ -34,7 +34,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from chatbot_common.errors import Throttled
@@ -48,6 +48,7 @@ from lambda_chat.tools.model_stream import (
     ToolUseDelta,
     ToolUseStart,
     ToolUseStop,
+    history_shortened_text,
 )
 from lambda_chat.tools.registry import ToolCall, ToolContext, ToolOutcome, ToolRegistry
 from lambda_chat.tools.tool_history import has_tool_blocks, older_half_cut, tool_blocks_as_text
@@ -385,11 +386,7 @@ class AgentRun:
                     raise InputTooLong.for_question(request.model_id) from exc
                 if not shortened:  # one notice per step, however often it was shortened
                     shortened = True
-                    yield Notice(
-                        "history_shortened",
-                        f"The conversation is longer than {request.model_id} can read at once; "
-                        "this answer leaves out its older messages (they stay in the conversation).",
-                    )
+                    yield Notice("history_shortened", history_shortened_text(request.model_id))
 
     def _shorten_history(self) -> int:
         """Leave out the older half (at least) of the earlier turns sent with this turn; returns
@@ -402,8 +399,7 @@ class AgentRun:
             return 0
         self.messages = self.messages[cut:]
         self._earlier -= cut
-        moved = tuple(i - cut for i in self._base.cache_after_messages if i >= cut)
-        self._base = replace(self._base, cache_after_messages=moved)
+        self._base = self._base.without_leading(cut)
         return cut
 
     def _assistant_message(self, state: _StepState, calls: list[ToolCall]) -> ChatMessage:

@@ -87,3 +87,11 @@ class InputTooLong(InvalidInput):
             "and tool definitions, even without the conversation's earlier messages; shorten it, or "
             "choose a model with a larger context window"
         )
+
+
+def history_shortened_text(model_id: str) -> str:
+    """The `history_shortened` notice's message (a chat turn's, or a comparison lane's)."""
+    return (
+        f"The conversation is longer than {model_id} can read at once; "
+        "this answer leaves out its older messages (they stay in the conversation)."
+    )

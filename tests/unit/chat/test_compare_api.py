@@ -196,15 +196,19 @@ def test_a_lane_whose_history_outgrows_its_models_window_answers_from_its_recent
     lanes = [{"model": MODEL_ID}, {"model": OTHER}]
     first = client.post("/compare", json={"message": "one", "lanes": lanes}).json()
     client.post("/compare", json={"message": "two", "comparisonId": first["comparisonId"]})
-    # When a third question would send it five
+    # When a third question would send it five (and a fourth, streamed)
     third = client.post("/compare", json={"message": "three", "comparisonId": first["comparisonId"]})
+    events = sse(client, {"message": "four", "comparisonId": first["comparisonId"]})
     # Then that lane answers from its newest turn, the other from its whole history
     assert third.status_code == 200, third.text
     answers = {lane["model"]: lane["answer"] for lane in third.json()["answers"]}
     assert answers[OTHER].endswith("three (history 3)") and answers[MODEL_ID].endswith("three (history 5)")
+    # And the stream tells which lane left messages out, once
+    notices = [data for name, data in events if name == "notice"]
+    assert [(n["lane"], n["code"]) for n in notices] == [(1, "history_shortened")]
     # And both lanes keep every message
     detail = client.get(f"/comparisons/{first['comparisonId']}").json()
-    assert [len(lane["messages"]) for lane in detail["lanes"]] == [6, 6]
+    assert [len(lane["messages"]) for lane in detail["lanes"]] == [8, 8]
 
 
 def test_a_chat_turn_cannot_continue_one_lane_of_a_comparison(client: TestClient) -> None:
@@ -379,3 +383,18 @@ def test_an_idempotency_record_keeps_each_lanes_text_apart() -> None:
         {"lane": 1, "model": "m", "text": "x"},
         {"lane": 0, "model": "m", "text": "c"},
     ]
+
+
+def test_lane_requests_carry_prompt_cache_checkpoints_like_a_chat_turn(
+    client: TestClient, model: LaneModel
+) -> None:
+    # Given a comparison on a local model (its profile caches system prompt and messages)
+    lanes = [{"model": MODEL_ID}, {"model": OTHER}]
+    first = client.post("/compare", json={"message": "one", "lanes": lanes, "system": "Be brief."}).json()
+    model.requests.clear()
+    # When it is followed up
+    client.post("/compare", json={"message": "two", "comparisonId": first["comparisonId"]})
+    # Then each lane's request has a checkpoint after the system prompt and after its history
+    for request in model.requests:
+        assert request.cache_system
+        assert request.cache_after_messages == (len(request.messages) - 1,)
