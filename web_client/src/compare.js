@@ -124,6 +124,7 @@ export class CompareSession {
     if (!current) return;
     if (event === "delta") this.#lane(data.lane, { text: current.text + (data.text || "") });
     else if (event === "usage") this.#lane(data.lane, { usage: data, costUsd: data.costUsd ?? null });
+    else if (event === "notice") this.#lane(data.lane, { notices: [...(current.notices || []), data.message || data.code] });
     else if (event === "done") this.#lane(data.lane, { status: data.stopReason === "stopped" ? "stopped" : "complete", stopReason: data.stopReason, latencyMs: data.latencyMs, costUsd: data.costUsd ?? current.costUsd });
     else if (event === "error") this.#lane(data.lane, { status: current.text ? "incomplete" : data.code === "throttled" ? "throttled" : "error", error: data.message || "" });
   }

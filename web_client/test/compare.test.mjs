@@ -67,6 +67,16 @@ test("a comparison streams into its lanes; a throttled lane says so and the othe
   assert.equal(store.get().compare.comparisonId, null);
 });
 
+test("a lane's notice (history_shortened) is kept on that lane only", async () => {
+  const store = createStore({});
+  const notice = ["notice", { lane: 1, model: "m", code: "history_shortened", message: "older messages left out" }];
+  const compare = new CompareSession({ api: fakeApi([STREAM[0], notice, ...STREAM.slice(1)]), store, notify: () => {} });
+  await compare.run("q");
+  const { results } = store.get().compare;
+  assert.deepEqual(results[1].notices, ["older messages left out"]);
+  assert.equal(results[0].notices, undefined);
+});
+
 test("lanes are 2 to 4 and fixed once the comparison exists", () => {
   const store = createStore({});
   const compare = new CompareSession({ api: fakeApi([]), store, notify: () => {} });

@@ -112,6 +112,9 @@ export class CompareView {
       if (v.text.textContent !== r.text) v.text.textContent = r.text;
       v.error.textContent = r.error || "";
       v.error.hidden = !r.error;
+      const notices = r.notices || [];
+      if (v.notices.childElementCount !== notices.length) v.notices.replaceChildren(...notices.map((n) => h("li", {}, n)));
+      v.notices.hidden = !notices.length;
       const usage = [];
       if (r.usage) usage.push(t("usage.in", { n: r.usage.inputTokens }), t("usage.out", { n: r.usage.outputTokens }));
       if (r.costUsd != null) usage.push(formatCost(r.costUsd));
@@ -128,6 +131,7 @@ export class CompareView {
     const status = h("span", { class: "lane-status" });
     const text = h("div", { class: "lane-text" });
     const error = h("p", { class: "error-text", hidden: true });
+    const notices = h("ul", { class: "answer-notices", hidden: true });
     const usage = h("span", { class: "usage" });
     const stop = h("button", { type: "button", class: "btn ghost small", hidden: true, onclick: () => this.compare.stopLane(i) }, icon("stop"), t("compare.stopLane", { n: i + 1 }));
     const cont = h(
@@ -139,11 +143,12 @@ export class CompareView {
       "article",
       { class: "lane", id: `lane-${i}`, role: "tabpanel", "aria-labelledby": `lane-tab-${i}` },
       h("header", { class: "lane-head" }, title, status),
+      notices,
       text,
       error,
       h("footer", { class: "lane-foot" }, usage, stop, cont),
     );
-    return { tab, el, title, status, text, error, usage, stop, continue: cont };
+    return { tab, el, title, status, text, error, notices, usage, stop, continue: cont };
   }
 }
 
