@@ -133,7 +133,7 @@ def get_comparison(
     "/comparisons/{comparison_id}/stop",
     status_code=202,
     response_model=StopLaneResponse,
-    responses=error_responses(400, 401, 415, 429, 500, 502),
+    responses=error_responses(400, 401, 404, 415, 429, 500, 502),
     summary="Stop one lane of a running comparison (the others go on)",
     description=(
         'The lane ends within about a second with `done` {stopReason: "stopped"}; its partial answer '

@@ -1173,10 +1173,13 @@ def _unique_documents(references: Sequence[dict[str, Any]]) -> list[dict[str, An
 
 def _regenerate(history: list[Message], answer_id: str) -> _Rewrite:
     """A regenerate of `answer_id`: it must be the conversation's newest answer (404 when it is
-    not one of the caller's answers in it, 409 `not_latest_answer` when a newer message exists)."""
+    not one of the caller's messages in it, 400 when it is a question, 409 `not_latest_answer`
+    when a newer message exists, 409 `message_superseded` when it is an earlier version)."""
     thread = visible_thread(history)
     index = next((i for i, m in enumerate(thread) if m.id == answer_id), None)
-    if index is None or thread[index].role != "assistant":
+    if index is not None and thread[index].role != "assistant":
+        raise InvalidInput("regenerate must name an answer, not a question (to change a question: editOf)")
+    if index is None:
         if any(m.id == answer_id for m in history):
             raise Conflict(
                 "That answer was already regenerated or edited; reload the conversation",

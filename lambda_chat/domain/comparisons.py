@@ -322,10 +322,17 @@ class ComparisonService:
 
     def stop_lane(self, user_id: str, comparison_id: str, lane: int) -> None:
         """Ask a running comparison's lane to stop (the others go on). Kept under the caller's
-        own partition, so it can only ever reach the caller's comparisons."""
+        own partition, so it can only ever reach the caller's comparisons.
+
+        Raises InvalidInput for a lane outside 0-3, NotFound for a comparison that is not the
+        caller's or has no such lane."""
         validate_id(comparison_id, "comparison id")
         if not 0 <= lane < MAX_LANES:
             raise InvalidInput(f"lane must be between 0 and {MAX_LANES - 1}")
+        # One read, so a stop for no comparison or no lane is a 404 rather than a stored no-op.
+        comparison = self._store.get_comparison(user_id, comparison_id)
+        if all(entry.index != lane for entry in comparison.lanes):
+            raise NotFound(f"This comparison has no lane {lane}")
         self._store.request_lane_stop(user_id, comparison_id, lane)
 
     def _store_lane(

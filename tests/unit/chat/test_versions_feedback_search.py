@@ -89,6 +89,11 @@ def test_regenerate_refusals(client: TestClient) -> None:
     assert (old.status_code, old.json()["error"]["code"]) == (409, "not_latest_answer")
     missing = client.post("/chat", json={"conversationId": conv, "regenerate": "0" * 26})
     assert missing.status_code == 404
+    # a question's id is not an answer to regenerate (it was a misleading 409 message_superseded)
+    messages = client.get(f"/conversations/{conv}").json()["messages"]
+    question = next(m["id"] for m in reversed(messages) if m["role"] == "user")
+    asked = client.post("/chat", json={"conversationId": conv, "regenerate": question})
+    assert asked.status_code == 400 and "regenerate must name an answer" in asked.json()["error"]["message"]
     no_conv = client.post("/chat", json={"regenerate": first["messageId"]})
     assert no_conv.status_code == 400
     other = client.post(
