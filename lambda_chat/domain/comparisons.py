@@ -324,14 +324,19 @@ class ComparisonService:
         """Ask a running comparison's lane to stop (the others go on). Kept under the caller's
         own partition, so it can only ever reach the caller's comparisons.
 
-        Raises InvalidInput for a lane outside 0-3, NotFound for a comparison that is not the
-        caller's or has no such lane."""
+        Raises InvalidInput for a lane outside 0-3, NotFound for a stored comparison without
+        that lane (a comparison still in its first round has no item yet: any lane 0-3 is taken).
+        """
         validate_id(comparison_id, "comparison id")
         if not 0 <= lane < MAX_LANES:
             raise InvalidInput(f"lane must be between 0 and {MAX_LANES - 1}")
-        # One read, so a stop for no comparison or no lane is a 404 rather than a stored no-op.
-        comparison = self._store.get_comparison(user_id, comparison_id)
-        if all(entry.index != lane for entry in comparison.lanes):
+        # A comparison's item is written when its first lane ends, so during its first round it
+        # is not found yet: only a comparison already stored can show that it lacks the lane.
+        try:
+            comparison: Comparison | None = self._store.get_comparison(user_id, comparison_id)
+        except NotFound:
+            comparison = None
+        if comparison is not None and all(entry.index != lane for entry in comparison.lanes):
             raise NotFound(f"This comparison has no lane {lane}")
         self._store.request_lane_stop(user_id, comparison_id, lane)
 
