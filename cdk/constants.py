@@ -64,6 +64,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/compare", CHAT),
     ("GET", "/comparisons", CHAT),
     ("GET", "/comparisons/{id}", CHAT),
+    ("DELETE", "/comparisons/{id}", CHAT),
     ("POST", "/comparisons/{id}/continue", CHAT),
     ("POST", "/comparisons/{id}/stop", CHAT),
     ("GET", "/conversations", CHAT),

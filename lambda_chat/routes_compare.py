@@ -129,6 +129,22 @@ def get_comparison(
     return ComparisonDetail.of(found)
 
 
+@router.delete(
+    "/comparisons/{comparison_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(400, 401, 404, 429, 500, 502),
+    summary="Delete a comparison and its lanes' conversations (a lane continued as a conversation is kept)",
+)
+def delete_comparison(
+    comparison_id: ComparisonId,
+    identity: CurrentIdentity,
+    services: Services,
+) -> Response:
+    _comparisons(services).delete(identity.user_id, comparison_id)
+    return Response(status_code=204)
+
+
 @router.post(
     "/comparisons/{comparison_id}/stop",
     status_code=202,

@@ -727,6 +727,18 @@ class ConversationStore(TableAdapter):
         )
         return self.get_conversation(user_id, conversation_id)
 
+    def delete_comparison(self, user_id: str, comparison_id: str) -> None:
+        self._call(
+            "delete_item",
+            Key=self._comparison_key(user_id, comparison_id),
+            ConditionExpression="attribute_exists(pk)",
+            not_found="Comparison not found",
+        )
+        self._call(
+            "delete_item",
+            Key=to_item({"pk": keys.user_pk(user_id), "sk": keys.comparison_stop_sk(comparison_id)}),
+        )
+
     def request_lane_stop(self, user_id: str, comparison_id: str, lane: int) -> None:
         """ADD the lane to the comparison's stop-request item (its own item: a running
         comparison's item may not exist yet); it expires with the retention TTL."""

@@ -16,6 +16,7 @@ that failed before its model said anything stores only its call record (like a c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -319,6 +320,20 @@ class ComparisonService:
                 close_iterator(stream)
 
         return chunks
+
+    def delete(self, user_id: str, comparison_id: str) -> None:
+        """Delete the caller's comparison, then its lanes' conversations and their messages; the
+        lane continued as an ordinary conversation, if any, is kept. The comparison goes first,
+        so a failure part way leaves no comparison pointing at a missing lane (a lane
+        conversation left behind is unlisted). Raises NotFound when it is not the caller's."""
+        validate_id(comparison_id, "comparison id")
+        comparison = self._store.get_comparison(user_id, comparison_id)
+        self._store.delete_comparison(user_id, comparison_id)
+        for lane in comparison.lanes:
+            if lane.conversation_id == comparison.continued_as:
+                continue
+            with contextlib.suppress(NotFound):  # a lane that never stored an answer
+                self._store.delete_conversation(user_id, lane.conversation_id)
 
     def stop_lane(self, user_id: str, comparison_id: str, lane: int) -> None:
         """Ask a running comparison's lane to stop (the others go on). Kept under the caller's

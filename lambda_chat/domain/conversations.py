@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatbot_common.errors import InvalidInput, PayloadTooLarge
+from chatbot_common.errors import Conflict, InvalidInput, PayloadTooLarge
 from chatbot_common.keys import validate_id
 from chatbot_common.model_table import ModelTable, load_model_table
 from chatbot_common.timestamps import iso_now
@@ -169,5 +169,16 @@ class ConversationService:
         return self._store.update_conversation(user_id, conversation_id, changes)
 
     def delete(self, user_id: str, conversation_id: str) -> None:
+        """Delete the caller's conversation and its messages. Raises NotFound when it is not the
+        caller's, Conflict for a comparison lane's conversation: deleting it alone would leave
+        the comparison's next follow-up that lane without its history (DELETE the comparison, or
+        continue the lane as a conversation first)."""
         validate_id(conversation_id, "conversation id")
+        conversation = self._store.get_conversation(user_id, conversation_id)
+        if conversation.comparison_id is not None:
+            raise Conflict(
+                f"Conversation {conversation_id} is a lane of comparison {conversation.comparison_id}: "
+                "delete the comparison (DELETE /comparisons/{id}), or continue the lane as a "
+                "conversation first."
+            )
         self._store.delete_conversation(user_id, conversation_id)

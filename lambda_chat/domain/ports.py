@@ -216,6 +216,11 @@ class ConversationRepository(Protocol):
         conversation (created or touched), the question, the answer and the call record."""
         ...
 
+    def delete_comparison(self, user_id: str, comparison_id: str) -> None:
+        """Delete the comparison's item (and its stop requests); its lanes' conversations are
+        deleted apart. Raises NotFound when the user has no such comparison."""
+        ...
+
     def request_lane_stop(self, user_id: str, comparison_id: str, lane: int) -> None:
         """Record that the user asked this lane of a running comparison to stop."""
         ...

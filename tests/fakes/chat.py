@@ -253,6 +253,13 @@ class FakeStore:
             self._add_message(user_id, answer)
             self.calls.append(call_record)
 
+    def delete_comparison(self, user_id: str, comparison_id: str) -> None:
+        with self._lock:
+            self.get_comparison(user_id, comparison_id)
+            self.writes += 1
+            del self.comparisons[(user_id, comparison_id)]
+            self.lane_stops.pop((user_id, comparison_id), None)
+
     def request_lane_stop(self, user_id: str, comparison_id: str, lane: int) -> None:
         with self._lock:
             self.writes += 1

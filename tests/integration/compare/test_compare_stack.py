@@ -197,3 +197,28 @@ def test_a_lane_stop_request_is_stored_and_read_back(api: httpx.Client, stack: L
     assert stack.clients is not None
     store = ConversationStore(stack.clients.dynamodb, stack.table_name)
     assert store.stopped_lanes("local-dev-user", comparison_id) == {0, 1}
+
+
+def test_deleting_a_comparison_removes_its_items_from_dynamodb(api: httpx.Client, stack: LocalStack) -> None:
+    from lambda_chat.adapters.conversation_store import ConversationStore
+
+    # Given a comparison with a stop request stored
+    answered = api.post("/compare", json={"message": "d", "lanes": [{"model": A}, {"model": B}]}).json()
+    comparison_id = answered["comparisonId"]
+    assert api.post(f"/comparisons/{comparison_id}/stop", json={"lane": 0}).status_code == 202
+    # When it is deleted (a lane's conversation alone is refused)
+    lane = answered["answers"][0]["conversationId"]
+    assert api.delete(f"/conversations/{lane}").status_code == 409
+    assert api.delete(f"/comparisons/{comparison_id}").status_code == 204
+    # Then no item of it is left: comparison, stop requests, lane conversations and messages
+    # (the call log keeps its records, as for a deleted conversation: it is the audit trail)
+    assert stack.clients is not None
+    store = ConversationStore(stack.clients.dynamodb, stack.table_name)
+    assert store.stopped_lanes("local-dev-user", comparison_id) == set()
+    items = stack.clients.dynamodb.scan(TableName=stack.table_name)["Items"]
+    mentioned = [
+        item["sk"]["S"]
+        for item in items
+        if (comparison_id in str(item) or lane in str(item)) and not item["sk"]["S"].startswith("CALL#")
+    ]
+    assert mentioned == []

@@ -404,3 +404,25 @@ def test_lane_requests_carry_prompt_cache_checkpoints_like_a_chat_turn(
     for request in model.requests:
         assert request.cache_system
         assert request.cache_after_messages == (len(request.messages) - 1,)
+
+
+def test_a_comparison_is_deleted_with_its_lanes_but_not_the_lane_continued_as_a_conversation(
+    client: TestClient, store: FakeStore
+) -> None:
+    # Given two comparisons, one with lane 1 continued as a conversation
+    first = client.post("/compare", json={"message": "one", "lanes": TWO_TEMPERATURES}).json()
+    second = client.post("/compare", json={"message": "two", "lanes": TWO_TEMPERATURES}).json()
+    kept = client.post(f"/comparisons/{second['comparisonId']}/continue", json={"lane": 1}).json()["id"]
+    lanes = [a["conversationId"] for a in first["answers"]]
+    # A lane's conversation cannot be deleted alone (the next follow-up would lose its history)
+    refused = client.delete(f"/conversations/{lanes[0]}")
+    assert refused.status_code == 409 and first["comparisonId"] in refused.json()["error"]["message"]
+    # When both comparisons are deleted
+    for comparison in (first, second):
+        assert client.delete(f"/comparisons/{comparison['comparisonId']}").status_code == 204
+    # Then they and their lanes are gone; the continued lane stays an ordinary conversation
+    assert client.get(f"/comparisons/{first['comparisonId']}").status_code == 404
+    assert client.get("/comparisons").json()["items"] == []
+    assert all(client.get(f"/conversations/{c}").status_code == 404 for c in lanes)
+    assert [c["id"] for c in client.get("/conversations").json()["items"]] == [kept]
+    assert client.delete(f"/comparisons/{first['comparisonId']}").status_code == 404
