@@ -323,7 +323,10 @@ def run_chat(api: ChatbotApi, args: argparse.Namespace, stdin: TextIO, out: Text
             out.write(json.dumps(answer, indent=2, ensure_ascii=False) + "\n")
         else:
             out.write(str(answer.get("answer", "")) + "\n")
-            err.write(f"[conversation {answer.get('conversationId')}]\n")
+            # The footer a streamed answer ends with, from the JSON answer's fields.
+            usage = {**(answer.get("usage") or {}), "costUsd": answer.get("costUsd")}
+            done = {"latencyMs": answer.get("latencyMs"), "stopReason": answer.get("stopReason")}
+            err.write(usage_line(answer, usage, done) + "\n")
         return EXIT_OK
     stream_answer(api, body, out, err)
     return EXIT_OK
@@ -420,6 +423,12 @@ def run_compare(api: ChatbotApi, args: argparse.Namespace, stdin: TextIO, out: T
     body: dict[str, Any] = {"message": message}
     if args.comparison:
         body["comparisonId"] = args.comparison
+        if args.max_tokens is not None and not (args.model or args.temperature):
+            raise ApiError(
+                "--max-tokens on a follow-up needs its lanes restated with -m/-t (otherwise the "
+                "comparison's lanes keep their own settings)",
+                code="invalid_input",
+            )
     if args.model or args.temperature or not args.comparison:
         body["lanes"] = compare_lanes(args.model, args.temperature, args.max_tokens)
     if args.system:

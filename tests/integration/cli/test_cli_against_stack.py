@@ -97,6 +97,19 @@ def test_json_answer_without_streaming(cli_stack: LocalStack) -> None:
     assert json.loads(out)["answer"] == "echo: plain please"
 
 
+def test_an_answer_without_streaming_ends_with_the_same_usage_footer(cli_stack: LocalStack) -> None:
+    code, out, err = run(cli_stack, "chat", "--no-stream", "plain please")
+    assert (code, out) == (0, "echo: plain please\n")
+    assert err.startswith("[conversation ") and " in" in err and " out tokens" in err and " ms]" in err
+
+
+def test_max_tokens_on_a_compare_follow_up_without_its_lanes_is_refused(cli_stack: LocalStack) -> None:
+    code, _, err = run(
+        cli_stack, "compare", "--comparison", "01m910nsy3yxm4sgxzshcqdy00", "--max-tokens", "5", "q"
+    )
+    assert code != 0 and "--max-tokens on a follow-up needs its lanes restated" in err
+
+
 def test_api_errors_are_clear_and_exit_non_zero(cli_stack: LocalStack) -> None:
     code, out, err = run(cli_stack, "show", UNKNOWN_ID)
     assert (code, out) == (1, "")
