@@ -41,13 +41,21 @@ class ApiRequest(ApiModel):
     otherwise start a new conversation, and ``"maxTokens": true`` would ask for one token. This is how
     Bedrock treats its own requests (a ValidationException for unknown members and wrong types).
 
+    Only the camelCase wire names are fields (docs/api.md); their snake_case Python names are not.
     Pydantic's strict mode (https://docs.pydantic.dev/latest/concepts/strict_mode/) still takes a
     JSON integer where a number is expected; a whole-number float where an integer is expected is
     accepted only where a field says so.
     """
 
+    # validate_by_name=False: the wire names only ("maxTokens"), so "max_tokens" is an unknown
+    # field like any other rather than a second spelling that wins or loses against the first.
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, from_attributes=True, extra="forbid", strict=True
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        from_attributes=True,
+        extra="forbid",
+        strict=True,
     )
 
 

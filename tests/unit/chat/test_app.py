@@ -138,6 +138,9 @@ def test_bad_chat_input_gives_a_json_error_and_writes_nothing(
             "inferenceConfig.temperature",
         ),
         ("/chat", {"message": "hi", "tools": "time"}, "tools"),
+        # snake_case Python names are not a second spelling of the wire's camelCase names
+        ("/chat", {"message": "hi", "conversation_id": new_id()}, "conversation_id"),
+        ("/chat", {"message": "hi", "inferenceConfig": {"max_tokens": 4}}, "inferenceConfig.max_tokens"),
         ("/compare", {"message": "hi", "lanes": [{"model": MODEL_ID}, {"model": MODEL_ID}], "x": 1}, "x"),
         (
             "/compare",
