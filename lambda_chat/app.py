@@ -233,6 +233,10 @@ def create_app(
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        # "/conversations/" is a 404 like any unknown path: Starlette's redirect to the path
+        # without the slash names this app's own path, which behind the page's /api prefix or an
+        # API Gateway stage is not where the client is.
+        redirect_slashes=False,
     )
     app.state.services = services
     install_error_handlers(app, logger)

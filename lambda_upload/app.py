@@ -180,7 +180,12 @@ def create_app(
     route_package_loggers(logger, APP_PACKAGES)
     # The whole API's OpenAPI document is the chat app's GET /openapi.json (chatbot_common.openapi).
     app = FastAPI(
-        title="Bedrock chatbot uploads", version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None
+        title="Bedrock chatbot uploads",
+        version="0.1.0",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,  # as the chat app: a trailing slash is a 404, not a redirect
     )
     app.state.uploads = service or build_upload_service(settings, clients or create_clients(settings.region))
     app.state.identity = identity_dependency(settings)

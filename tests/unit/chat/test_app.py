@@ -246,3 +246,10 @@ def test_an_oversized_request_body_is_a_413_and_writes_nothing(client: TestClien
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
     assert client.get("/conversations").json()["items"] == []
+
+
+def test_a_trailing_slash_is_a_json_404_not_a_redirect_out_of_the_api_prefix(client: TestClient) -> None:
+    # Starlette redirected /conversations/ to /conversations, dropping the page's /api prefix
+    response = client.get("/conversations/", follow_redirects=False)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
