@@ -7,11 +7,14 @@ by the object's ETag so a replaced object is parsed again. Nothing is cached for
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatbot_common.errors import (
+    Conflict,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -82,6 +85,23 @@ def reference(record: UploadRecord) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def _arrived(record: UploadRecord) -> Iterator[None]:
+    """Reading an upload's object: absent while its record is still `pending` means the file was
+    never posted to its presigned POST (or is still on its way), a Conflict `upload_not_ready`
+    the client can act on; absent once it was `ready` means it expired (NotFound)."""
+    try:
+        yield
+    except NotFound:
+        if record.status == "pending":
+            raise Conflict(
+                f"The upload {record.filename} has not arrived: post the file to its upload URL "
+                "first, then send the message",
+                code="upload_not_ready",
+            ) from None
+        raise
+
+
 class DocumentLibrary:
     def __init__(self, files: UploadFiles, records: UploadRecordReader, limits: LibraryLimits) -> None:
         self._files = files
@@ -109,7 +129,8 @@ class DocumentLibrary:
         if record.purpose != "document":
             raise UnsupportedMediaType(f"{record.filename} is an image, not a document")
         # A cache hit costs a HEAD and the small cache object, never the document's bytes.
-        etag = self._files.etag(record.key, self._limits.document_max_bytes)
+        with _arrived(record):
+            etag = self._files.etag(record.key, self._limits.document_max_bytes)
         cached = self._files.get_json(cache_key(record))
         if cached and cached.get("version") == CACHE_VERSION and cached.get("etag") == etag:
             doc = ExtractedDocument(
@@ -140,5 +161,6 @@ class DocumentLibrary:
     def image(self, record: UploadRecord) -> PreparedImage:
         if record.purpose != "image":
             raise UnsupportedMediaType(f"{record.filename} is a document, not an image")
-        stored = self._files.read(record.key, self._limits.image.max_bytes)
+        with _arrived(record):
+            stored = self._files.read(record.key, self._limits.image.max_bytes)
         return prepare_image(stored.data, self._limits.image)

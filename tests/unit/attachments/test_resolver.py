@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from chatbot_common.errors import InvalidInput, NotFound, UnprocessableContent, UnsupportedMediaType
+from chatbot_common.errors import Conflict, InvalidInput, NotFound, UnprocessableContent, UnsupportedMediaType
 from lambda_chat.attachments.documents import cache_key
 from lambda_chat.attachments.map_reduce import SummaryOptions
 from lambda_chat.attachments.resolver import UploadAttachmentResolver
@@ -278,3 +280,20 @@ def test_every_summary_model_call_is_observed_like_a_chat_call(uploads: Uploads)
     # Then the observer saw exactly the call records the call log holds, marked as summary calls
     assert sorted(r.call_id for r in observed) == sorted(r.call_id for r in store.calls)
     assert len(observed) == len(model.requests) and {r.kind for r in observed} == {"summary"}
+
+
+@pytest.mark.parametrize(("name", "kind"), [("photo.png", "png"), ("notes.txt", "txt")])
+def test_an_upload_never_posted_is_not_ready_and_one_gone_after_arriving_is_not_found(
+    uploads: Uploads, resolver: UploadAttachmentResolver, name: str, kind: str
+) -> None:
+    # Given an upload reserved (record pending) whose file was never posted
+    record = uploads.add("alice", name, files.png_bytes(4, 4, "red") if kind == "png" else b"hello", kind)
+    del uploads.files.objects[record.key]
+    # Then attaching it says the file has not arrived (409 upload_not_ready), not that it expired
+    with pytest.raises(Conflict) as raised:
+        resolver.resolve(AttachmentRequest("alice", [record.upload_id], [], "q", 1000))
+    assert raised.value.code == "upload_not_ready" and name in raised.value.message
+    # And once it had arrived (ready) and is gone, it is not found (expired)
+    uploads.records.records[("alice", record.upload_id)] = replace(record, status="ready")
+    with pytest.raises(NotFound):
+        resolver.resolve(AttachmentRequest("alice", [record.upload_id], [], "q", 1000))
