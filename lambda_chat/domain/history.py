@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -139,9 +140,14 @@ def document_references(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return refs
 
 
+def _is_control(char: str) -> bool:
+    return char not in "\t\n\r" and unicodedata.category(char) == "Cc"
+
+
 def conversation_title(first_message: str, max_chars: int = 60) -> str:
-    """A title from the first message: one line, whitespace collapsed, cut at a word boundary."""
-    text = " ".join(first_message.split())
+    """A title from the first message: one line, whitespace collapsed, control characters (NUL,
+    escape sequences: Unicode category Cc) dropped, cut at a word boundary."""
+    text = " ".join("".join(c for c in first_message if not _is_control(c)).split())
     if len(text) <= max_chars:
         return text or "New conversation"
     cut = text[: max_chars - 1]

@@ -69,6 +69,7 @@ def test_roles_alternate_starting_with_user_even_with_dangling_messages() -> Non
 
 def test_title_is_one_line_and_cut_at_a_word_boundary() -> None:
     assert conversation_title("  Hello\n  world  ") == "Hello world"
+    assert conversation_title("Hello\x00 \x1b[31mred\x1b[0m") == "Hello [31mred[0m"  # no NUL or ESC
     long = "Please explain the difference between optimistic and pessimistic locking in databases"
     title = conversation_title(long)
     assert len(title) <= 60
