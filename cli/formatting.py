@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -32,20 +33,36 @@ def parse_time(value: str, *, now: datetime | None = None) -> datetime:
 def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], *, max_width: int = 60) -> str:
     """A plain left-aligned table; cells longer than `max_width` are cut with an ellipsis."""
     cells = [[_cell(value, max_width) for value in row] for row in rows]
-    widths = [len(h) for h in headers]
+    widths = [display_width(h) for h in headers]
     for row in cells:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    lines = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]
+            widths[i] = max(widths[i], display_width(cell))
+    lines = ["  ".join(_pad(h, widths[i]) for i, h in enumerate(headers)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
+    lines += ["  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
     return "\n".join(lines)
+
+
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: two for East Asian wide and fullwidth characters (Unicode
+    UAX #11, `unicodedata.east_asian_width` W and F), none for combining marks, one otherwise."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
+    )
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
 
 
 def _cell(value: Any, max_width: int) -> str:
     text = "" if value is None else str(value)
     text = " ".join(text.split())  # one line per row
-    return text if len(text) <= max_width else text[: max_width - 1] + "…"
+    if display_width(text) <= max_width:
+        return text
+    while display_width(text) > max_width - 1:
+        text = text[:-1]
+    return text + "…"
 
 
 def short_time(iso: str | None) -> str:
@@ -97,6 +114,7 @@ CALL_COLUMNS = [
     "MODEL",
     "STATUS",
     "IN",
+    "CACHE R/W",
     "OUT",
     "MS",
     "COST",
@@ -113,6 +131,7 @@ def calls_table(calls: list[dict[str, Any]]) -> str:
             c.get("model"),
             str(c.get("status")) + (f" ({c['errorCode']})" if c.get("errorCode") else ""),
             c.get("inputTokens"),
+            _cache_cell(c),
             c.get("outputTokens"),
             c.get("latencyMs"),
             format_cost(c.get("costUsd")),
@@ -121,6 +140,13 @@ def calls_table(calls: list[dict[str, Any]]) -> str:
         for c in calls
     ]
     return format_table(rows, CALL_COLUMNS, max_width=40)
+
+
+def _cache_cell(call: dict[str, Any]) -> str:
+    """Prompt-cache reads/writes of a call ("3192/0"), blank when it used none: Converse counts
+    them apart from inputTokens, so IN alone understates what the model read."""
+    read, write = call.get("cacheReadInputTokens") or 0, call.get("cacheWriteInputTokens") or 0
+    return f"{read}/{write}" if read or write else ""
 
 
 def format_cost(value: Any) -> str:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chatbot_common.timestamps import iso_utc
-from cli.formatting import calls_table, conversation_text, format_table, parse_time, usage_line
+from cli.formatting import calls_table, conversation_text, display_width, format_table, parse_time, usage_line
 
 NOW = datetime(2026, 3, 4, 12, 0, 0, tzinfo=UTC)
 
@@ -93,3 +93,17 @@ class TestFormatting:
         }
         line = usage_line({"conversationId": "c1"}, cached, {})
         assert line == "[conversation c1 · 4 in, 1032 cache read, 60 cache write / 2 out tokens]"
+
+
+def test_wide_characters_keep_the_columns_aligned() -> None:
+    table = format_table([("天气很好", "x"), ("ab", "y")], ["TITLE", "K"])
+    lines = table.splitlines()
+    # every row's second column starts at the same terminal column
+    assert {display_width(line[: line.rfind(" ") + 1]) for line in (lines[0], lines[2], lines[3])} == {10}
+    assert display_width("天气") == 4 and display_width("e\u0301") == 1
+
+
+def test_the_calls_table_shows_prompt_cache_reads_and_writes() -> None:
+    row = {"inputTokens": 1, "outputTokens": 2, "cacheReadInputTokens": 3192, "cacheWriteInputTokens": 0}
+    table = calls_table([row, {"inputTokens": 5, "outputTokens": 1}])
+    assert "CACHE R/W" in table and "3192/0" in table
