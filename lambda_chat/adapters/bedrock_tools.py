@@ -170,23 +170,23 @@ def is_tool_support_error(exc: Exception) -> bool:
     """Whether Bedrock refused the request because the model has no (streaming) tool use: then
     the adapter raises ``ToolsUnsupported`` instead of InvalidInput. The message text is the only
     signal Bedrock gives (the code is a plain ValidationException)."""
-    if not isinstance(exc, ClientError):
-        return False
-    error = exc.response.get("Error", {})
-    if str(error.get("Code", "")).lower() != "validationexception":
-        return False
-    message = str(error.get("Message", "")).lower()
-    return any(phrase in message for phrase in _TOOL_SUPPORT_PHRASES)
+    return _validation_message_has(exc, _TOOL_SUPPORT_PHRASES)
 
 
 def is_input_too_long(exc: Exception) -> bool:
     """Whether Bedrock refused the request because its input does not fit the model's context
     window: then the adapter raises ``InputTooLong``. As for tool support, the message text is the
     only signal (a ValidationException, or ``validationException`` inside the event stream)."""
+    return _validation_message_has(exc, _INPUT_TOO_LONG_PHRASES)
+
+
+def _validation_message_has(exc: Exception, phrases: tuple[str, ...]) -> bool:
+    """A botocore ValidationException (any case of its code) whose message holds one of
+    `phrases` (lower case)."""
     if not isinstance(exc, ClientError):
         return False
     error = exc.response.get("Error", {})
     if str(error.get("Code", "")).lower() != "validationexception":
         return False
     message = str(error.get("Message", "")).lower()
-    return any(phrase in message for phrase in _INPUT_TOO_LONG_PHRASES)
+    return any(phrase in message for phrase in phrases)
