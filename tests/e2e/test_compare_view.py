@@ -139,3 +139,36 @@ def test_conversation_inference_settings_show_ranges_and_are_kept(page: Any, mod
     page.locator(".settings-toggle").click()
     expect(page.locator("#inference-temperature")).to_have_value("0.3")
     expect(page.locator("#inference-maxTokens")).to_have_value("200")
+
+
+def test_a_past_comparison_is_reopened_followed_up_and_deleted(
+    page: Any, model: Any, watch: PageWatch
+) -> None:
+    # Given a comparison made, then the page reloaded (nothing of it left in the page's memory)
+    open_compare(page)
+    page.locator("#compare-question").fill("Which fruit is yellow?")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    expect(lane(page, 1).locator(".lane-status")).to_have_text("Done")
+    page.reload()
+    page.get_by_role("button", name="Compare models").click()
+    # When it is chosen from the recent comparisons
+    recent = page.get_by_role("navigation", name="Recent comparisons")
+    expect(recent).to_be_visible()
+    shot(page, "compare-recent")
+    recent.get_by_role("button", name="Which fruit is yellow?", exact=True).click()
+    # Then its lanes show their answers and a follow-up continues it
+    expect(lane(page, 0).locator(".lane-text")).to_have_text("echo: Which fruit is yellow?")
+    expect(page.locator("#lane-1-temperature")).to_have_value("1")
+    page.locator("#compare-question").fill("And which is red?")
+    page.get_by_role("button", name="Follow up").click()
+    expect(lane(page, 1).locator(".lane-text")).to_have_text("echo: And which is red?")
+    shot(page, "compare-reopened")
+    assert axe_violations(page) == []
+    # When it is deleted from the list
+    page.get_by_role("button", name="New comparison").click()
+    recent.get_by_role("button", name=re.compile("Delete comparison Which fruit")).click()
+    # Then it is gone, after a reload too
+    expect(page.get_by_role("button", name="Which fruit is yellow?", exact=True)).to_have_count(0)
+    page.reload()
+    page.get_by_role("button", name="Compare models").click()
+    expect(page.get_by_role("button", name="Which fruit is yellow?", exact=True)).to_have_count(0)

@@ -55,6 +55,45 @@ export class CompareSession {
 
   toggle(open = !this.state.open) {
     this.#set({ open });
+    if (open) this.loadRecent();
+  }
+
+  /** The newest stored comparisons (GET /comparisons), to reopen one; kept under `recent`. */
+  async loadRecent() {
+    try {
+      const page = await this.api.json("GET", "/comparisons?limit=10");
+      this.#set({ recent: page.items || [] });
+    } catch (err) {
+      this.notify("error", err);
+    }
+  }
+
+  /** Reopens a stored comparison: its lanes and each lane's newest answer; a follow-up continues it. */
+  async open(id) {
+    if (this.state.running) return;
+    try {
+      const found = await this.api.json("GET", `/comparisons/${encodeURIComponent(id)}`);
+      const lanes = found.lanes.map((l) => ({ model: l.model, temperature: l.inferenceConfig?.temperature != null ? String(l.inferenceConfig.temperature) : "" }));
+      const results = found.lanes.map((l) => {
+        const answer = [...(l.messages || [])].reverse().find((m) => m.role === "assistant");
+        return { ...newResult(l.model), inferenceConfig: l.inferenceConfig || {}, text: answer ? answer.content : "", status: "complete", costUsd: answer?.costUsd ?? null, conversationId: l.conversationId };
+      });
+      this.#set({ ...emptyComparison(), open: true, comparisonId: found.id, lanes, results, recent: this.state.recent });
+    } catch (err) {
+      this.notify("error", err);
+    }
+  }
+
+  /** Deletes a stored comparison with its lanes (DELETE /comparisons/{id}); a lane continued as a conversation stays. */
+  async remove(id) {
+    try {
+      await this.api.json("DELETE", `/comparisons/${encodeURIComponent(id)}`);
+      this.notify("announce", t("compare.deleted"));
+      if (this.state.comparisonId === id) this.reset();
+      this.#set((c) => ({ recent: (c.recent || []).filter((item) => item.id !== id) }));
+    } catch (err) {
+      this.notify("error", err);
+    }
   }
 
   setLane(index, patch) {
@@ -78,8 +117,8 @@ export class CompareSession {
 
   reset() {
     this.stopAll();
-    const lanes = this.state.lanes;
-    this.#set({ ...emptyComparison(), open: true, lanes });
+    const { lanes, recent } = this.state;
+    this.#set({ ...emptyComparison(), open: true, lanes, recent });
   }
 
   /** Asks every lane `message` (a follow-up once a comparison exists) and streams the answers in. */
@@ -102,6 +141,7 @@ export class CompareSession {
       if (this.controller === controller) this.controller = null;
       this.#set({ running: false });
     }
+    if (!comparisonId) this.loadRecent(); // the new comparison is listed
   }
 
   #apply(event, data) {

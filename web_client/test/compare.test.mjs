@@ -101,3 +101,37 @@ test("costs read as people write them and sum over a conversation", () => {
   assert.deepEqual(totals, { answers: 2, input: 11, output: 7, cost: 0.003 });
   assert.equal(conversationTotals([{ role: "assistant", usage: { inputTokens: 1, outputTokens: 1 } }]).cost, null);
 });
+
+test("a stored comparison is listed, reopened with its lanes' newest answers, followed up and deleted", async () => {
+  const store = createStore({});
+  const stored = {
+    id: "cmp9", title: "rain", createdAt: "2026-12-04T10:00:00Z", updatedAt: "2026-12-04T10:01:00Z", system: null, continuedAs: null,
+    lanes: [
+      { lane: 0, model: "m", inferenceConfig: { temperature: 0.2 }, conversationId: "c0", messages: [{ role: "user", content: "q" }, { role: "assistant", content: "A0", costUsd: 0 }] },
+      { lane: 1, model: "n", inferenceConfig: {}, conversationId: "c1", messages: [{ role: "user", content: "q" }, { role: "assistant", content: "B0", costUsd: 0 }] },
+    ],
+  };
+  const api = fakeApi([]);
+  api.json = async (method, path) => {
+    api.calls.push({ [method]: path });
+    if (method === "GET" && path.startsWith("/comparisons?")) return { items: [stored], nextCursor: null };
+    if (method === "GET") return stored;
+    return null;
+  };
+  const compare = new CompareSession({ api, store, notify: () => {} });
+  compare.toggle(true);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(store.get().compare.recent.map((c) => c.id), ["cmp9"]);
+  await compare.open("cmp9");
+  let state = store.get().compare;
+  assert.equal(state.comparisonId, "cmp9");
+  assert.deepEqual(state.lanes, [{ model: "m", temperature: "0.2" }, { model: "n", temperature: "" }]);
+  assert.deepEqual(state.results.map((r) => [r.text, r.status, r.conversationId]), [["A0", "complete", "c0"], ["B0", "complete", "c1"]]);
+  await compare.run("more");
+  assert.deepEqual(api.calls.at(-1), { message: "more", comparisonId: "cmp9" });
+  await compare.remove("cmp9");
+  state = store.get().compare;
+  assert.deepEqual(api.calls.at(-1), { DELETE: "/comparisons/cmp9" });
+  assert.equal(state.comparisonId, null);
+  assert.deepEqual(state.recent, []);
+});

@@ -17,6 +17,8 @@ export class CompareView {
     this.stopAllButton = h("button", { type: "button", class: "btn danger", hidden: true, onclick: () => compare.stopAll() }, icon("stop"), t("compare.stopAll"));
     this.newButton = h("button", { type: "button", class: "btn ghost", onclick: () => compare.reset() }, t("compare.new"));
     this.total = h("p", { class: "muted small-text", role: "status" });
+    this.recentList = h("ul", { class: "compare-recent-list" });
+    this.recent = h("nav", { class: "compare-recent", hidden: true, "aria-label": t("compare.recent") }, h("h3", {}, t("compare.recent")), this.recentList);
     this.tabs = h("div", { class: "lane-tabs", role: "tablist", "aria-label": t("compare.lanes") });
     this.lanes = h("div", { class: "lanes" });
     const form = h(
@@ -38,7 +40,7 @@ export class CompareView {
       this.question,
       h("div", { class: "compare-actions" }, this.runButton, this.stopAllButton, this.newButton, this.total),
     );
-    this.el = h("section", { id: "compare", class: "compare", hidden: true, "aria-label": t("compare.title") }, form, this.tabs, this.lanes);
+    this.el = h("section", { id: "compare", class: "compare", hidden: true, "aria-label": t("compare.title") }, form, this.recent, this.tabs, this.lanes);
   }
 
   render(state, models, defaultModel) {
@@ -52,7 +54,29 @@ export class CompareView {
     this.stopAllButton.hidden = !state.running;
     this.newButton.hidden = !locked || state.running;
     this.total.textContent = state.totalCost != null ? t("compare.total", { cost: formatCost(state.totalCost) }) : "";
+    this.renderRecent(state);
     this.renderLanes(state);
+  }
+
+  /** Stored comparisons to reopen or delete, while none is open and nothing runs. */
+  renderRecent(state) {
+    const items = state.recent || [];
+    this.recent.hidden = Boolean(state.comparisonId) || state.running || !items.length;
+    const shape = JSON.stringify(items.map((c) => [c.id, c.title]));
+    if (shape === this.shownRecent) return;
+    this.shownRecent = shape;
+    this.recentList.replaceChildren(
+      ...items.map((c) => {
+        const models = c.lanes.map((l) => l.model + (l.inferenceConfig?.temperature != null ? ` t=${l.inferenceConfig.temperature}` : "")).join(" · ");
+        return h(
+          "li",
+          { class: "compare-recent-item" },
+          h("button", { type: "button", class: "link-btn", title: models, onclick: () => this.compare.open(c.id) }, c.title || c.id),
+          h("span", { class: "muted small-text" }, models),
+          h("button", { type: "button", class: "icon-btn small", "aria-label": t("compare.delete", { title: c.title || c.id }), onclick: () => this.compare.remove(c.id) }, icon("trash")),
+        );
+      }),
+    );
   }
 
   renderConfig(state, models, defaultModel, locked) {
