@@ -70,7 +70,8 @@ class ChatRequest(ApiRequest):
     )
     inference_config: InferenceConfigIn | None = Field(
         default=None,
-        description="This turn's Converse inferenceConfig, over the conversation's settings",
+        description="This turn's Converse inferenceConfig, over the conversation's settings "
+        "(kept as the conversation's settings by a turn that creates it)",
     )
     tools: list[str] | None = Field(
         default=None,

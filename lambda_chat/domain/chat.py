@@ -395,7 +395,9 @@ class ChatService:
         )
 
         if is_new:
-            conversation = replace(conversation, model=model_id)
+            # It keeps its first turn's inference settings too, as it keeps `system` and `tools`:
+            # the page sends a new chat's settings with its first message.
+            conversation = replace(conversation, model=model_id, inference_config=settings.to_json() or None)
         prepared = _Turn(
             user_id=user_id,
             request_id=request_id,

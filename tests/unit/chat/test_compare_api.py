@@ -264,6 +264,14 @@ def test_conversation_settings_are_stored_shown_layered_and_sent(
     assert turn.status_code == 200 and turn.json()["costUsd"] == 0
     assert model.requests[-1].inference_config == {"temperature": 0.2, "maxTokens": 40}
     cid = turn.json()["conversationId"]
+    # The conversation that turn created keeps them (as it keeps its system prompt): the next
+    # turn, which names none, is sent them too (the page's new-chat settings were lost here)
+    assert client.get(f"/conversations/{cid}").json()["inferenceConfig"] == {
+        "temperature": 0.2,
+        "maxTokens": 40,
+    }
+    client.post("/chat", json={"message": "and then?", "conversationId": cid})
+    assert model.requests[-1].inference_config == {"temperature": 0.2, "maxTokens": 40}
     patched = client.patch(
         f"/conversations/{cid}", json={"inferenceConfig": {"temperature": 0.7, "topP": 0.9}}
     )
