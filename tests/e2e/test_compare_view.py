@@ -6,6 +6,7 @@ test-artifacts/e2e."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -172,3 +173,33 @@ def test_a_past_comparison_is_reopened_followed_up_and_deleted(
     page.reload()
     page.get_by_role("button", name="Compare models").click()
     expect(page.get_by_role("button", name="Which fruit is yellow?", exact=True)).to_have_count(0)
+
+
+def test_typing_in_one_lane_after_another_keeps_both(page: Any, model: Any) -> None:
+    # Given the compare view
+    open_compare(page)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.post_data or "") if r.url.endswith("/api/compare") else None)
+    # When lane 1's temperature is typed, then lane 2's, then "Add lane" is clicked
+    first, second = page.locator("#lane-0-temperature"), page.locator("#lane-1-temperature")
+    # (keys go wherever the focus is, as a person's typing does)
+    first.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("0.1")
+    second.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("0.9")
+    page.get_by_role("button", name="Add lane").click()
+    # Then every lane keeps what was typed into it, and the comparison sends it
+    expect(first).to_have_value("0.1")
+    expect(second).to_have_value("0.9")
+    expect(page.locator("#lane-2-temperature")).to_have_value("0.9")  # a new lane copies the last
+    third = page.locator("#lane-2-temperature")
+    third.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("0.5")
+    page.locator("#compare-question").fill("Temperatures?")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    expect(lane(page, 2).locator(".lane-status")).to_have_text("Done")
+    lanes = json.loads(sent[0])["lanes"]
+    assert [lane_body["inferenceConfig"]["temperature"] for lane_body in lanes] == [0.1, 0.9, 0.5]

@@ -80,33 +80,51 @@ export class CompareView {
   }
 
   renderConfig(state, models, defaultModel, locked) {
-    // Rebuilt only when its shape changes, so typing in a field keeps its focus.
-    const shape = JSON.stringify([state.lanes, models.map((m) => m.id), locked]);
-    if (shape === this.shownConfig) return;
-    this.shownConfig = shape;
-    const options = (chosen) => {
-      const list = models.map((m) => h("option", { value: m.id, selected: m.id === (chosen || defaultModel) }, m.name || m.id));
+    // Rebuilt only when its shape changes (lane count, models, locked); values are set in place,
+    // and never into the field being typed in, so an edit in one lane survives a change in another.
+    const shape = JSON.stringify([state.lanes.length, models.map((m) => m.id), locked]);
+    if (shape !== this.shownConfig) {
+      this.shownConfig = shape;
+      this.buildConfig(state, models, defaultModel, locked);
+    }
+    state.lanes.forEach((lane, i) => {
+      const { select, input } = this.laneFields[i];
+      const model = lane.model || defaultModel || "";
+      if (document.activeElement !== select && select.value !== model) select.value = model;
+      if (document.activeElement !== input && input.value !== String(lane.temperature ?? "")) input.value = lane.temperature ?? "";
+    });
+  }
+
+  buildConfig(state, models, defaultModel, locked) {
+    const options = () => {
+      const list = models.map((m) => h("option", { value: m.id }, m.name || m.id));
       if (!list.length) list.push(h("option", { value: "" }, t("settings.defaultModel")));
       return list;
     };
+    this.laneFields = [];
     this.config.replaceChildren(
-      ...state.lanes.map((lane, i) =>
-        h(
+      ...state.lanes.map((lane, i) => {
+        const select = h("select", { id: `lane-${i}-model`, disabled: locked, onchange: (e) => this.compare.setLane(i, { model: e.target.value }) }, options());
+        const input = h("input", {
+          id: `lane-${i}-temperature`, type: "number", min: "0", max: "1", step: "0.05", disabled: locked, placeholder: t("settings.modelDefault"),
+          onchange: (e) => this.compare.setLane(i, { temperature: e.target.value }),
+        });
+        select.value = lane.model || defaultModel || "";
+        input.value = lane.temperature ?? "";
+        this.laneFields.push({ select, input });
+        return h(
           "fieldset",
           { class: "lane-config" },
           h("legend", {}, t("compare.lane", { n: i + 1 })),
           h("label", { for: `lane-${i}-model` }, t("compare.model")),
-          h("select", { id: `lane-${i}-model`, disabled: locked, onchange: (e) => this.compare.setLane(i, { model: e.target.value }) }, options(lane.model)),
+          select,
           h("label", { for: `lane-${i}-temperature` }, t("compare.temperature")),
-          h("input", {
-            id: `lane-${i}-temperature`, type: "number", min: "0", max: "1", step: "0.05", value: lane.temperature, disabled: locked, placeholder: t("settings.modelDefault"),
-            onchange: (e) => this.compare.setLane(i, { temperature: e.target.value }),
-          }),
+          input,
           state.lanes.length > MIN_LANES && !locked
             ? h("button", { type: "button", class: "icon-btn small", "aria-label": t("compare.removeLane", { n: i + 1 }), onclick: () => this.compare.removeLane(i) }, icon("close"))
             : null,
-        ),
-      ),
+        );
+      }),
     );
   }
 
