@@ -38,6 +38,7 @@ from lambda_chat.domain.events import StreamEvent
 from lambda_chat.domain.inference import InferenceSettings, validate_inference
 from lambda_chat.domain.ports import ModelChunk
 from lambda_chat.domain.retry import close_iterator
+from lambda_chat.domain.tokens import estimate_tokens
 
 _log = logging.getLogger(__name__)
 
@@ -150,6 +151,8 @@ class LaneRun:
     lane: Lane
     open_stream: Callable[[], Iterator[ModelChunk]]
     cancel: Callable[[], None] | None = None
+    # Estimated input tokens of the lane's request: its usage when the model sends none (stopped).
+    input_estimate: int = 0
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,10 @@ class _Multiplexer:
             status = "stopped"  # cancelled while the model had not finished
 
         usage = TokenUsage(counts["input"], counts["output"], counts["cache_read"], counts["cache_write"])
+        if status != "complete" and parts and not any(counts.values()):
+            # Stopped or cut before Bedrock's metadata event: estimates, never 0 for work done
+            # (as a chat turn records a stopped answer).
+            usage = TokenUsage(run.input_estimate, estimate_tokens("".join(parts)), estimated=True)
         outcome = LaneOutcome(
             lane=lane,
             text="".join(parts),
@@ -343,7 +350,10 @@ class _Multiplexer:
         tags = {"lane": outcome.lane.index, "model": outcome.lane.model_id}
         cost = _json_cost(outcome.cost_usd)
         if outcome.status in ("complete", "incomplete", "stopped") or outcome.text:
-            self._post(StreamEvent("usage", {**tags, **outcome.usage.to_json(), "costUsd": cost}))
+            estimated = {"estimated": True} if outcome.usage.estimated else {}
+            self._post(
+                StreamEvent("usage", {**tags, **outcome.usage.to_json(), **estimated, "costUsd": cost})
+            )
         if outcome.error is None:
             self._post(
                 StreamEvent(

@@ -227,8 +227,15 @@ class ComparisonService:
                 attachments=list(resolved.references),
             )
             opener = self._opener(lane, messages, system, inference)
+            input_estimate = estimate_tokens(system or "") + sum(
+                estimate_block_tokens(message.content) for message in messages
+            )
             runs.append(
-                LaneRun(lane=lane, open_stream=self._stoppable(user_id, comparison.id, lane.index, opener))
+                LaneRun(
+                    lane=lane,
+                    open_stream=self._stoppable(user_id, comparison.id, lane.index, opener),
+                    input_estimate=input_estimate,
+                )
             )
 
         def store_lane(outcome: LaneOutcome) -> None:
@@ -370,6 +377,7 @@ class ComparisonService:
         usage = Usage(
             outcome.usage.input_tokens,
             outcome.usage.output_tokens,
+            estimated=outcome.usage.estimated,
             cache_read_tokens=outcome.usage.cache_read_tokens,
             cache_write_tokens=outcome.usage.cache_write_tokens,
         )
@@ -386,6 +394,7 @@ class ComparisonService:
             error=outcome.error,
             kind="compare",
             stop_reason=outcome.stop_reason if outcome.status == "complete" else None,
+            tokens_estimated=usage.estimated,
             cost_usd=cost,
             cache_read_tokens=usage.cache_read_tokens,
             cache_write_tokens=usage.cache_write_tokens,

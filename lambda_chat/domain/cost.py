@@ -30,9 +30,12 @@ class TokenUsage:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    # True when Bedrock sent no counts (a stopped stream) and these are estimates
+    # (`lambda_chat.domain.tokens`) of what was sent and received, rather than 0.
+    estimated: bool = False
 
     def to_json(self) -> dict[str, int]:
-        """The API's (and Converse's) names."""
+        """The API's (and Converse's) names (`estimated` is not among them: see the callers)."""
         return {
             "inputTokens": self.input_tokens,
             "outputTokens": self.output_tokens,

@@ -355,6 +355,11 @@ def test_stopping_one_lane_ends_it_with_its_partial_answer_while_the_other_compl
     conversation_id = store.comparisons[("alice", started["id"])].lanes[1].conversation_id
     answer = store.all_messages("alice", conversation_id)[-1]
     assert (answer.status, answer.content) == ("stopped", stopped_text)
+    # And its tokens are estimates of what was sent and said, never 0 (as a stopped chat answer's)
+    assert answer.usage is not None and answer.usage.estimated
+    assert answer.usage.output_tokens > 0 and answer.usage.input_tokens > 0
+    usage = next(e.data for e in events if e.name == "usage" and e.data["lane"] == 1)
+    assert usage["estimated"] is True and usage["outputTokens"] == answer.usage.output_tokens
 
 
 def test_the_stop_route_records_the_lane_for_the_running_comparison(
