@@ -37,6 +37,9 @@ class SummaryResponse(ApiModel):
     usage: UsageOut
     model: str
     latency_ms: int
+    cost_usd: float | None = Field(
+        default=None, description="USD for every call of the summary (null when the model is unpriced)"
+    )
 
 
 def get_summaries(services: Services) -> DocumentSummaryService:

@@ -15,11 +15,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from chatbot_common import keys
 from chatbot_common.errors import DomainError, Throttled, UnsupportedMediaType
 from chatbot_common.keys import validate_id
-from chatbot_common.model_table import DEFAULT_MODEL_TABLE
+from chatbot_common.model_table import DEFAULT_MODEL_TABLE, Price
 from chatbot_common.timestamps import iso_now
 from chatbot_common.uploads import UploadRecord
 from lambda_chat.attachments.context_windows import ContextWindow, context_window
@@ -33,6 +34,7 @@ from lambda_chat.attachments.map_reduce import (
 )
 from lambda_chat.domain.call_log import CallRecorder
 from lambda_chat.domain.catalog import ModelCatalog
+from lambda_chat.domain.cost import TokenUsage, cost_usd, plain_decimal
 from lambda_chat.domain.entities import CallRecord, Conversation, ConversationChanges, Message, Usage
 from lambda_chat.domain.events import StreamEvent, collect_events, error_event
 from lambda_chat.domain.ports import (
@@ -63,6 +65,7 @@ class SummaryOutcome:
     model: str
     latency_ms: int
     stop_reason: str = "end_turn"  # max_tokens: the summary was cut by the output limit
+    cost_usd: float | None = None  # every map and reduce call, at the model table's price
 
 
 class ChatModelSummaries:
@@ -153,10 +156,12 @@ class DocumentSummaryService:
         clock: Callable[[], float] = time.time,
         on_call: Callable[[CallRecord], None] | None = None,
         context_window: Callable[[str], ContextWindow] = context_window,
+        price_for: Callable[[str], Price | None] = DEFAULT_MODEL_TABLE.price_for,
     ) -> None:
         """`on_call` sees every call record, as for chat turns (log line and metrics).
         `options` and `max_output_tokens` are caps; each summary's calls are sized from its
-        model's `context_window(model_id)` (``fit_to_model``)."""
+        model's `context_window(model_id)` (``fit_to_model``) and priced at `price_for(model_id)`
+        (the model table's price: every map and reduce call's record, and the summary's total)."""
         self._library = library
         self._store = store
         self._model = model
@@ -166,6 +171,7 @@ class DocumentSummaryService:
         self._clock = clock
         self._calls = CallRecorder(store, clock=clock, on_call=on_call)
         self._context_window = context_window
+        self._price_for = price_for
 
     def start_summary(
         self,
@@ -220,6 +226,9 @@ class DocumentSummaryService:
                 request_id=request_id,
                 error=err,
                 kind="summary",
+                cost_usd=plain_decimal(
+                    cost_usd(TokenUsage(tokens_in, tokens_out), self._price_for(model_id))
+                ),
             )
             self._calls.record(record)
 
@@ -280,10 +289,26 @@ class DocumentSummaryService:
                 yield error_event(DomainError("The summary could not be completed"))
             return
         latency_ms = int((time.perf_counter() - started) * 1000)
+        cost = cost_usd(TokenUsage(result.input_tokens, result.output_tokens), self._price_for(model_id))
         self._store_summary(
-            user_id, record, conversation, conversation_id, user_message_id, message_id, model_id, result
+            user_id,
+            record,
+            conversation,
+            conversation_id,
+            user_message_id,
+            message_id,
+            model_id,
+            result,
+            cost,
         )
-        yield StreamEvent("usage", {"inputTokens": result.input_tokens, "outputTokens": result.output_tokens})
+        yield StreamEvent(
+            "usage",
+            {
+                "inputTokens": result.input_tokens,
+                "outputTokens": result.output_tokens,
+                "costUsd": None if cost is None else float(cost),
+            },
+        )
         yield StreamEvent(
             "done",
             {**ids, "stopReason": result.stop_reason, "latencyMs": latency_ms, "chunks": result.chunks},
@@ -299,6 +324,7 @@ class DocumentSummaryService:
         message_id: str,
         model_id: str,
         result: SummaryResult,
+        cost: Decimal | None,
     ) -> None:
         now = iso_now(self._clock())
         request = Message(
@@ -336,6 +362,7 @@ class DocumentSummaryService:
                 status="incomplete" if result.stop_reason == "max_tokens" else "complete",
                 usage=Usage(result.input_tokens, result.output_tokens),
                 model=model_id,
+                cost_usd=plain_decimal(cost),
             ),
         )
         if conversation is not None:
@@ -359,4 +386,5 @@ def aggregate_summary(events: Iterator[StreamEvent]) -> SummaryOutcome:
         model=collected.meta["model"],
         latency_ms=int(collected.done.get("latencyMs", 0)),
         stop_reason=str(collected.done.get("stopReason", "end_turn")),
+        cost_usd=collected.usage_event.get("costUsd"),
     )

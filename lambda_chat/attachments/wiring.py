@@ -89,4 +89,5 @@ def build_summary_service(
         ),
         max_output_tokens=settings.summary_max_output_tokens,
         context_window=lambda model_id: context_window(model_id, windows),
+        price_for=windows.price_for,
     )

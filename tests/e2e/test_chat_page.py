@@ -116,6 +116,8 @@ def test_conversation_survives_reload_and_can_be_renamed_and_deleted(page: Any, 
     # Then it is gone from the sidebar and the page shows a new chat
     expect(link).to_have_count(0)
     expect(page.locator(".empty-state")).to_be_visible()
+    # And the keyboard focus stays in the sidebar (not lost to the page's body with the row)
+    expect(page.get_by_role("button", name="New chat")).to_be_focused()
     page.reload()
     expect(link).to_have_count(0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 
@@ -191,6 +192,26 @@ def test_summary_is_stored_with_a_reference_and_a_call_record_per_model_call(upl
     assert len(store.calls) == len(model.requests)
     assert {c.kind for c in store.calls} == {"summary"}
     assert store.conversations[("alice", outcome.conversation_id)].title == "Summary of manual.txt"
+
+
+def test_a_summary_on_a_priced_model_costs_every_call_and_the_answer_their_sum(uploads: Uploads) -> None:
+    # Given Nova Lite's price ($0.00006 / 1K input, $0.00024 / 1K output)
+    priced = "us.amazon.nova-lite-v1:0"
+    store, model = FakeStore(), FakeModel(reply=lambda req: "summary text")
+    catalog = ModelCatalog(FakeDirectory((MODEL_ID, priced)), default_model_id=priced)
+    service = DocumentSummaryService(
+        uploads.library, store, model, catalog, options=SummaryOptions(chunk_tokens=300, max_concurrency=3)
+    )
+    doc = uploads.add("alice", "manual.txt", _long_manual().encode(), "txt")
+    # When it is summarized (map-reduce: many calls)
+    outcome = aggregate_summary(service.start_summary("alice", doc.upload_id))
+    # Then each call record is priced, and the answer's cost is the price of all their tokens
+    assert len(store.calls) > 5 and all(c.cost_usd is not None and c.cost_usd > 0 for c in store.calls)
+    answer = store.all_messages("alice", outcome.conversation_id)[-1]
+    expected = (
+        Decimal("0.00006") * answer.usage.input_tokens + Decimal("0.00024") * answer.usage.output_tokens
+    ) / 1000
+    assert answer.cost_usd == pytest.approx(expected, rel=Decimal("0.001")) and outcome.cost_usd == float(answer.cost_usd)
 
 
 @pytest.mark.parametrize(

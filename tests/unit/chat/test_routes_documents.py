@@ -48,11 +48,14 @@ def test_summary_without_a_body_starts_a_conversation(client: TestClient, upload
         "usage",
         "model",
         "latencyMs",
+        "costUsd",
     }
     assert body["stopReason"] == "end_turn"
     assert (body["summary"], body["chunks"], body["model"]) == ("A short summary.", 1, MODEL_ID)
     conversation = client.get(f"/conversations/{body['conversationId']}").json()
     assert [m["role"] for m in conversation["messages"]] == ["user", "assistant"]
+    # A local model costs 0: the summary shows its cost like any answer (the page showed none)
+    assert body["costUsd"] == 0 and conversation["messages"][1]["costUsd"] == 0
 
 
 def test_summary_as_server_sent_events(client: TestClient, uploads: Uploads) -> None:

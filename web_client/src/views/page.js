@@ -35,6 +35,8 @@ export class Page {
         if (!(await library.remove(conv.id))) return;
         this.shell.announce(t("conv.deleted"));
         if (session.conversation.id === conv.id) this.startNew();
+        // Its row (and the button that had the focus) is gone: keep a keyboard user in the list.
+        sidebar.newChat.focus();
       },
     });
     const settings = new SettingsView({ lang: store.get().lang, onSave: (patch) => session.saveSettings(patch), onLanguage: (lang) => store.set({ lang }) });
