@@ -211,7 +211,8 @@ def test_a_summary_on_a_priced_model_costs_every_call_and_the_answer_their_sum(u
     expected = (
         Decimal("0.00006") * answer.usage.input_tokens + Decimal("0.00024") * answer.usage.output_tokens
     ) / 1000
-    assert answer.cost_usd == pytest.approx(expected, rel=Decimal("0.001")) and outcome.cost_usd == float(answer.cost_usd)
+    assert answer.cost_usd == pytest.approx(expected, rel=Decimal("0.001"))
+    assert outcome.cost_usd == float(answer.cost_usd)
 
 
 @pytest.mark.parametrize(
