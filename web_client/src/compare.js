@@ -31,6 +31,11 @@ export function laneBodies(lanes) {
   });
 }
 
+/** `message` with the API's "lanes[i]" field names as the page's lane labels ("Lane i+1"). */
+export function laneNames(message) {
+  return message.replace(/lanes\[(\d+)\]/g, (_, i) => t("compare.lane", { n: Number(i) + 1 }));
+}
+
 export class CompareSession {
   /** @param {{api: import("./api.js").Api, store: object, notify: (kind: string, value: any) => void}} deps */
   constructor({ api, store, notify }) {
@@ -135,6 +140,8 @@ export class CompareSession {
       if (err.name === "AbortError") this.#set((c) => ({ results: c.results.map((r) => (r.status === "streaming" ? { ...r, status: "stopped" } : r)) }));
       else {
         this.#set((c) => ({ results: c.results.map((r) => (r.status === "streaming" ? { ...r, status: "error" } : r)) }));
+        // The API names lanes by their 0-based place in the request ("lanes[1]"); the page says "Lane 2".
+        if (err && typeof err.message === "string") err.message = laneNames(err.message);
         this.notify("error", err);
       }
     } finally {

@@ -1,7 +1,7 @@
 // The headless comparison (src/compare.js) through a fake API, and the cost helpers (src/cost.js).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CompareSession, laneBodies } from "../src/compare.js";
+import { CompareSession, laneBodies, laneNames } from "../src/compare.js";
 import { conversationTotals, formatCost } from "../src/cost.js";
 import { setLanguage } from "../src/i18n.js";
 import { createStore } from "../src/store.js";
@@ -134,4 +134,9 @@ test("a stored comparison is listed, reopened with its lanes' newest answers, fo
   assert.deepEqual(api.calls.at(-1), { DELETE: "/comparisons/cmp9" });
   assert.equal(state.comparisonId, null);
   assert.deepEqual(state.recent, []);
+});
+
+test("the API's 0-based lane fields read as the page's lane labels", () => {
+  assert.equal(laneNames("lanes[1]: is identical to lanes[0]"), "Lane 2: is identical to Lane 1");
+  assert.equal(laneNames("lanes[2].inferenceConfig.temperature: 5 is out of range"), "Lane 3.inferenceConfig.temperature: 5 is out of range");
 });
