@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -304,24 +305,37 @@ class ComparisonService:
     ) -> Callable[[], Iterator[ModelChunk]]:
         """The lane's chunks, ending with LaneStopped once the user asked to stop this lane
         (`stop_lane`, possibly served by another instance): checked with one consistent read
-        every `deletion_check_seconds` while the lane streams."""
+        every `deletion_check_seconds`, while the lane streams and while it still waits for its
+        model's first chunk (a local model answers a few requests at a time: a lane can wait
+        behind the others)."""
         interval = self._config.deletion_check_seconds
 
+        def stop_requested() -> bool:
+            try:
+                return lane in self._store.stopped_lanes(user_id, comparison_id)
+            except DomainError:
+                _log.warning("could not read the stop requests of comparison %s", comparison_id)
+                return False
+
         def chunks() -> Iterator[ModelChunk]:
-            stream = open_stream()
+            stream = iter(open_stream())
+            first = _FirstChunk(stream)
+            while not first.wait(max(interval, 0.05)):
+                if stop_requested():
+                    first.close_when_pulled()  # the stream is busy in the puller's thread
+                    raise LaneStopped()
             last = self._timer()
             try:
+                chunk = first.result()
+                if chunk is None:
+                    return
+                yield chunk
                 for chunk in stream:
                     yield chunk
                     if self._timer() - last < interval:
                         continue
                     last = self._timer()
-                    try:
-                        stopped = lane in self._store.stopped_lanes(user_id, comparison_id)
-                    except DomainError:
-                        _log.warning("could not read the stop requests of comparison %s", comparison_id)
-                        continue
-                    if stopped:
+                    if stop_requested():
                         raise LaneStopped()
             finally:
                 close_iterator(stream)
@@ -486,3 +500,48 @@ class ComparisonService:
 def lane_inputs(raw: Sequence[Mapping[str, Any]]) -> list[LaneInput]:
     """The request's lanes ({model?, inferenceConfig?}) as `LaneInput`s."""
     return [LaneInput(item.get("model"), item.get("inferenceConfig")) for item in raw]
+
+
+class _FirstChunk:
+    """Pulls a stream's first chunk in a thread of its own, so the lane's thread can check for a
+    stop request while the model has not answered yet. A stream is never used from two threads
+    at once: once abandoned (`close_when_pulled`), it is closed by the puller after its pull."""
+
+    def __init__(self, stream: Iterator[ModelChunk]) -> None:
+        self._stream = stream
+        self._done = threading.Event()
+        self._abandoned = threading.Event()
+        self._lock = threading.Lock()
+        self._chunk: ModelChunk | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._pull, name="compare-first-chunk", daemon=True).start()
+
+    def _pull(self) -> None:
+        try:
+            self._chunk = next(self._stream)
+        except StopIteration:
+            pass
+        except BaseException as exc:  # handed to the lane's thread by result()
+            self._error = exc
+        with self._lock:
+            self._done.set()
+            abandoned = self._abandoned.is_set()
+        if abandoned:
+            close_iterator(self._stream)
+
+    def wait(self, seconds: float) -> bool:
+        """True once the first chunk (or the end, or an error) has arrived."""
+        return self._done.wait(seconds)
+
+    def result(self) -> ModelChunk | None:
+        """The first chunk; None when the stream ended without one. Raises the stream's error."""
+        if self._error is not None:
+            raise self._error
+        return self._chunk
+
+    def close_when_pulled(self) -> None:
+        with self._lock:
+            if not self._done.is_set():
+                self._abandoned.set()
+                return
+        close_iterator(self._stream)

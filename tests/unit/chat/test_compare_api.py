@@ -439,3 +439,58 @@ def test_a_comparison_is_deleted_with_its_lanes_but_not_the_lane_continued_as_a_
     assert all(client.get(f"/conversations/{c}").status_code == 404 for c in lanes)
     assert [c["id"] for c in client.get("/conversations").json()["items"]] == [kept]
     assert client.delete(f"/comparisons/{first['comparisonId']}").status_code == 404
+
+
+def test_a_lane_still_waiting_for_its_model_stops_when_asked() -> None:
+    from lambda_chat.domain.catalog import ModelCatalog
+    from lambda_chat.domain.chat import ChatConfig, ChatService
+    from lambda_chat.domain.compare import LaneInput
+    from lambda_chat.domain.comparisons import CompareInput, ComparisonService
+    from lambda_chat.domain.events import StreamEvent
+
+    store = FakeStore()
+    started: dict[str, str] = {}
+    known, released = threading.Event(), threading.Event()
+    closed: list[float] = []
+
+    class Model:
+        """The lane at temperature 1.0 waits for the model (queued behind other requests, as on a
+        local runtime with two slots) until released; the user asks to stop it meanwhile."""
+
+        def stream(self, request: ModelRequest) -> Iterator[ModelChunk]:
+            temperature = (request.inference_config or {}).get("temperature")
+            try:
+                if temperature == 1.0:
+                    assert known.wait(5)  # the comparison id arrives with `meta`
+                    store.request_lane_stop("alice", started["id"], 1)
+                    assert released.wait(5)
+                yield ModelChunk(text="w0 ")
+                yield ModelChunk(input_tokens=5, output_tokens=1, stop_reason="end_turn")
+            finally:
+                closed.append(temperature)
+
+    catalog = ModelCatalog(FakeDirectory(), default_model_id=MODEL_ID)
+    config = ChatConfig(deletion_check_seconds=0.0)
+    chat = ChatService(store, Model(), catalog, config)
+    service = ComparisonService(
+        store, Model(), catalog, chat, config, table=chat.table, heartbeat_seconds=None
+    )
+    lanes = [LaneInput(MODEL_ID, {"temperature": 0.2}), LaneInput(MODEL_ID, {"temperature": 1.0})]
+    events: list[StreamEvent] = []
+    # When the comparison runs (the waiting lane is never released while it does)
+    for event in service.start("alice", CompareInput(message="go", lanes=lanes)):
+        if event.name == "meta":
+            started["id"] = event.data["comparisonId"]
+            known.set()
+        events.append(event)
+    # Then the waiting lane ended as stopped, with nothing said; the other completed
+    final = events[-1].data
+    assert [lane["status"] for lane in final["lanes"]] == ["complete", "stopped"]
+    assert not [e for e in events if e.name == "delta" and e.data["lane"] == 1]
+    # And once its model answers, its stream is closed, not read
+    released.set()
+    for _ in range(100):
+        if 1.0 in closed:
+            break
+        threading.Event().wait(0.02)
+    assert 1.0 in closed
