@@ -16,6 +16,11 @@ from fastapi.testclient import TestClient
 from chatbot_common.errors import Throttled
 from chatbot_common.settings import Settings
 from lambda_chat.app import create_app
+from lambda_chat.domain.catalog import ModelCatalog
+from lambda_chat.domain.chat import ChatConfig, ChatService
+from lambda_chat.domain.compare import LaneInput
+from lambda_chat.domain.comparisons import CompareInput, ComparisonService
+from lambda_chat.domain.events import StreamEvent
 from lambda_chat.domain.ports import ModelChunk, ModelRequest
 from lambda_chat.domain.retry import RetryPolicy
 from lambda_chat.tools.model_stream import InputTooLong
@@ -311,12 +316,6 @@ def test_a_priced_turn_costs_its_tokens_on_the_turn_message_and_call_record(
 
 
 def test_stopping_one_lane_ends_it_with_its_partial_answer_while_the_other_completes() -> None:
-    from lambda_chat.domain.catalog import ModelCatalog
-    from lambda_chat.domain.chat import ChatConfig, ChatService
-    from lambda_chat.domain.compare import LaneInput
-    from lambda_chat.domain.comparisons import CompareInput, ComparisonService
-    from lambda_chat.domain.events import StreamEvent
-
     store = FakeStore()
     started: dict[str, str] = {}
     known = threading.Event()
@@ -333,19 +332,7 @@ def test_stopping_one_lane_ends_it_with_its_partial_answer_while_the_other_compl
                 yield ModelChunk(text=f"w{index} ")
             yield ModelChunk(input_tokens=5, output_tokens=3, stop_reason="end_turn")
 
-    catalog = ModelCatalog(FakeDirectory(), default_model_id=MODEL_ID)
-    config = ChatConfig(deletion_check_seconds=0.0)
-    chat = ChatService(store, Model(), catalog, config)
-    service = ComparisonService(
-        store, Model(), catalog, chat, config, table=chat.table, heartbeat_seconds=None
-    )
-    lanes = [LaneInput(MODEL_ID, {"temperature": 0.2}), LaneInput(MODEL_ID, {"temperature": 1.0})]
-    events: list[StreamEvent] = []
-    for event in service.start("alice", CompareInput(message="go", lanes=lanes)):
-        if event.name == "meta":
-            started["id"] = event.data["comparisonId"]
-            known.set()
-        events.append(event)
+    events = _two_temperatures_compared(store, Model(), started, known)
     done = {e.data["lane"]: e.data for e in events if e.name == "done" and "lane" in e.data}
     assert done[0]["stopReason"] == "end_turn" and done[1]["stopReason"] == "stopped"
     final = events[-1].data
@@ -442,12 +429,6 @@ def test_a_comparison_is_deleted_with_its_lanes_but_not_the_lane_continued_as_a_
 
 
 def test_a_lane_still_waiting_for_its_model_stops_when_asked() -> None:
-    from lambda_chat.domain.catalog import ModelCatalog
-    from lambda_chat.domain.chat import ChatConfig, ChatService
-    from lambda_chat.domain.compare import LaneInput
-    from lambda_chat.domain.comparisons import CompareInput, ComparisonService
-    from lambda_chat.domain.events import StreamEvent
-
     store = FakeStore()
     started: dict[str, str] = {}
     known, released = threading.Event(), threading.Event()
@@ -469,20 +450,8 @@ def test_a_lane_still_waiting_for_its_model_stops_when_asked() -> None:
             finally:
                 closed.append(temperature)
 
-    catalog = ModelCatalog(FakeDirectory(), default_model_id=MODEL_ID)
-    config = ChatConfig(deletion_check_seconds=0.0)
-    chat = ChatService(store, Model(), catalog, config)
-    service = ComparisonService(
-        store, Model(), catalog, chat, config, table=chat.table, heartbeat_seconds=None
-    )
-    lanes = [LaneInput(MODEL_ID, {"temperature": 0.2}), LaneInput(MODEL_ID, {"temperature": 1.0})]
-    events: list[StreamEvent] = []
     # When the comparison runs (the waiting lane is never released while it does)
-    for event in service.start("alice", CompareInput(message="go", lanes=lanes)):
-        if event.name == "meta":
-            started["id"] = event.data["comparisonId"]
-            known.set()
-        events.append(event)
+    events = _two_temperatures_compared(store, Model(), started, known)
     # Then the waiting lane ended as stopped, with nothing said; the other completed
     final = events[-1].data
     assert [lane["status"] for lane in final["lanes"]] == ["complete", "stopped"]
@@ -494,3 +463,23 @@ def test_a_lane_still_waiting_for_its_model_stops_when_asked() -> None:
             break
         threading.Event().wait(0.02)
     assert 1.0 in closed
+
+
+def _two_temperatures_compared(
+    store: FakeStore, model: Any, started: dict[str, str], known: threading.Event
+) -> list[StreamEvent]:
+    """Every event of a comparison of MODEL_ID at temperatures 0.2 and 1.0 by alice, run over
+    the domain with `model`, checking stop requests at every chunk; `started["id"]` gets the
+    comparison id and `known` is set as soon as `meta` names it."""
+    catalog = ModelCatalog(FakeDirectory(), default_model_id=MODEL_ID)
+    config = ChatConfig(deletion_check_seconds=0.0)
+    chat = ChatService(store, model, catalog, config)
+    service = ComparisonService(store, model, catalog, chat, config, table=chat.table, heartbeat_seconds=None)
+    lanes = [LaneInput(MODEL_ID, {"temperature": 0.2}), LaneInput(MODEL_ID, {"temperature": 1.0})]
+    events: list[StreamEvent] = []
+    for event in service.start("alice", CompareInput(message="go", lanes=lanes)):
+        if event.name == "meta":
+            started["id"] = event.data["comparisonId"]
+            known.set()
+        events.append(event)
+    return events
