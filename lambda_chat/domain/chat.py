@@ -79,7 +79,7 @@ from lambda_chat.domain.ports import (
 from lambda_chat.domain.presets import preset_prompt
 from lambda_chat.domain.prompt_cache import plan_cache_points
 from lambda_chat.domain.retry import RetryPolicy
-from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
+from lambda_chat.domain.tokens import estimate_block_tokens, estimate_request_tokens, estimate_tokens
 from lambda_chat.tools.agent_loop import (
     AgentConfig,
     AgentEvent,
@@ -208,9 +208,8 @@ class _Turn:
     rewrite: _Rewrite | None = None
     # The validated settings (turn over conversation) and the model's profile (limits, price).
     settings: InferenceSettings = field(default_factory=InferenceSettings)
-    # The Converse inferenceConfig sent (`ChatService.inference_config`); None: computed from
-    # `settings` when the request is built.
-    inference: dict[str, Any] | None = None
+    # The Converse inferenceConfig sent (`ChatService.inference_config` of `settings`).
+    inference: dict[str, Any] = field(default_factory=dict)
     profile: ModelProfile | None = None
     # Tool use: the turn's registry, the names offered, the first call's toolChoice, the
     # notices to show (MCP servers left out), uploads this conversation references, and the
@@ -390,9 +389,7 @@ class ChatService:
         messages = with_question(
             messages, ChatMessage(role="user", content=[*resolved.content_blocks, {"text": text}])
         )
-        input_estimate = estimate_tokens(system or "") + sum(
-            estimate_block_tokens(message.content) for message in messages
-        )
+        input_estimate = estimate_request_tokens(system, messages)
 
         if is_new:
             # It keeps its first turn's inference settings too, as it keeps `system` and `tools`:
@@ -707,10 +704,6 @@ class TurnRecorder:
         plan = plan_cache_points(prompt_caching, system=turn.system, messages=turn.model_messages)
         profile = turn.profile or UNKNOWN_PROFILE
         inference = turn.inference
-        if inference is None:
-            inference = converse_inference_config(
-                turn.settings, profile, default_max_tokens=config.max_output_tokens
-            )
         self.request = ModelRequest(
             model_id=turn.model_id,
             messages=turn.model_messages,

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -67,7 +67,7 @@ from lambda_chat.domain.ports import (
     close_iterator,
 )
 from lambda_chat.domain.prompt_cache import plan_cache_points
-from lambda_chat.domain.tokens import estimate_block_tokens, estimate_tokens
+from lambda_chat.domain.tokens import estimate_block_tokens, estimate_request_tokens, estimate_tokens
 from lambda_chat.tools.model_stream import InputTooLong, history_shortened_text
 from lambda_chat.tools.tool_history import older_half_cut
 
@@ -228,14 +228,11 @@ class ComparisonService:
                 attachments=list(resolved.references),
             )
             opener = self._opener(lane, messages, system, inference)
-            input_estimate = estimate_tokens(system or "") + sum(
-                estimate_block_tokens(message.content) for message in messages
-            )
             runs.append(
                 LaneRun(
                     lane=lane,
                     open_stream=self._stoppable(user_id, comparison.id, lane.index, opener),
-                    input_estimate=input_estimate,
+                    input_estimate=estimate_request_tokens(system, messages),
                 )
             )
 
@@ -319,14 +316,19 @@ class ComparisonService:
 
         def chunks() -> Iterator[ModelChunk]:
             stream = iter(open_stream())
-            first = _FirstChunk(stream)
-            while not first.wait(max(interval, 0.05)):
+            # The first chunk is pulled in a thread of its own, so the stop requests are read
+            # while the model has not answered yet; an abandoned stream is closed by that thread
+            # once its pull returns (never used from two threads at once).
+            puller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compare-first-chunk")
+            pulled = puller.submit(next, stream, None)
+            puller.shutdown(wait=False)
+            while not _done_within(pulled, max(interval, 0.05)):
                 if stop_requested():
-                    first.close_when_pulled()  # the stream is busy in the puller's thread
+                    pulled.add_done_callback(lambda _: close_iterator(stream))
                     raise LaneStopped()
             last = self._timer()
             try:
-                chunk = first.result()
+                chunk = pulled.result()
                 if chunk is None:
                     return
                 yield chunk
@@ -502,46 +504,6 @@ def lane_inputs(raw: Sequence[Mapping[str, Any]]) -> list[LaneInput]:
     return [LaneInput(item.get("model"), item.get("inferenceConfig")) for item in raw]
 
 
-class _FirstChunk:
-    """Pulls a stream's first chunk in a thread of its own, so the lane's thread can check for a
-    stop request while the model has not answered yet. A stream is never used from two threads
-    at once: once abandoned (`close_when_pulled`), it is closed by the puller after its pull."""
-
-    def __init__(self, stream: Iterator[ModelChunk]) -> None:
-        self._stream = stream
-        self._done = threading.Event()
-        self._abandoned = threading.Event()
-        self._lock = threading.Lock()
-        self._chunk: ModelChunk | None = None
-        self._error: BaseException | None = None
-        threading.Thread(target=self._pull, name="compare-first-chunk", daemon=True).start()
-
-    def _pull(self) -> None:
-        try:
-            self._chunk = next(self._stream)
-        except StopIteration:
-            pass
-        except BaseException as exc:  # handed to the lane's thread by result()
-            self._error = exc
-        with self._lock:
-            self._done.set()
-            abandoned = self._abandoned.is_set()
-        if abandoned:
-            close_iterator(self._stream)
-
-    def wait(self, seconds: float) -> bool:
-        """True once the first chunk (or the end, or an error) has arrived."""
-        return self._done.wait(seconds)
-
-    def result(self) -> ModelChunk | None:
-        """The first chunk; None when the stream ended without one. Raises the stream's error."""
-        if self._error is not None:
-            raise self._error
-        return self._chunk
-
-    def close_when_pulled(self) -> None:
-        with self._lock:
-            if not self._done.is_set():
-                self._abandoned.set()
-                return
-        close_iterator(self._stream)
+def _done_within(future: Future[Any], seconds: float) -> bool:
+    """Whether `future` finished within `seconds` (`concurrent.futures.wait`)."""
+    return bool(wait([future], timeout=seconds).done)

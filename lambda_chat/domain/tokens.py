@@ -36,3 +36,9 @@ def estimate_block_tokens(blocks: Sequence[dict[str, Any]]) -> int:
         elif "image" in block or "document" in block:
             total += IMAGE_TOKEN_ESTIMATE
     return total
+
+
+def estimate_request_tokens(system: str | None, messages: Sequence[Any]) -> int:
+    """The estimate of a request's input: its system prompt and every message's content blocks
+    (`ChatMessage`s). What a call record keeps when Bedrock sends no counts (a stopped stream)."""
+    return estimate_tokens(system or "") + sum(estimate_block_tokens(m.content) for m in messages)
